@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class RedisSessionsConfig(AppConfig):
+    name = "redis_sessions"
+    verbose_name = "Redis"
+
+    def ready(self) -> None:
+        from django.contrib.auth import get_user_model
+        from django.db.models.signals import post_delete, post_save
+
+        from . import checks, users
+
+        checks.register()
+        if self.apps.is_installed("django.contrib.auth"):
+            user_model = get_user_model()
+            post_delete.connect(users.on_user_deleted, sender=user_model,
+                                dispatch_uid="redis_sessions.user_deleted")
+            post_save.connect(users.on_user_saved, sender=user_model,
+                              dispatch_uid="redis_sessions.user_saved")

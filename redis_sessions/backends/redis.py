@@ -1,0 +1,309 @@
+"""``SESSION_ENGINE = "redis_sessions.backends.redis"``.
+
+Behaves like Django's own engines (``SessionBase`` contract, sync and async) and adds
+the book's token model: every load refreshes the session's last-seen time in
+``recent:``; every save keeps ``recent:``, ``expires:``, ``login:`` and the per-user
+index in step with the data, in the same round trip.
+
+Round trips: a load is one (GET + ZADD XX in one pipeline; XX so that a made-up
+cookie or a flushed session never enters the index); a save is one (a Lua script, so
+the SET NX/XX and the index updates are atomic and conditional on each other);
+``cycle_key`` is one. Queued ``record_view`` calls ride along with the next of these.
+
+Data is serialized with ``SESSION_SERIALIZER`` but not signed, like Django's cache
+engine: Redis is trusted storage, and rotating ``SECRET_KEY`` must not log everyone
+out. Undecodable data is an empty session plus a warning on
+``django.security.SuspiciousSession``, never a 500.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from typing import Any
+
+from django.apps import apps
+from django.contrib.sessions.backends.base import (
+    VALID_KEY_CHARS,
+    CreateError,
+    SessionBase,
+    UpdateError,
+)
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.crypto import get_random_string
+
+from .. import keys, scripts
+from ..connection import arun, get_async_redis, get_redis, run
+from ..tracking import Command, view_commands
+
+# django.contrib.auth.SESSION_KEY, spelt out so the engine works without the auth app.
+AUTH_USER_ID = "_auth_user_id"
+_KEY_RE = re.compile(r"[a-z0-9]{8,64}")
+_security_log = logging.getLogger("django.security.SuspiciousSession")
+_installed: bool | None = None
+
+
+def _check_installed() -> None:
+    global _installed
+    if _installed is None:
+        _installed = apps.is_installed("redis_sessions")
+    if not _installed:
+        raise ImproperlyConfigured(
+            "SESSION_ENGINE is 'redis_sessions.backends.redis' but 'redis_sessions' is "
+            "not in INSTALLED_APPS; add it (it registers the checks, commands and the "
+            "receivers that end a deleted user's sessions)."
+        )
+
+
+class SessionStore(SessionBase):
+    """A Django session stored in Redis, with the book's token indexes."""
+
+    def __init__(self, session_key: str | None = None) -> None:
+        _check_installed()
+        super().__init__(session_key)
+        self._queued_views: list[str] = []
+
+    # -- keys --------------------------------------------------------------------------
+    def _validate_session_key(self, key: Any) -> bool:
+        # Django asks for 8+ characters; we also refuse anything that is not what
+        # _get_new_session_key makes, so no Redis key is ever built from junk.
+        return isinstance(key, str) and _KEY_RE.fullmatch(key) is not None
+
+    def _get_new_session_key(self) -> str:
+        # No EXISTS round trip: creation is SET NX, and a (never seen) collision
+        # raises CreateError and picks again.
+        return get_random_string(32, VALID_KEY_CHARS)
+
+    # -- queued views (tracking.record_view) -------------------------------------------
+    def queue_view(self, item_id: str) -> None:
+        self._queued_views.append(item_id)
+
+    def _take_views(self, session_key: str | None) -> list[Command]:
+        if not self._queued_views:
+            return []
+        items, self._queued_views = self._queued_views, []
+        return view_commands(session_key, items)
+
+    def flush_views(self) -> None:
+        """Send views still queued (end of request): one round trip, or none."""
+        commands = self._take_views(self.session_key)
+        if commands:
+            run(get_redis(), commands)
+
+    async def aflush_views(self) -> None:
+        commands = self._take_views(self.session_key)
+        if commands:
+            await arun(get_async_redis(), commands)
+
+    # -- building commands (shared by the sync and async twins) ------------------------
+    def _load_commands(self, session_key: str) -> list[Command]:
+        return [
+            ("GET", keys.session(session_key)),
+            ("ZADD", keys.recent(), "XX", time.time(), session_key),
+            *self._take_views(session_key),
+        ]
+
+    def _loaded(self, raw: bytes | None) -> dict[str, Any]:
+        if raw is None:
+            # Unknown or expired key: never adopt it (a client-chosen cookie gets a
+            # fresh key when the session is saved).
+            self._session_key = None
+            return {}
+        try:
+            data = self.serializer().loads(raw)
+            if not isinstance(data, dict):
+                raise TypeError(f"session data is a {type(data).__name__}, not a dict")
+        except Exception as exc:
+            _security_log.warning("Session data corrupted (%s)", type(exc).__name__)
+            return {}
+        return data
+
+    def _save_commands(self, session_key: str, data: dict[str, Any], mode: str) -> list[Command]:
+        ttl = self.get_expiry_age()
+        if ttl <= 0:
+            # Redis refuses EX 0; an expiry in the past means the session is over.
+            return [self._delete_command(session_key), *self._take_views(None)]
+        now = time.time()
+        head, tail = keys.user_sessions_template()
+        user_id = data.get(AUTH_USER_ID)
+        save = scripts.get("session_save").command(
+            [keys.session(session_key), keys.recent(), keys.expires(), keys.login()],
+            [
+                self.serializer().dumps(data),
+                ttl,
+                mode,
+                now,
+                now + ttl,
+                session_key,
+                "" if user_id is None else str(user_id),
+                head,
+                tail,
+            ],
+        )
+        return [save, *self._take_views(session_key)]
+
+    @staticmethod
+    def _delete_command(session_key: str) -> Command:
+        data_key, viewed_key, cart_key = keys.session_keys(session_key)
+        head, tail = keys.user_sessions_template()
+        return scripts.get("session_delete").command(
+            [data_key, viewed_key, cart_key, keys.recent(), keys.expires(), keys.login(),
+             keys.carts()],
+            [session_key, head, tail],
+        )  # fmt: skip
+
+    def _cycle_command(self, old: str, new: str, data: dict[str, Any]) -> Command:
+        ttl = max(self.get_expiry_age(), 1)
+        now = time.time()
+        old_data, old_viewed, old_cart = keys.session_keys(old)
+        new_data, new_viewed, new_cart = keys.session_keys(new)
+        head, tail = keys.user_sessions_template()
+        return scripts.get("session_cycle").command(
+            [old_data, new_data, old_viewed, new_viewed, old_cart, new_cart,
+             keys.recent(), keys.expires(), keys.login(), keys.carts()],
+            [self.serializer().dumps(data), ttl, now, now + ttl, old, new, head, tail],
+        )  # fmt: skip
+
+    def _prepare_save(self, must_create: bool, data: dict[str, Any]) -> list[Command]:
+        assert self.session_key is not None
+        return self._save_commands(self.session_key, data, "NX" if must_create else "XX")
+
+    @staticmethod
+    def _check_saved(replies: list[Any], commands: list[Command], must_create: bool) -> None:
+        # Only the save script answers 0 for "NX found it taken / XX found it gone";
+        # an expiry in the past sent a delete instead, which has nothing to report.
+        if replies[0] == 0 and commands[0][1] == scripts.get("session_save").sha:
+            raise CreateError if must_create else UpdateError
+
+    # -- the SessionBase contract (sync) -----------------------------------------------
+    def load(self) -> dict[str, Any]:
+        session_key = self.session_key
+        if session_key is None:
+            return {}
+        return self._loaded(run(get_redis(), self._load_commands(session_key))[0])
+
+    def exists(self, session_key: str | None) -> bool:
+        if not self._validate_session_key(session_key):
+            return False
+        assert session_key is not None
+        return bool(run(get_redis(), [("EXISTS", keys.session(session_key))])[0])
+
+    def create(self) -> None:
+        while True:
+            self._session_key = self._get_new_session_key()
+            try:
+                self.save(must_create=True)
+            except CreateError:
+                continue
+            self.modified = True
+            return
+
+    def save(self, must_create: bool = False) -> None:
+        if self.session_key is None:
+            return self.create()
+        data = self._get_session(no_load=must_create)
+        commands = self._prepare_save(must_create, data)
+        self._check_saved(run(get_redis(), commands), commands, must_create)
+
+    def delete(self, session_key: str | None = None) -> None:
+        if session_key is None:
+            session_key = self.session_key
+            if session_key is None:
+                return
+        elif not self._validate_session_key(session_key):
+            return
+        run(get_redis(), [self._delete_command(session_key)])
+
+    def cycle_key(self) -> None:
+        data = self._session
+        old = self.session_key
+        if old is None:
+            self.create()
+            return
+        while True:
+            new = self._get_new_session_key()
+            if run(get_redis(), [self._cycle_command(old, new, data)])[0] == 1:
+                break
+        self._session_key = new
+        self._session_cache = data
+        self.modified = True
+
+    @classmethod
+    def clear_expired(cls) -> None:
+        from ..cleaning import clear_expired
+
+        clear_expired()
+
+    # -- the SessionBase contract (async, redis.asyncio) -------------------------------
+    async def aload(self) -> dict[str, Any]:
+        session_key = self.session_key
+        if session_key is None:
+            return {}
+        replies = await arun(get_async_redis(), self._load_commands(session_key))
+        return self._loaded(replies[0])
+
+    async def aexists(self, session_key: str | None) -> bool:
+        if not self._validate_session_key(session_key):
+            return False
+        assert session_key is not None
+        replies = await arun(get_async_redis(), [("EXISTS", keys.session(session_key))])
+        return bool(replies[0])
+
+    async def acreate(self) -> None:
+        while True:
+            self._session_key = self._get_new_session_key()
+            try:
+                await self.asave(must_create=True)
+            except CreateError:
+                continue
+            self.modified = True
+            return
+
+    async def _adata(self, no_load: bool = False) -> dict[str, Any]:
+        self.accessed = True
+        try:
+            return self._session_cache  # type: ignore[no-any-return]
+        except AttributeError:
+            if self.session_key is None or no_load:
+                self._session_cache = {}
+            else:
+                self._session_cache = await self.aload()
+            return self._session_cache  # type: ignore[no-any-return]
+
+    async def asave(self, must_create: bool = False) -> None:
+        if self.session_key is None:
+            return await self.acreate()
+        data = await self._adata(no_load=must_create)
+        commands = self._prepare_save(must_create, data)
+        self._check_saved(await arun(get_async_redis(), commands), commands, must_create)
+
+    async def adelete(self, session_key: str | None = None) -> None:
+        if session_key is None:
+            session_key = self.session_key
+            if session_key is None:
+                return
+        elif not self._validate_session_key(session_key):
+            return
+        await arun(get_async_redis(), [self._delete_command(session_key)])
+
+    async def acycle_key(self) -> None:
+        data = await self._adata()
+        old = self.session_key
+        if old is None:
+            await self.acreate()
+            return
+        while True:
+            new = self._get_new_session_key()
+            replies = await arun(get_async_redis(), [self._cycle_command(old, new, data)])
+            if replies[0] == 1:
+                break
+        self._session_key = new
+        self._session_cache = data
+        self.modified = True
+
+    @classmethod
+    async def aclear_expired(cls) -> None:
+        from ..cleaning import aclear_expired
+
+        await aclear_expired()

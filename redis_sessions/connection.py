@@ -1,0 +1,328 @@
+"""The one place that hands out Redis clients: ``get_redis()`` and ``get_async_redis()``.
+
+Both talk to the server named by ``REDIS_SESSIONS["URL"]`` or, by default, to the
+server of the django-redis cache alias ``CACHE_ALIAS``. The app builds its own pools
+from that configuration instead of borrowing django-redis's client because it needs
+three things a shared cache client does not promise:
+
+* short socket and connect timeouts (``SOCKET_TIMEOUT``): a dead Redis must fail a
+  request in well under a second, not after redis-py's default of several seconds;
+* no automatic retry: redis-py retries timeouts by default, and a retried HINCRBY or
+  ZINCRBY is applied twice;
+* a circuit breaker: after a failure, calls fail at once for
+  ``CIRCUIT_BREAKER_SECONDS`` instead of each waiting for its own timeout.
+
+Pools are shared per process (one per configuration) because a pool is what keeps
+connections warm; a client per request would pay a connect on every request. The
+async client is cached per event loop because redis.asyncio connections are bound to
+the loop that opened them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import threading
+import time
+import weakref
+from collections.abc import Sequence
+from typing import Any
+
+import redis
+import redis.asyncio as aredis
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from redis.backoff import NoBackoff
+
+from .conf import app_settings
+from .exceptions import ConfigurationError, RedisUnavailable
+
+logger = logging.getLogger("redis_sessions")
+
+__all__ = ["get_async_redis", "get_redis", "reset", "round_trips"]
+
+
+class _Breaker:
+    """Process-wide circuit breaker shared by the sync and async clients."""
+
+    def __init__(self) -> None:
+        self.open_until = 0.0
+        self.round_trips = 0  # every packed send is one round trip (tests count them)
+
+    def check(self) -> None:
+        if self.open_until and time.monotonic() < self.open_until:
+            raise redis.ConnectionError(
+                "Redis circuit breaker is open after a recent failure; not trying again yet"
+            )
+
+    def trip(self, exc: BaseException) -> None:
+        window = app_settings.CIRCUIT_BREAKER_SECONDS
+        already_open = time.monotonic() < self.open_until
+        self.open_until = time.monotonic() + window
+        if not already_open:
+            # Logged once per failure window, with no session contents.
+            logger.error(
+                "Redis unreachable (key prefix %r): %s; failing fast for %.1f s",
+                app_settings.KEY_PREFIX,
+                exc,
+                window,
+            )
+
+    def close(self) -> None:
+        self.open_until = 0.0
+
+
+breaker = _Breaker()
+_FAILURES = (redis.ConnectionError, redis.TimeoutError, OSError)
+
+
+def round_trips() -> int:
+    """Round trips sent by the app's own clients in this process so far."""
+    return breaker.round_trips
+
+
+class _SyncGuard:
+    """Mixed into a redis-py connection class: breaker check, trip, round-trip count."""
+
+    def connect(self, *args: Any, **kwargs: Any) -> Any:
+        breaker.check()
+        try:
+            return super().connect(*args, **kwargs)  # type: ignore[misc]
+        except _FAILURES as exc:
+            breaker.trip(exc)
+            raise
+
+    def send_packed_command(self, *args: Any, **kwargs: Any) -> Any:
+        breaker.check()
+        breaker.round_trips += 1
+        try:
+            return super().send_packed_command(*args, **kwargs)  # type: ignore[misc]
+        except _FAILURES as exc:
+            breaker.trip(exc)
+            raise
+
+    def read_response(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().read_response(*args, **kwargs)  # type: ignore[misc]
+        except _FAILURES as exc:
+            breaker.trip(exc)
+            raise
+
+
+class _AsyncGuard:
+    async def connect(self, *args: Any, **kwargs: Any) -> Any:
+        breaker.check()
+        try:
+            return await super().connect(*args, **kwargs)  # type: ignore[misc]
+        except _FAILURES as exc:
+            breaker.trip(exc)
+            raise
+
+    async def send_packed_command(self, *args: Any, **kwargs: Any) -> Any:
+        breaker.check()
+        breaker.round_trips += 1
+        try:
+            return await super().send_packed_command(*args, **kwargs)  # type: ignore[misc]
+        except _FAILURES as exc:
+            breaker.trip(exc)
+            raise
+
+    async def read_response(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await super().read_response(*args, **kwargs)  # type: ignore[misc]
+        except _FAILURES as exc:
+            breaker.trip(exc)
+            raise
+
+
+_ASYNC_CLASS = {
+    redis.Connection: aredis.Connection,
+    redis.SSLConnection: aredis.SSLConnection,
+    redis.UnixDomainSocketConnection: aredis.UnixDomainSocketConnection,
+}
+_guarded: dict[type, type] = {}
+
+
+def _guard(cls: type, mixin: type) -> type:
+    if cls not in _guarded:
+        _guarded[cls] = type(f"Guarded{cls.__name__}", (mixin, cls), {})
+    return _guarded[cls]
+
+
+def _source() -> tuple[type, dict[str, Any]]:
+    """The connection class and kwargs of the configured server."""
+    url = app_settings.URL
+    if url:
+        pool = redis.ConnectionPool.from_url(url)
+    else:
+        alias = app_settings.CACHE_ALIAS
+        try:
+            import django_redis
+
+            pool = django_redis.get_redis_connection(alias).connection_pool
+        except NotImplementedError:
+            raise ConfigurationError(
+                f"CACHES[{alias!r}] is not a django-redis cache; set REDIS_SESSIONS['URL'] "
+                "or CACHE_ALIAS to a django-redis alias."
+            ) from None
+        except Exception as exc:  # InvalidCacheBackendError and friends
+            raise ConfigurationError(f"Cannot use cache alias {alias!r}: {exc}") from exc
+    kwargs = dict(pool.connection_kwargs)
+    if app_settings.SOCKET_TIMEOUT is not None:
+        kwargs["socket_timeout"] = app_settings.SOCKET_TIMEOUT
+    if app_settings.SOCKET_CONNECT_TIMEOUT is not None:
+        kwargs["socket_connect_timeout"] = app_settings.SOCKET_CONNECT_TIMEOUT
+    kwargs["retry_on_timeout"] = False
+    kwargs["retry_on_error"] = []
+    kwargs.pop("retry", None)
+    return pool.connection_class, kwargs
+
+
+_lock = threading.Lock()
+_sync_client: redis.Redis | None = None
+_async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aredis.Redis] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def get_redis() -> redis.Redis:
+    """The process-wide sync client (bytes responses, no retries, short timeouts)."""
+    global _sync_client
+    client = _sync_client
+    if client is not None:
+        return client
+    with _lock:
+        if _sync_client is None:
+            cls, kwargs = _source()
+            if cls not in _ASYNC_CLASS:  # Sentinel or a custom class: use it as it is
+                pool = redis.ConnectionPool(connection_class=cls, **kwargs)
+            else:
+                kwargs["retry"] = redis.retry.Retry(NoBackoff(), 0)
+                pool = redis.ConnectionPool(
+                    connection_class=_guard(cls, _SyncGuard),
+                    max_connections=app_settings.MAX_CONNECTIONS,
+                    **kwargs,
+                )
+            _sync_client = redis.Redis(connection_pool=pool)
+        return _sync_client
+
+
+def get_async_redis() -> aredis.Redis:
+    """The redis.asyncio client for the running event loop (one per loop)."""
+    loop = asyncio.get_running_loop()
+    client = _async_clients.get(loop)
+    if client is not None:
+        return client
+    cls, kwargs = _source()
+    async_cls = _ASYNC_CLASS.get(cls)
+    if async_cls is None:
+        raise ConfigurationError(f"No asyncio equivalent for connection class {cls!r}")
+    accepted = _init_params(async_cls)
+    # The sync parser class (hiredis or Python) has no place in an asyncio connection.
+    kwargs = {k: v for k, v in kwargs.items() if k in accepted and k != "parser_class"}
+    kwargs["retry"] = aredis.retry.Retry(NoBackoff(), 0)
+    pool = aredis.ConnectionPool(
+        connection_class=_guard(async_cls, _AsyncGuard),
+        max_connections=app_settings.MAX_CONNECTIONS,
+        **kwargs,
+    )
+    client = aredis.Redis(connection_pool=pool)
+    _async_clients[loop] = client
+    return client
+
+
+def _init_params(cls: type) -> set[str]:
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is not None:
+            names.update(inspect.signature(init).parameters)
+    return names - {"self", "args", "kwargs"}
+
+
+def reset() -> None:
+    """Drop cached clients (settings changed, or a test swapped servers)."""
+    global _sync_client
+    with _lock:
+        if _sync_client is not None:
+            _sync_client.connection_pool.disconnect()
+        _sync_client = None
+        _async_clients.clear()
+        breaker.close()
+
+
+@receiver(setting_changed)
+def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting in ("REDIS_SESSIONS", "CACHES"):
+        reset()
+
+
+# -- sending commands -----------------------------------------------------------------
+def unavailable(exc: BaseException) -> RedisUnavailable:
+    return RedisUnavailable(f"Redis is unavailable: {exc}")
+
+
+def run(client: redis.Redis, commands: Sequence[Sequence[Any]]) -> list[Any]:
+    """Send ``commands`` in ONE round trip (no MULTI) and return their replies.
+
+    A reply that is an error is raised after all replies are read, except NOSCRIPT
+    for an EVALSHA: the script is loaded and only that command is sent again (it ran
+    nothing the first time, so this cannot apply anything twice).
+    """
+    try:
+        if len(commands) == 1:
+            try:
+                return [client.execute_command(*commands[0])]
+            except redis.exceptions.NoScriptError:
+                return [_reload_and_retry(client, commands[0])]
+        pipe = client.pipeline(transaction=False)
+        for command in commands:
+            pipe.execute_command(*command)
+        replies = pipe.execute(raise_on_error=False)
+        for i, reply in enumerate(replies):
+            if isinstance(reply, redis.exceptions.NoScriptError):
+                replies[i] = _reload_and_retry(client, commands[i])
+        for reply in replies:
+            if isinstance(reply, Exception):
+                raise reply
+        return replies  # type: ignore[no-any-return]
+    except (redis.ConnectionError, redis.TimeoutError) as exc:
+        raise unavailable(exc) from exc
+
+
+async def arun(client: aredis.Redis, commands: Sequence[Sequence[Any]]) -> list[Any]:
+    """``run`` for redis.asyncio."""
+    try:
+        if len(commands) == 1:
+            try:
+                return [await client.execute_command(*commands[0])]
+            except redis.exceptions.NoScriptError:
+                return [await _areload_and_retry(client, commands[0])]
+        pipe = client.pipeline(transaction=False)
+        for command in commands:
+            pipe.execute_command(*command)
+        replies = await pipe.execute(raise_on_error=False)
+        for i, reply in enumerate(replies):
+            if isinstance(reply, redis.exceptions.NoScriptError):
+                replies[i] = await _areload_and_retry(client, commands[i])
+        for reply in replies:
+            if isinstance(reply, Exception):
+                raise reply
+        return replies  # type: ignore[no-any-return]
+    except (redis.ConnectionError, redis.TimeoutError) as exc:
+        raise unavailable(exc) from exc
+
+
+def _reload_and_retry(client: redis.Redis, command: Sequence[Any]) -> Any:
+    from .scripts import by_sha
+
+    client.script_load(by_sha(command[1]).source)
+    return client.execute_command(*command)
+
+
+async def _areload_and_retry(client: aredis.Redis, command: Sequence[Any]) -> Any:
+    from .scripts import by_sha
+
+    await client.script_load(by_sha(command[1]).source)
+    return await client.execute_command(*command)
