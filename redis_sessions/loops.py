@@ -1,0 +1,175 @@
+"""One small runner for the background loops (``clean_sessions``, ``rescale_viewed``,
+``cache_rows``): ``--once`` / ``--interval``, SIGINT/SIGTERM, a single-instance lock
+and a heartbeat per pass.
+
+A pass is a callable ``one_pass(runner) -> dict`` that does its work in batches and
+calls ``runner.keep_going()`` between them: that renews the lock and returns False
+once a stop was requested (the pass then returns what it did so far). The dict it
+returns is the pass summary, stored in the heartbeat; the key ``next_in`` (seconds),
+if present, shortens the sleep before the next pass.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from . import keys, scripts
+from .conf import app_settings
+from .connection import get_redis, run
+from .exceptions import RedisUnavailable
+
+logger = logging.getLogger("redis_sessions.loops")
+HEARTBEAT_TTL = 7 * 24 * 3600
+MAX_BACKOFF = 30.0
+
+
+class LockLost(Exception):
+    """Another instance took the loop's lock (ours expired): stop at once."""
+
+
+class LoopRunner:
+    def __init__(
+        self,
+        name: str,
+        *,
+        once: bool = False,
+        interval: float = 1.0,
+        log: Callable[[str], None] | None = None,
+        lock_timeout: int | None = None,
+    ) -> None:
+        self.name = name
+        self.once = once
+        self.interval = interval
+        self.log = log or logger.info
+        self.lock_timeout = lock_timeout or app_settings.LOCK_TIMEOUT
+        self.token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.stopping = False
+        self.passes = 0
+
+    # -- stop requests -----------------------------------------------------------------
+    def request_stop(self, *args: Any) -> None:
+        if not self.stopping:
+            self.log(f"{self.name}: stop requested; finishing the current batch")
+        self.stopping = True
+
+    @contextmanager
+    def _signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield  # only the main thread may set signal handlers
+            return
+        previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+        for sig in previous:
+            signal.signal(sig, self.request_stop)
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def keep_going(self) -> bool:
+        """Between batches: renew the lock; False once a stop was requested."""
+        self._renew()
+        return not self.stopping
+
+    def sleep(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while not self.stopping and (left := deadline - time.monotonic()) > 0:
+            time.sleep(min(left, 0.2))
+            if not self.stopping and seconds > self.lock_timeout / 3:
+                self._renew()
+
+    # -- the lock ----------------------------------------------------------------------
+    def _acquire(self) -> None:
+        said = False
+        while not self.stopping:
+            key = keys.loop_lock(self.name)
+            if run(get_redis(), [("SET", key, self.token, "NX", "EX", self.lock_timeout)])[0]:
+                return
+            holder = run(get_redis(), [("GET", key)])[0]
+            if holder == self.token.encode():  # ours from the previous pass
+                self._renew()
+                return
+            if not said:
+                self.log(
+                    f"{self.name}: another instance holds the lock "
+                    f"({(holder or b'?').decode()}); waiting"
+                )
+                said = True
+            self.sleep(1.0)
+
+    def _renew(self) -> None:
+        renewed = run(
+            get_redis(),
+            [scripts.get("lock_renew").command(
+                [keys.loop_lock(self.name)], [self.token, self.lock_timeout * 1000])],
+        )[0]  # fmt: skip
+        if not renewed:
+            raise LockLost(f"{self.name}: lost the lock to another instance")
+
+    def _release(self) -> None:
+        try:
+            run(get_redis(), [scripts.get("lock_release").command(
+                [keys.loop_lock(self.name)], [self.token])])  # fmt: skip
+        except RedisUnavailable:
+            pass  # it expires by itself
+
+    # -- heartbeat ---------------------------------------------------------------------
+    def _heartbeat(self, summary: dict[str, Any], duration: float) -> None:
+        beat = {"time": time.time(), "duration": round(duration, 4), "pass": self.passes,
+                "holder": self.token, "summary": summary}  # fmt: skip
+        run(get_redis(), [("SET", keys.heartbeat(self.name),
+                           json.dumps(beat, default=str), "EX", HEARTBEAT_TTL)])  # fmt: skip
+
+    # -- running -----------------------------------------------------------------------
+    def run(self, one_pass: Callable[[LoopRunner], dict[str, Any]]) -> list[dict[str, Any]]:
+        """Run passes until ``--once`` is done or a stop is requested.
+
+        In ``--once`` mode an unreachable Redis raises ``RedisUnavailable``; in loop
+        mode it is logged and retried with a growing back-off.
+        """
+        summaries: list[dict[str, Any]] = []
+        backoff = 1.0
+        with self._signals():
+            try:
+                while not self.stopping:
+                    try:
+                        self._acquire()
+                        if self.stopping:
+                            break
+                        started = time.monotonic()
+                        summary = one_pass(self)
+                        self.passes += 1
+                        self._heartbeat(summary, time.monotonic() - started)
+                        summaries.append(summary)
+                        backoff = 1.0
+                    except RedisUnavailable as exc:
+                        if self.once:
+                            raise
+                        logger.warning("%s: %s; retrying in %.0f s", self.name, exc, backoff)
+                        self.sleep(backoff)
+                        backoff = min(backoff * 2, MAX_BACKOFF)
+                        continue
+                    if self.once:
+                        break
+                    next_in = summary.get("next_in")
+                    wait = self.interval if next_in is None else min(self.interval, next_in)
+                    self.sleep(max(wait, 0.0))
+            finally:
+                self._release()
+        return summaries
+
+
+def read_heartbeat(name: str) -> dict[str, Any] | None:
+    """The last heartbeat of loop ``name`` (for inspection views and doctors)."""
+    raw = run(get_redis(), [("GET", keys.heartbeat(name))])[0]
+    return json.loads(raw) if raw else None

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from redis_sessions import keys
+from redis_sessions.loops import LoopRunner, read_heartbeat
+
+
+def test_once_runs_one_pass_writes_heartbeat_and_releases_lock(redis: Any) -> None:
+    runner = LoopRunner("demo", once=True)
+    summaries = runner.run(lambda r: {"removed": 3})
+    assert summaries == [{"removed": 3}]
+    beat = read_heartbeat("demo")
+    assert beat is not None and beat["summary"] == {"removed": 3} and beat["pass"] == 1
+    assert not redis.exists(keys.loop_lock("demo"))
+
+
+def test_second_instance_waits_until_the_first_releases(redis: Any) -> None:
+    first = LoopRunner("solo", once=True)
+    first._acquire()
+    messages: list[str] = []
+    second = LoopRunner("solo", once=True, log=messages.append)
+    done: list[float] = []
+    thread = threading.Thread(target=lambda: done.append(len(second.run(lambda r: {}))))
+    thread.start()
+    time.sleep(0.5)
+    assert done == []
+    assert any("another instance holds the lock" in m for m in messages)
+    first._release()
+    thread.join(5)
+    assert done == [1]
+
+
+def test_stop_request_ends_the_loop_after_the_current_pass(redis: Any) -> None:
+    runner = LoopRunner("stopper", interval=0.05)
+    calls: list[int] = []
+
+    def one_pass(r: LoopRunner) -> dict[str, Any]:
+        calls.append(1)
+        if len(calls) == 3:
+            r.request_stop()
+        assert r.keep_going() is (len(calls) < 3)
+        return {"n": len(calls)}
+
+    assert [s["n"] for s in runner.run(one_pass)] == [1, 2, 3]
