@@ -83,19 +83,29 @@ def round_trips() -> int:
 
 
 class _SyncGuard:
-    """Mixed into a redis-py connection class: breaker check, trip, round-trip count."""
+    """Mixed into a redis-py connection class: breaker check, trip, round-trip count.
+
+    The handshake a new connection sends (HELLO, CLIENT SETINFO) is not counted: the
+    count is of the app's own round trips on warm connections.
+    """
+
+    _handshaking = False
 
     def connect(self, *args: Any, **kwargs: Any) -> Any:
         breaker.check()
+        self._handshaking = True
         try:
             return super().connect(*args, **kwargs)  # type: ignore[misc]
         except _FAILURES as exc:
             breaker.trip(exc)
             raise
+        finally:
+            self._handshaking = False
 
     def send_packed_command(self, *args: Any, **kwargs: Any) -> Any:
         breaker.check()
-        breaker.round_trips += 1
+        if not self._handshaking:
+            breaker.round_trips += 1
         try:
             return super().send_packed_command(*args, **kwargs)  # type: ignore[misc]
         except _FAILURES as exc:
@@ -111,17 +121,23 @@ class _SyncGuard:
 
 
 class _AsyncGuard:
+    _handshaking = False
+
     async def connect(self, *args: Any, **kwargs: Any) -> Any:
         breaker.check()
+        self._handshaking = True
         try:
             return await super().connect(*args, **kwargs)  # type: ignore[misc]
         except _FAILURES as exc:
             breaker.trip(exc)
             raise
+        finally:
+            self._handshaking = False
 
     async def send_packed_command(self, *args: Any, **kwargs: Any) -> Any:
         breaker.check()
-        breaker.round_trips += 1
+        if not self._handshaking:
+            breaker.round_trips += 1
         try:
             return await super().send_packed_command(*args, **kwargs)  # type: ignore[misc]
         except _FAILURES as exc:

@@ -47,7 +47,7 @@ class EmbeddedRedis:
     def url(self) -> str:
         return f"unix://{self.socket}"
 
-    def stop(self) -> None:
+    def stop(self, keep_directory: bool = False) -> None:
         if self.process.poll() is None:
             self.process.terminate()
             try:
@@ -55,7 +55,8 @@ class EmbeddedRedis:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        shutil.rmtree(self.directory, ignore_errors=True)
+        if not keep_directory:
+            shutil.rmtree(self.directory, ignore_errors=True)
 
 
 def find_redis_server() -> str:
@@ -86,10 +87,19 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child
             libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
-def start(*extra_args: str, timeout: float = 10.0) -> EmbeddedRedis:
-    """Start a private server on a unix socket; wait until it answers PING."""
+def start(
+    *extra_args: str, timeout: float = 10.0, directory: Path | None = None
+) -> EmbeddedRedis:
+    """Start a private server on a unix socket; wait until it answers PING.
+
+    ``directory`` reuses a directory (and so the socket path) of a stopped server:
+    tests use it to bring "the same" Redis back.
+    """
     binary = find_redis_server()
-    directory = Path(tempfile.mkdtemp(prefix="redis-anatomy-"))
+    if directory is None:
+        directory = Path(tempfile.mkdtemp(prefix="redis-anatomy-"))
+    else:
+        directory.mkdir(parents=True, exist_ok=True)
     sock = directory / "redis.sock"
     args = [
         binary,

@@ -37,3 +37,8 @@ def by_sha(sha: str | bytes) -> Script:
     if isinstance(sha, bytes):
         sha = sha.decode()
     return _by_sha[sha]
+
+
+def all_scripts() -> list[Script]:
+    """Every script shipped in lua/ (to preload them, e.g. at deploy or in tests)."""
+    return [get(path.stem) for path in sorted(_DIR.glob("*.lua"))]

@@ -6,6 +6,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.conf import settings
+from django.test import override_settings
 
 from redis_sessions import connection, keys
 
@@ -13,25 +15,35 @@ _ids = itertools.count()
 
 
 @pytest.fixture(autouse=True)
-def redis_keyspace(settings: Any) -> Iterator[str]:
+def redis_keyspace() -> Iterator[str]:
     """A key prefix of its own for every test; its keys are deleted afterwards.
 
     Prefixes (not FLUSHDB) keep tests isolated on a shared server too: the suite may
-    run against a Redis it does not own.
+    run against a Redis it does not own. The cleanup runs after any settings the test
+    changed have been restored, inside this fixture's own override.
     """
     prefix = f"t{os.getpid()}-{next(_ids)}"
-    settings.REDIS_SESSIONS = {**getattr(settings, "REDIS_SESSIONS", {}), "KEY_PREFIX": prefix}
-    settings.CACHES = {
-        alias: {**config, "KEY_PREFIX": prefix} for alias, config in settings.CACHES.items()
-    }
-    yield prefix
+    caches = {alias: {**config, "KEY_PREFIX": prefix} for alias, config in settings.CACHES.items()}
+    user = {**getattr(settings, "REDIS_SESSIONS", {}), "KEY_PREFIX": prefix}
+    with override_settings(REDIS_SESSIONS=user, CACHES=caches):
+        yield prefix
+        connection.reset()
+        client = connection.get_redis()
+        batch = list(client.scan_iter(match=keys.scan_pattern(), count=1000))
+        for start in range(0, len(batch), 1000):
+            client.delete(*batch[start : start + 1000])
     connection.reset()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def preloaded_scripts(django_db_blocker: Any) -> None:
+    """Load every Lua script once, so round-trip counts see the steady state (a first
+    EVALSHA on a fresh server costs a SCRIPT LOAD and a resend)."""
+    from redis_sessions import scripts
+
     client = connection.get_redis()
-    batch = list(client.scan_iter(match=keys.scan_pattern(), count=1000))
-    while batch:
-        client.delete(*batch[:1000])
-        batch = batch[1000:]
-    connection.reset()
+    for script in scripts.all_scripts():
+        client.script_load(script.source)
 
 
 @pytest.fixture
