@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
 
 
 class RedisSessionsConfig(AppConfig):
@@ -14,9 +14,11 @@ class RedisSessionsConfig(AppConfig):
         from . import checks, users
 
         checks.register()
-        if self.apps.is_installed("django.contrib.auth"):
+        if apps.is_installed("django.contrib.auth"):
             user_model = get_user_model()
-            post_delete.connect(users.on_user_deleted, sender=user_model,
-                                dispatch_uid="redis_sessions.user_deleted")
-            post_save.connect(users.on_user_saved, sender=user_model,
-                              dispatch_uid="redis_sessions.user_saved")
+            post_delete.connect(
+                users.on_user_deleted, sender=user_model, dispatch_uid="redis_sessions.user_deleted"
+            )
+            post_save.connect(
+                users.on_user_saved, sender=user_model, dispatch_uid="redis_sessions.user_saved"
+            )

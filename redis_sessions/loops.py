@@ -11,6 +11,7 @@ if present, shortens the sleep before the next pass.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -117,11 +118,9 @@ class LoopRunner:
             raise LockLost(f"{self.name}: lost the lock to another instance")
 
     def _release(self) -> None:
-        try:
+        with contextlib.suppress(RedisUnavailable):  # it expires by itself
             run(get_redis(), [scripts.get("lock_release").command(
                 [keys.loop_lock(self.name)], [self.token])])  # fmt: skip
-        except RedisUnavailable:
-            pass  # it expires by itself
 
     # -- heartbeat ---------------------------------------------------------------------
     def _heartbeat(self, summary: dict[str, Any], duration: float) -> None:

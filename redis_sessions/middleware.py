@@ -45,7 +45,7 @@ class RedisSessionsMiddleware:
 
     async def __acall__(self, request: HttpRequest) -> HttpResponse:
         setattr(request, QUEUE_ATTR, True)
-        response: HttpResponse = await self.get_response(request)  # type: ignore[misc]
+        response: HttpResponse = await self.get_response(request)
         flush = getattr(getattr(request, "session", None), "aflush_views", None)
         if flush is not None:
             try:
@@ -55,7 +55,7 @@ class RedisSessionsMiddleware:
         return response
 
     @staticmethod
-    def _send(flush: Callable[[], None | Awaitable[None]]) -> None:
+    def _send(flush: Callable[[], Awaitable[None] | None]) -> None:
         try:
             flush()
         except RedisUnavailable:

@@ -202,7 +202,7 @@ class SessionStore(SessionBase):
     def save(self, must_create: bool = False) -> None:
         if self.session_key is None:
             return self.create()
-        data = self._get_session(no_load=must_create)
+        data = self._get_session(no_load=must_create)  # type: ignore[attr-defined]
         commands = self._prepare_save(must_create, data)
         self._check_saved(run(get_redis(), commands), commands, must_create)
 
@@ -216,7 +216,7 @@ class SessionStore(SessionBase):
         run(get_redis(), [self._delete_command(session_key)])
 
     def cycle_key(self) -> None:
-        data = self._session
+        data = self._session  # type: ignore[attr-defined]
         old = self.session_key
         if old is None:
             self.create()
