@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import os
 import threading
 import time
 import weakref
@@ -102,6 +103,18 @@ class _SyncGuard:
         finally:
             self._handshaking = False
 
+    def connect_check_health(self, *args: Any, **kwargs: Any) -> Any:
+        # redis-py 6+: what connect() and a lazy first send call; sends the handshake.
+        breaker.check()
+        self._handshaking = True
+        try:
+            return super().connect_check_health(*args, **kwargs)  # type: ignore[misc]
+        except _FAILURES as exc:
+            breaker.trip(exc)
+            raise
+        finally:
+            self._handshaking = False
+
     def send_packed_command(self, *args: Any, **kwargs: Any) -> Any:
         breaker.check()
         if not self._handshaking:
@@ -128,6 +141,17 @@ class _AsyncGuard:
         self._handshaking = True
         try:
             return await super().connect(*args, **kwargs)  # type: ignore[misc]
+        except _FAILURES as exc:
+            breaker.trip(exc)
+            raise
+        finally:
+            self._handshaking = False
+
+    async def connect_check_health(self, *args: Any, **kwargs: Any) -> Any:
+        breaker.check()
+        self._handshaking = True
+        try:
+            return await super().connect_check_health(*args, **kwargs)  # type: ignore[misc]
         except _FAILURES as exc:
             breaker.trip(exc)
             raise
@@ -259,8 +283,13 @@ def _init_params(cls: type) -> set[str]:
 
 def reset() -> None:
     """Drop cached clients (settings changed, or a test swapped servers)."""
-    global _sync_client
+    global _sync_client, _generation
     with _lock:
+        _generation += 1
+        old = getattr(_local, "conn", None)
+        if old is not None:
+            old.disconnect()
+            _local.conn = None
         if _sync_client is not None:
             _sync_client.connection_pool.disconnect()
         _sync_client = None
@@ -305,6 +334,56 @@ def run(client: redis.Redis, commands: Sequence[Sequence[Any]]) -> list[Any]:
         return replies
     except (redis.ConnectionError, redis.TimeoutError) as exc:
         raise unavailable(exc) from exc
+
+
+_local = threading.local()
+_generation = 0  # bumped by reset(): per-thread connections of older settings are dropped
+
+
+def _thread_connection(client: redis.Redis) -> Any:
+    """This thread's own connection to ``client``'s server (made on first use).
+
+    The session hot path skips the pool's checkout/checkin bookkeeping: one
+    connection per thread (a sync worker has one thread), never shared, replaced
+    after a fork, a settings change or an error.
+    """
+    conn = getattr(_local, "conn", None)
+    if conn is not None and _local.key == (os.getpid(), _generation, id(client)):
+        return conn
+    pool = client.connection_pool
+    conn = pool.connection_class(**pool.connection_kwargs)
+    _local.conn, _local.key = conn, (os.getpid(), _generation, id(client))
+    return conn
+
+
+def run_raw(client: redis.Redis, commands: Sequence[Sequence[Any]]) -> list[Any]:
+    """``run`` for the session hot path: the same one round trip, less client overhead.
+
+    Writes the packed commands on this thread's connection and reads the raw replies,
+    with no pipeline object and no reply callbacks: only for commands whose raw
+    replies are what the caller wants (GET, SET, ZADD, EXISTS, EVALSHA returning
+    integers or bytes). Error replies are raised after every reply has been read, so
+    the connection stays in step; NOSCRIPT is handled as in ``run``.
+    """
+    conn = _thread_connection(client)
+    replies: list[Any] = []
+    try:
+        conn.send_packed_command(conn.pack_commands(commands))
+        for _ in commands:
+            try:
+                replies.append(conn.read_response())
+            except redis.ResponseError as exc:
+                replies.append(exc)
+    except (redis.ConnectionError, redis.TimeoutError) as exc:
+        conn.disconnect()
+        _local.conn = None
+        raise unavailable(exc) from exc
+    for i, reply in enumerate(replies):
+        if isinstance(reply, redis.exceptions.NoScriptError):
+            replies[i] = run(client, [commands[i]])[0]
+        elif isinstance(reply, Exception):
+            raise reply
+    return replies
 
 
 async def arun(client: aredis.Redis, commands: Sequence[Sequence[Any]]) -> list[Any]:

@@ -52,6 +52,13 @@ def session_keys(session_key: str) -> tuple[str, str, str]:
     return f"{p}session:{tag}", f"{p}viewed:{tag}", f"{p}cart:{tag}"
 
 
+def session_indexes() -> tuple[str, str, str, str, str]:
+    """``(recent:, expires:, login:, user-sessions head, tail)``, one prefix lookup
+    (the session save builds these on every write)."""
+    p = prefix()
+    return f"{p}recent:", f"{p}expires:", f"{p}login:", f"{p}user-sessions:{{", "}"
+
+
 # -- per user (hash tag: the user id) ----------------------------------------------
 def user_cart(user_id: str | int) -> str:
     return f"{prefix()}cart:user:{{{user_id}}}"

@@ -34,7 +34,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.crypto import get_random_string
 
 from .. import keys, scripts
-from ..connection import arun, get_async_redis, get_redis, run
+from ..connection import arun, get_async_redis, get_redis, run, run_raw
 from ..tracking import Command, view_commands
 
 # django.contrib.auth.SESSION_KEY, spelt out so the engine works without the auth app.
@@ -125,10 +125,10 @@ class SessionStore(SessionBase):
             # Redis refuses EX 0; an expiry in the past means the session is over.
             return [self._delete_command(session_key), *self._take_views(None)]
         now = time.time()
-        head, tail = keys.user_sessions_template()
+        recent, expires, login, head, tail = keys.session_indexes()
         user_id = data.get(AUTH_USER_ID)
         save = scripts.get("session_save").command(
-            [keys.session(session_key), keys.recent(), keys.expires(), keys.login()],
+            [keys.session(session_key), recent, expires, login],
             [
                 self.serializer().dumps(data),
                 ttl,
@@ -181,7 +181,7 @@ class SessionStore(SessionBase):
         session_key = self.session_key
         if session_key is None:
             return {}
-        return self._loaded(run(get_redis(), self._load_commands(session_key))[0])
+        return self._loaded(run_raw(get_redis(), self._load_commands(session_key))[0])
 
     def exists(self, session_key: str | None) -> bool:
         if not self._validate_session_key(session_key):
@@ -204,7 +204,7 @@ class SessionStore(SessionBase):
             return self.create()
         data = self._get_session(no_load=must_create)  # type: ignore[attr-defined]
         commands = self._prepare_save(must_create, data)
-        self._check_saved(run(get_redis(), commands), commands, must_create)
+        self._check_saved(run_raw(get_redis(), commands), commands, must_create)
 
     def delete(self, session_key: str | None = None) -> None:
         if session_key is None:
