@@ -24,7 +24,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
@@ -142,8 +142,8 @@ def main() -> None:
                 results.setdefault((name, kind), []).append(rate)
                 trips[(name, kind)] = rt
 
-    print(f"python {sys.version.split()[0]}, django {django.get_version()}, "
-          f"redis-py {redis.__version__}, {args.rounds} rounds x {args.requests} requests")  # fmt: skip
+    versions = f"python {sys.version.split()[0]}, django {django.get_version()}"
+    print(f"{versions}, redis-py {redis.__version__}, {args.rounds} x {args.requests} requests")
     print(f"{'engine':16} {'kind':6} {'median req/s':>12} {'vs ' + PEER:>16} {'round trips':>12}")
     for kind in ("write", "read"):
         peer = statistics.median(results[(PEER, kind)])
