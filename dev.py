@@ -48,8 +48,6 @@ def ensure_venv() -> None:
     say(f"installing django-redis-anatomy[{extras}] (first run only)")
     pip = [str(PY), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
     subprocess.run([*pip, "-e", f"{ROOT}[{extras}]"], check=True)
-    for old in VENV.glob(".installed-*"):
-        old.unlink()
     stamp.touch()
 
 

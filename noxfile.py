@@ -1,0 +1,64 @@
+"""The version matrix: ``nox`` runs it all, ``nox -s tests-3.11(django='4.2')`` one cell.
+
+Django 4.2 and 5.2 run on Python 3.11; Django 6.x needs Python 3.12+ and runs where
+such an interpreter exists (nox skips a session whose interpreter is missing, and
+says so). redis-py is tested at its current and previous major.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+import nox
+
+# pyenv installs interpreters side by side without putting them all on PATH.
+for _bin in sorted(Path.home().glob(".pyenv/versions/3.*/bin")):
+    os.environ["PATH"] = f"{os.environ['PATH']}{os.pathsep}{_bin}"
+
+nox.options.error_on_missing_interpreters = False
+nox.options.sessions = ["tests"]
+ROOT = Path(__file__).parent
+
+MATRIX = [
+    ("3.11", "4.2", "8"),
+    ("3.11", "5.2", "8"),
+    ("3.11", "5.2", "7"),
+    ("3.12", "6.0", "8"),
+    ("3.13", "6.1", "8"),
+]
+
+
+def django_tests(session: nox.Session) -> str:
+    """Django's session tests from the sdist of the Django installed in ``session``."""
+    version = session.run(
+        "python", "-c", "import django; print(django.__version__)", silent=True
+    ).strip()  # type: ignore[union-attr]
+    target = ROOT / ".cache" / f"django-{version}-tests"
+    if not (target / "sessions_tests" / "tests.py").exists():
+        with tempfile.TemporaryDirectory() as tmp:
+            session.run("python", "-m", "pip", "download", "-q", "--no-deps", "--no-binary",
+                        ":all:", f"django=={version}", "-d", tmp)  # fmt: skip
+            sdist = next(Path(tmp).glob("*.tar.gz"))
+            with tarfile.open(sdist) as tar:
+                members = [m for m in tar.getmembers() if "/tests/sessions_tests/" in m.name]
+                tar.extractall(tmp, members=members)  # noqa: S202 - members filtered above
+            target.parent.mkdir(parents=True, exist_ok=True)
+            next(Path(tmp).glob("*/tests")).rename(target)
+    return str(target)
+
+
+@nox.session(name="tests")
+@nox.parametrize(("python", "django", "redis"), MATRIX)
+def tests(session: nox.Session, django: str, redis: str) -> None:
+    session.install("-e", ".[test,demo,hiredis]", f"django~={django}.0", f"redis~={redis}.0")
+    session.env["DJANGO_TESTS_DIR"] = django_tests(session)
+    session.run("python", "-m", "pytest", "-q", *session.posargs)
+
+
+if __name__ == "__main__":
+    sys.exit(subprocess.call(["nox", *sys.argv[1:]]))

@@ -1,0 +1,72 @@
+"""The wheel holds the whole app (modules, templates, Lua scripts) and nothing else."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import sysconfig
+import venv
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+IMPORT_ALL = """
+import importlib, json, pkgutil, sys
+import django
+from django.conf import settings
+settings.configure(INSTALLED_APPS=["django.contrib.contenttypes", "django.contrib.auth",
+                                   "django.contrib.sessions", "redis_sessions"])
+django.setup()
+import redis_sessions
+names = [m.name for m in pkgutil.walk_packages(redis_sessions.__path__, "redis_sessions.")]
+for name in names:
+    importlib.import_module(name)
+print(json.dumps({"file": redis_sessions.__file__, "modules": names}))
+"""
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("dist")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+         "-w", str(out), str(ROOT)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return next(out.glob("django_redis_anatomy-*.whl"))
+
+
+def test_wheel_contains_the_app_and_no_project_files(wheel: Path) -> None:
+    names = zipfile.ZipFile(wheel).namelist()
+    tracked = subprocess.run(
+        ["git", "ls-files", "redis_sessions"], cwd=ROOT, capture_output=True, text=True,
+        check=True,
+    ).stdout.split()  # fmt: skip
+    missing = [path for path in tracked if path not in names]
+    assert missing == []
+    assert "redis_sessions/py.typed" in names
+    assert not [n for n in names if n.split("/")[0] in ("tests", "demo_project", "bench", "docs")]
+
+
+def test_wheel_installs_into_a_fresh_venv_and_every_module_imports(
+    wheel: Path, tmp_path: Path
+) -> None:
+    env_dir = tmp_path / "venv"
+    venv.EnvBuilder(with_pip=True).create(env_dir)
+    python = env_dir / "bin" / "python"
+    subprocess.run([python, "-m", "pip", "install", "-q", "--no-deps", str(wheel)], check=True)
+    # Dependencies come from this environment's site-packages; the project checkout
+    # itself is not on the path, so every import below is served by the wheel.
+    deps = sysconfig.get_paths()["purelib"]
+    result = subprocess.run(
+        [python, "-c", IMPORT_ALL], cwd=tmp_path, capture_output=True, text=True,
+        env={"PYTHONPATH": deps, "PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert str(env_dir) in report["file"]
+    assert "redis_sessions.backends.redis" in report["modules"]
