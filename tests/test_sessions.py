@@ -8,6 +8,7 @@ import time
 from datetime import timedelta
 from typing import Any
 
+import django
 import pytest
 from django.contrib.sessions.backends.base import CreateError, UpdateError
 from django.utils import timezone
@@ -232,6 +233,12 @@ def test_clear_expired_forgets_sessions_redis_expired(redis: Any) -> None:
     assert user_session_keys(3) == [alive.session_key]
 
 
+needs_async_sessions = pytest.mark.skipif(
+    django.VERSION < (5, 1), reason="Django's async session API arrived in 5.1"
+)
+
+
+@needs_async_sessions
 def test_async_api_matches_sync(redis: Any) -> None:
     asyncio.run(_async_api(redis))
 
@@ -250,3 +257,19 @@ async def _async_api(redis: Any) -> None:
     await again.aflush()
     assert again.session_key is None
     assert redis.zcard(keys.recent()) == 0
+
+
+@needs_async_sessions
+def test_async_views_read_and_write_the_session_through_asgi() -> None:
+    from django.test import AsyncClient
+
+    async def scenario() -> list[Any]:
+        client = AsyncClient()
+        await client.get("/async/write/")
+        await client.get("/async/write/")
+        response = await client.get("/async/read/")
+        return [response.status_code, response.json(), client.cookies["sessionid"].value]
+
+    status, body, cookie = asyncio.run(scenario())
+    assert status == 200 and body == {"n": 2}
+    assert SessionStore(cookie)["n"] == 2
