@@ -51,10 +51,10 @@ def ensure_venv() -> None:
     stamp.touch()
 
 
-def django_tests_dir() -> Path:
-    """tests/ of the Django sdist matching the installed Django (sessions_tests only)."""
+def django_tests_dir(python: Path = PY) -> Path:
+    """tests/ of the Django sdist matching ``python``'s Django (sessions_tests only)."""
     version = subprocess.run(
-        [str(PY), "-c", "import django; print(django.__version__)"],
+        [str(python), "-c", "import django; print(django.__version__)"],
         check=True, capture_output=True, text=True,
     ).stdout.strip()  # fmt: skip
     target = CACHE / f"django-{version}-tests"
@@ -63,7 +63,7 @@ def django_tests_dir() -> Path:
     say(f"fetching Django {version}'s session tests from its sdist")
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run(
-            [str(PY), "-m", "pip", "download", "--disable-pip-version-check", "-q",
+            [str(python), "-m", "pip", "download", "--disable-pip-version-check", "-q",
              "--no-deps", "--no-binary", ":all:", f"django=={version}", "-d", tmp],
             check=True,
         )  # fmt: skip

@@ -10,11 +10,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import tarfile
-import tempfile
 from pathlib import Path
 
 import nox
+
+from dev import django_tests_dir
 
 # pyenv installs interpreters side by side without putting them all on PATH.
 for _bin in sorted(Path.home().glob(".pyenv/versions/3.*/bin")):
@@ -33,30 +33,11 @@ MATRIX = [
 ]
 
 
-def django_tests(session: nox.Session) -> str:
-    """Django's session tests from the sdist of the Django installed in ``session``."""
-    version = session.run(
-        "python", "-c", "import django; print(django.__version__)", silent=True
-    ).strip()  # type: ignore[union-attr]
-    target = ROOT / ".cache" / f"django-{version}-tests"
-    if not (target / "sessions_tests" / "tests.py").exists():
-        with tempfile.TemporaryDirectory() as tmp:
-            session.run("python", "-m", "pip", "download", "-q", "--no-deps", "--no-binary",
-                        ":all:", f"django=={version}", "-d", tmp)  # fmt: skip
-            sdist = next(Path(tmp).glob("*.tar.gz"))
-            with tarfile.open(sdist) as tar:
-                members = [m for m in tar.getmembers() if "/tests/sessions_tests/" in m.name]
-                tar.extractall(tmp, members=members)  # noqa: S202 - members filtered above
-            target.parent.mkdir(parents=True, exist_ok=True)
-            next(Path(tmp).glob("*/tests")).rename(target)
-    return str(target)
-
-
 @nox.session(name="tests")
 @nox.parametrize(("python", "django", "redis"), MATRIX)
 def tests(session: nox.Session, django: str, redis: str) -> None:
     session.install("-e", ".[test,demo,hiredis]", f"django~={django}.0", f"redis~={redis}.0")
-    session.env["DJANGO_TESTS_DIR"] = django_tests(session)
+    session.env["DJANGO_TESTS_DIR"] = str(django_tests_dir(Path(session.bin) / "python"))
     session.run("python", "-m", "pytest", "-q", *session.posargs)
 
 
