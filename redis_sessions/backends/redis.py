@@ -119,8 +119,11 @@ class SessionStore(SessionBase):
             return {}
         return data
 
-    def _save_commands(self, session_key: str, data: dict[str, Any], mode: str) -> list[Command]:
-        ttl = self.get_expiry_age()
+    def _save_commands(
+        self, session_key: str, data: dict[str, Any], mode: str, ttl: int | None = None
+    ) -> list[Command]:
+        if ttl is None:
+            ttl = self.get_expiry_age()
         if ttl <= 0:
             # Redis refuses EX 0; an expiry in the past means the session is over.
             return [self._delete_command(session_key), *self._take_views(None)]
@@ -142,6 +145,14 @@ class SessionStore(SessionBase):
             ],
         )
         return [save, *self._take_views(session_key)]
+
+    @classmethod
+    def import_command(cls, session_key: str, data: dict[str, Any], ttl: int) -> Command:
+        """The command that creates ``session_key`` with ``data`` for ``ttl`` seconds,
+        with its index entries, unless it already exists (used by migrate_sessions)."""
+        store = cls(session_key)
+        store._session_cache = data
+        return store._save_commands(session_key, data, "NX", ttl=ttl)[0]
 
     @staticmethod
     def _delete_command(session_key: str) -> Command:
