@@ -16,7 +16,9 @@ class RedisSessionsConfig(AppConfig):
         checks.register()
         if self.apps.is_installed("django.contrib.auth"):
             user_model = get_user_model()
-            post_delete.connect(users.on_user_deleted, sender=user_model,
-                                dispatch_uid="redis_sessions.user_deleted")
-            post_save.connect(users.on_user_saved, sender=user_model,
-                              dispatch_uid="redis_sessions.user_saved")
+            post_delete.connect(
+                users.on_user_deleted, sender=user_model, dispatch_uid="redis_sessions.user_deleted"
+            )
+            post_save.connect(
+                users.on_user_saved, sender=user_model, dispatch_uid="redis_sessions.user_saved"
+            )
