@@ -4,11 +4,30 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
+from redis_sessions.analytics import top_items
+from redis_sessions.exceptions import RedisUnavailable
+from redis_sessions.pagecache import cache_request
 from redis_sessions.tracking import record_view
 
 from .models import Product
 
 PRODUCTS_PER_PAGE = 24
+MOST_VIEWED = 5
+
+
+def most_viewed() -> list[Product]:
+    """The most viewed products (for the sidebar fragment; called only on its miss)."""
+    try:
+        ids = [int(item) for item, _ in top_items(MOST_VIEWED) if item.isdigit()]
+    except RedisUnavailable:
+        return []
+    by_pk = Product.objects.in_bulk(ids)
+    return [by_pk[pk] for pk in ids if pk in by_pk]
+
+
+def product_id(request: HttpRequest, slug: str) -> int | None:
+    """The product page's item id (its pk), for the page cache's popularity rule."""
+    return Product.objects.filter(slug=slug).values_list("pk", flat=True).first()
 
 
 def product_list(request: HttpRequest) -> HttpResponse:
@@ -22,11 +41,16 @@ def product_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "products": page.object_list,
             "page_range": paginator.get_elided_page_range(page.number, on_each_side=2),
+            "most_viewed": most_viewed,
         },
     )
 
 
+# Anonymous visitors of popular products get a copy from Redis (logged-in visitors and
+# visitors with a cart are served fresh by the page cache's own rules).
+@cache_request(item=product_id)
 def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
     product = get_object_or_404(Product, slug=slug)
     record_view(request, str(product.pk))
-    return render(request, "shop/product_detail.html", {"product": product})
+    context = {"product": product, "most_viewed": most_viewed}
+    return render(request, "shop/product_detail.html", context)
