@@ -1,12 +1,17 @@
 from __future__ import annotations
 
+import contextlib
+from typing import Any
+
 from django.core.paginator import Paginator
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
 from redis_sessions.analytics import top_items
 from redis_sessions.exceptions import RedisUnavailable
-from redis_sessions.pagecache import cache_request
+from redis_sessions.pagecache import cache_request, invalidate_item
 from redis_sessions.tracking import record_view
 
 from .models import Product
@@ -25,9 +30,29 @@ def most_viewed() -> list[Product]:
     return [by_pk[pk] for pk in ids if pk in by_pk]
 
 
+# slug -> pk, per process: a page-cache hit then needs no database query at all. A
+# renamed slug in another process only misattributes popularity until its restart
+# (the page itself always comes from the URL's own view or copy).
+_product_ids: dict[str, int] = {}
+
+
 def product_id(request: HttpRequest, slug: str) -> int | None:
     """The product page's item id (its pk), for the page cache's popularity rule."""
-    return Product.objects.filter(slug=slug).values_list("pk", flat=True).first()
+    pk = _product_ids.get(slug)
+    if pk is None:
+        pk = Product.objects.filter(slug=slug).values_list("pk", flat=True).first()
+        if pk is not None and len(_product_ids) < 10_000:
+            _product_ids[slug] = pk
+    return pk
+
+
+@receiver(post_save, sender=Product)
+@receiver(post_delete, sender=Product)
+def _product_changed(sender: type[Product], instance: Product, **kwargs: Any) -> None:
+    # A changed price or stock must not wait for the cached page to expire.
+    _product_ids.clear()
+    with contextlib.suppress(RedisUnavailable):  # else they expire by themselves
+        invalidate_item(str(instance.pk))
 
 
 def product_list(request: HttpRequest) -> HttpResponse:
