@@ -43,6 +43,9 @@ _outage = caching.OutageLog("page cache")
 
 
 def _logged_in(request: HttpRequest) -> bool:
+    session = getattr(request, "session", None)
+    if session is not None and session.session_key is None and not session.modified:
+        return False  # no session cookie and no login in this request: anonymous
     user = getattr(request, "user", None)
     if user is not None:
         return bool(user.is_authenticated)  # loads the session when there is a cookie

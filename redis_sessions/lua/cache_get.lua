@@ -28,10 +28,12 @@ local function count()
   end
   local ttl = tonumber(ARGV[8])
   redis.call('ZINCRBY', KEYS[3], -1, item)
-  redis.call('ZINCRBY', KEYS[4], 1, item)
-  redis.call('EXPIRE', KEYS[4], ttl)
-  if ARGV[7] ~= '' then
-    redis.call('PFADD', KEYS[5], ARGV[7])
+  -- a day's keys get their TTL when they are created (a first count of 1, or PFADD
+  -- answering 1 for a new key), not on every hit
+  if tonumber(redis.call('ZINCRBY', KEYS[4], 1, item)) == 1 then
+    redis.call('EXPIRE', KEYS[4], ttl)
+  end
+  if ARGV[7] ~= '' and redis.call('PFADD', KEYS[5], ARGV[7]) == 1 then
     redis.call('EXPIRE', KEYS[5], ttl)
   end
   if session ~= '' then
