@@ -19,7 +19,7 @@ key                             type    holds
 ``P:page:{SHA}``                hash    a cached page (fresh, meta, body)
 ``P:page-lock:{SHA}``           string  render lock of a page (stampede guard)
 ``P:item-pages:{ITEM}``         set     SHAs of an item's cached pages
-``P:fragment:{SHA}``            hash    a cached template fragment
+``P:fragment:{SHA}``            hash    a cached template fragment (+ ``fragment-lock:``)
 ==============================  ======  ============================================
 
 Keys of one session share the Redis Cluster hash tag ``{KEY}``; a user's keys share
