@@ -14,6 +14,12 @@ key                             type    holds
 ``P:expires:``                  zset    session key -> expiry time
 ``P:user-sessions:{UID}``       set     session keys of one user
 ``P:viewed:``                   zset    item -> minus its view count (the book's)
+``P:views:{DAY}``               zset    item -> views that UTC day (YYYYMMDD)
+``P:visitors:{DAY}:{ITEM}``     hll     distinct visitors of an item that day
+``P:page:{SHA}``                hash    a cached page (fresh, meta, body)
+``P:page-lock:{SHA}``           string  render lock of a page (stampede guard)
+``P:item-pages:{ITEM}``         set     SHAs of an item's cached pages
+``P:fragment:{SHA}``            hash    a cached template fragment (+ ``fragment-lock:``)
 ==============================  ======  ============================================
 
 Keys of one session share the Redis Cluster hash tag ``{KEY}``; a user's keys share
@@ -117,3 +123,34 @@ def escape_glob(text: str) -> str:
             out.append("\\")
         out.append(ch)
     return "".join(out)
+
+
+# -- analytics and caches (analytics.py, pagecache.py, templatetags) ---------------
+def daily_views(day: str) -> str:
+    """Views per item on one UTC day (``YYYYMMDD``)."""
+    return f"{prefix()}views:{day}"
+
+
+def item_visitors(item_id: str, day: str) -> str:
+    """HyperLogLog of the distinct visitors of one item on one UTC day."""
+    return f"{prefix()}visitors:{day}:{item_id}"
+
+
+def page(digest: str) -> str:
+    return f"{prefix()}page:{digest}"
+
+
+def page_lock(digest: str) -> str:
+    return f"{prefix()}page-lock:{digest}"
+
+
+def item_pages(item_id: str) -> str:
+    return f"{prefix()}item-pages:{item_id}"
+
+
+def fragment(digest: str) -> str:
+    return f"{prefix()}fragment:{digest}"
+
+
+def fragment_lock(digest: str) -> str:
+    return f"{prefix()}fragment-lock:{digest}"

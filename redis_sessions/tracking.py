@@ -1,7 +1,11 @@
 """``record_view``: the book's view tracking (``update_token`` with an item).
 
 Per session: ``viewed:{KEY}``, the newest ``VIEWED_LIMIT`` items viewed. Globally:
-``ZINCRBY viewed: -1 item``, the popularity table (lower score = more popular).
+``ZINCRBY viewed: -1 item``, the popularity table (lower score = more popular), and
+for ``analytics``: the item's views that UTC day (``views:{DAY}``) and its distinct
+visitors that day (a HyperLogLog, ``visitors:{DAY}:{ITEM}``), both kept
+``DAILY_VIEWS_DAYS``. A visitor is its session key or, without a session, a keyed
+hash of day, client IP and user agent (``visitor_id``): never the raw address.
 
 Round trips: during a request (``RedisSessionsMiddleware`` installed) a view is queued
 on the session store and rides along with the session's next round trip (its load or
@@ -16,6 +20,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.crypto import salted_hmac
 
 from . import keys, scripts
 from .conf import app_settings
@@ -25,6 +30,30 @@ Command = tuple[Any, ...]
 
 #: Set on the request by RedisSessionsMiddleware: views may be queued.
 QUEUE_ATTR = "_redis_sessions_queue_views"
+#: Set on the request by the page cache: item ids whose view it already counted.
+COUNTED_ATTR = "_redis_sessions_counted_views"
+DAY = 86400
+
+
+def today(now: float | None = None) -> str:
+    """The UTC day of ``now`` as ``YYYYMMDD`` (the day part of analytics keys)."""
+    return time.strftime("%Y%m%d", time.gmtime(time.time() if now is None else now))
+
+
+def analytics_ttl() -> int:
+    """Seconds a day's analytics keys live: ``DAILY_VIEWS_DAYS`` whole days after it."""
+    return (app_settings.DAILY_VIEWS_DAYS + 1) * DAY
+
+
+def visitor_id(request: HttpRequest, day: str | None = None) -> str:
+    """A cookieless visitor's id: a keyed hash of the day, client IP and user agent.
+
+    Keyed with ``SECRET_KEY`` (so it cannot be reversed by trying addresses) and
+    salted with the day (so one visitor cannot be followed from day to day).
+    """
+    meta = request.META
+    text = f"{day or today()}\n{meta.get('REMOTE_ADDR', '')}\n{meta.get('HTTP_USER_AGENT', '')}"
+    return salted_hmac("redis_sessions.tracking.visitor", text).hexdigest()[:32]
 
 
 def clean_item_id(item_id: object) -> str:
@@ -38,14 +67,21 @@ def clean_item_id(item_id: object) -> str:
     return text
 
 
-def view_commands(session_key: str | None, item_ids: Iterable[str]) -> list[Command]:
-    """Commands that record views of ``item_ids`` by ``session_key`` (or by nobody)."""
+def view_commands(
+    session_key: str | None, item_ids: Iterable[str], visitor: str | None = None
+) -> list[Command]:
+    """Commands that record views of ``item_ids`` by ``session_key`` (or by nobody).
+
+    ``visitor`` is who counts as a distinct visitor; it defaults to the session key,
+    and with neither the views count but no visitor does. The commands are plain (no
+    MULTI): each counter stands alone, and a lost reply loses analytics, not data.
+    """
     items = list(item_ids)
     if not items:
         return []
     commands: list[Command] = []
+    now = time.time()
     if session_key is not None:
-        now = time.time()
         pairs: list[Any] = []
         for i, item in enumerate(items):
             # Distinct times keep the order of several views in one request.
@@ -58,6 +94,15 @@ def view_commands(session_key: str | None, item_ids: Iterable[str]) -> list[Comm
         )
     popularity = keys.viewed_items()
     commands.extend(("ZINCRBY", popularity, -1, item) for item in items)
+    day, ttl = today(now), analytics_ttl()
+    daily = keys.daily_views(day)
+    commands.extend(("ZINCRBY", daily, 1, item) for item in items)
+    commands.append(("EXPIRE", daily, ttl))
+    visitor = visitor or session_key
+    if visitor:
+        for item in dict.fromkeys(items):
+            hll = keys.item_visitors(item, day)
+            commands += [("PFADD", hll, visitor), ("EXPIRE", hll, ttl)]
     return commands
 
 
@@ -67,10 +112,17 @@ def record_view(request: HttpRequest, item_id: object) -> None:
     Never creates a session: a visitor without one only adds to global popularity.
     """
     item = clean_item_id(item_id)
+    counted = getattr(request, COUNTED_ATTR, None)
+    if counted and item in counted:
+        counted.discard(item)  # a served cached copy already counted this view
+        return
     store = getattr(request, "session", None)
+    # Computed now (the request is at hand), used only if no session key exists at
+    # flush time.
+    visitor = visitor_id(request)
     queue = getattr(store, "queue_view", None)
     if queue is not None and getattr(request, QUEUE_ATTR, False):
-        queue(item)
+        queue(item, visitor)
         return
     session_key = getattr(store, "session_key", None) if store is not None else None
-    run(get_redis(), view_commands(session_key, [item]))
+    run(get_redis(), view_commands(session_key, [item], session_key or visitor))

@@ -50,6 +50,7 @@ urlpatterns = [
     path("view-write/<str:item>/", view_then_write),
     path("async/read/", async_read),
     path("async/write/", async_write),
+    path("pc/", include("tests.pagecache_urls")),
     path("", include("demo_project.urls")),
 ]
 

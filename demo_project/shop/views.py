@@ -1,14 +1,58 @@
 from __future__ import annotations
 
+import contextlib
+from typing import Any
+
 from django.core.paginator import Paginator
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
+from redis_sessions.analytics import top_items
+from redis_sessions.exceptions import RedisUnavailable
+from redis_sessions.pagecache import cache_request, invalidate_item
 from redis_sessions.tracking import record_view
 
 from .models import Product
 
 PRODUCTS_PER_PAGE = 24
+MOST_VIEWED = 5
+
+
+def most_viewed() -> list[Product]:
+    """The most viewed products (for the sidebar fragment; called only on its miss)."""
+    try:
+        ids = [int(item) for item, _ in top_items(MOST_VIEWED) if item.isdigit()]
+    except RedisUnavailable:
+        return []
+    by_pk = Product.objects.in_bulk(ids)
+    return [by_pk[pk] for pk in ids if pk in by_pk]
+
+
+# slug -> pk, per process: a page-cache hit then needs no database query at all. A
+# renamed slug in another process only misattributes popularity until its restart
+# (the page itself always comes from the URL's own view or copy).
+_product_ids: dict[str, int] = {}
+
+
+def product_id(request: HttpRequest, slug: str) -> int | None:
+    """The product page's item id (its pk), for the page cache's popularity rule."""
+    pk = _product_ids.get(slug)
+    if pk is None:
+        pk = Product.objects.filter(slug=slug).values_list("pk", flat=True).first()
+        if pk is not None and len(_product_ids) < 10_000:
+            _product_ids[slug] = pk
+    return pk
+
+
+@receiver(post_save, sender=Product)
+@receiver(post_delete, sender=Product)
+def _product_changed(sender: type[Product], instance: Product, **kwargs: Any) -> None:
+    # A changed price or stock must not wait for the cached page to expire.
+    _product_ids.clear()
+    with contextlib.suppress(RedisUnavailable):  # else they expire by themselves
+        invalidate_item(str(instance.pk))
 
 
 def product_list(request: HttpRequest) -> HttpResponse:
@@ -22,11 +66,16 @@ def product_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "products": page.object_list,
             "page_range": paginator.get_elided_page_range(page.number, on_each_side=2),
+            "most_viewed": most_viewed,
         },
     )
 
 
+# Anonymous visitors of popular products get a copy from Redis (logged-in visitors and
+# visitors with a cart are served fresh by the page cache's own rules).
+@cache_request(item=product_id)
 def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
     product = get_object_or_404(Product, slug=slug)
     record_view(request, str(product.pk))
-    return render(request, "shop/product_detail.html", {"product": product})
+    context = {"product": product, "most_viewed": most_viewed}
+    return render(request, "shop/product_detail.html", context)

@@ -63,6 +63,7 @@ class SessionStore(SessionBase):
         _check_installed()
         super().__init__(session_key)
         self._queued_views: list[str] = []
+        self._queued_visitor: str | None = None
 
     # -- keys --------------------------------------------------------------------------
     def _validate_session_key(self, key: Any) -> bool:
@@ -76,14 +77,17 @@ class SessionStore(SessionBase):
         return get_random_string(32, VALID_KEY_CHARS)
 
     # -- queued views (tracking.record_view) -------------------------------------------
-    def queue_view(self, item_id: str) -> None:
+    def queue_view(self, item_id: str, visitor: str | None = None) -> None:
+        """Queue a view; ``visitor`` counts it when the session has no key by then."""
         self._queued_views.append(item_id)
+        if visitor is not None:
+            self._queued_visitor = visitor
 
     def _take_views(self, session_key: str | None) -> list[Command]:
         if not self._queued_views:
             return []
         items, self._queued_views = self._queued_views, []
-        return view_commands(session_key, items)
+        return view_commands(session_key, items, session_key or self._queued_visitor)
 
     def flush_views(self) -> None:
         """Send views still queued (end of request): one round trip, or none."""

@@ -1,0 +1,134 @@
+"""The engine shared by the page cache and the fragment cache: one Lua lookup with
+the popularity rule and a stampede lock, a wait for another worker's render, and an
+atomic store.
+
+An entry is a hash (``fresh`` until-time, ``meta``, ``body``) that lives
+``timeout + PAGE_CACHE_GRACE`` seconds. Past ``fresh`` it is stale: the first worker
+to look takes the render lock (``SET NX PX``) and renders; the others serve the stale
+copy meanwhile. When there is no copy at all, the others poll for at most
+``RENDER_WAIT_SECONDS`` and then render themselves, so a crashed renderer delays a
+page but never blocks it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from . import scripts
+from .conf import app_settings
+from .connection import get_redis, run
+
+logger = logging.getLogger("redis_sessions")
+
+#: The render lock outlives any sane render; a crashed renderer frees it this late.
+RENDER_LOCK_SECONDS = 10.0
+#: How long a worker with no copy to serve waits for another worker's render.
+RENDER_WAIT_SECONDS = 3.0
+POLL_SECONDS = 0.02
+
+HIT, STALE, RENDER, WAIT, COLD, BYPASS = "hit", "stale", "render", "wait", "cold", "bypass"
+
+
+@dataclass
+class Found:
+    """What a lookup found: a ``state`` and, for ``hit``/``stale``, the entry."""
+
+    state: str
+    meta: bytes | None = None
+    body: bytes | None = None
+    token: str = ""  # our render-lock token when state is "render"
+
+    @property
+    def servable(self) -> bool:
+        return self.state in (HIT, STALE)
+
+
+@dataclass
+class Target:
+    """One cacheable thing: its entry and lock keys, and how a lookup treats it."""
+
+    entry: str
+    lock: str
+    viewed: str
+    item: str = ""
+    ranked: bool = True  # apply the CACHE_TOP_N rule to ``item``
+    count_keys: Sequence[str] = ()  # views:{DAY}, visitors:... (pages only)
+    count_args: Sequence[Any] = ()  # (count, visitor, ttl, limit, session, check cart)
+
+
+def get_command(target: Target, token: str) -> tuple[Any, ...]:
+    top = app_settings.CACHE_TOP_N if (target.ranked and target.item) else 0
+    args = [target.item, top, time.time(), int(RENDER_LOCK_SECONDS * 1000), token]
+    args += list(target.count_args) or [0, "", 0, 0, "", 0]
+    return scripts.get("cache_get").command(
+        [target.entry, target.lock, target.viewed, *target.count_keys], args
+    )
+
+
+def _found(reply: list[Any], token: str) -> Found:
+    state = reply[0].decode() if isinstance(reply[0], bytes) else str(reply[0])
+    if state in (HIT, STALE):
+        return Found(state, reply[1], reply[2] if reply[2] is not None else b"")
+    return Found(state, token=token if state == RENDER else "")
+
+
+def lookup(target: Target, *, wait: bool = True) -> Found:
+    """Look ``target`` up (one round trip); on ``wait``, poll until a copy appears,
+    the lock frees up (we take it) or ``RENDER_WAIT_SECONDS`` pass (we render
+    without it). Raises ``RedisUnavailable``.
+    """
+    token = uuid.uuid4().hex
+    found = _found(run(get_redis(), [get_command(target, token)])[0], token)
+    if found.state != WAIT or not wait:
+        return found
+    deadline = time.monotonic() + RENDER_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        time.sleep(POLL_SECONDS)
+        found = _found(run(get_redis(), [get_command(target, token)])[0], token)
+        if found.state != WAIT:
+            return found
+    return Found(RENDER)  # no lock: render ourselves rather than wait for ever
+
+
+def store_command(
+    target: Target,
+    meta: bytes,
+    body: bytes,
+    timeout: float,
+    token: str,
+    item_set: str | None = None,
+    member: str = "",
+) -> tuple[Any, ...]:
+    lifetime_ms = int((timeout + app_settings.PAGE_CACHE_GRACE) * 1000)
+    keys = [target.entry, target.lock] + ([item_set] if item_set else [])
+    return scripts.get("cache_store").command(
+        keys, [repr(time.time() + timeout), meta, body, lifetime_ms, token, member]
+    )
+
+
+def release_command(target: Target, token: str) -> tuple[Any, ...]:
+    return scripts.get("lock_release").command([target.lock], [token])
+
+
+class OutageLog:
+    """Log a cache outage once, not once per request; quiet again after a success."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self.down = False
+
+    def failed(self, exc: BaseException) -> None:
+        if not self.down:
+            self.down = True
+            logger.warning(
+                "%s: Redis unavailable (key prefix %r), serving uncached: %s",
+                self.what, app_settings.KEY_PREFIX, exc,
+            )  # fmt: skip
+
+    def ok(self) -> None:
+        self.down = False

@@ -1,0 +1,68 @@
+"""The template fragment cache behind ``{% redis_cache %}``, and ``invalidate_fragment``.
+
+Like Django's ``{% cache %}``, but in this app's keys (``fragment:{SHA}``), with the
+page cache's stampede lock and stale-while-rendering (``caching``), and, given an
+item, only while that item ranks in the top ``CACHE_TOP_N``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from . import caching, keys
+from .connection import get_redis, run
+from .exceptions import RedisUnavailable
+from .tracking import clean_item_id
+
+__all__ = ["cached_fragment", "fragment_digest", "invalidate_fragment"]
+
+_outage = caching.OutageLog("fragment cache")
+
+
+def fragment_digest(name: str, vary_on: Sequence[Any] = ()) -> str:
+    """Digest of a fragment's name and ``vary_on`` values (stable across processes)."""
+    text = "\n".join([name, *(str(v) for v in vary_on)])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def invalidate_fragment(name: str, *vary_on: Any) -> bool:
+    """Drop one cached fragment; True if it was there."""
+    return bool(run(get_redis(), [("DEL", keys.fragment(fragment_digest(name, vary_on)))])[0])
+
+
+def cached_fragment(
+    name: str, vary_on: Sequence[Any], timeout: float, item: object, render: Callable[[], str]
+) -> str:
+    """The fragment from Redis, or ``render()`` (stored unless the item is unpopular)."""
+    item_id = "" if item is None or item == "" else clean_item_id(item)
+    digest = fragment_digest(name, vary_on)
+    target = caching.Target(keys.fragment(digest), keys.fragment_lock(digest),
+                            keys.viewed_items(), item_id)  # fmt: skip
+    try:
+        found = caching.lookup(target)
+        _outage.ok()
+    except RedisUnavailable as exc:
+        _outage.failed(exc)
+        return render()
+    if found.servable:
+        assert found.body is not None
+        return found.body.decode()
+    if found.state == caching.COLD:
+        return render()
+    try:
+        content = render()
+    except BaseException:
+        if found.token:
+            _send(caching.release_command(target, found.token))
+        raise
+    _send(caching.store_command(target, b"", content.encode(), timeout, found.token))
+    return content
+
+
+def _send(command: tuple[Any, ...]) -> None:
+    try:
+        run(get_redis(), [command])
+    except RedisUnavailable as exc:
+        _outage.failed(exc)

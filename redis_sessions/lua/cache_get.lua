@@ -1,0 +1,63 @@
+-- Look up a cached page or fragment, with the popularity rule, the stampede lock and
+-- (for pages) the view count of a hit, in one round trip.
+-- KEYS: 1 entry (hash: fresh, meta, body), 2 render lock, 3 viewed:,
+--       pages only: 4 views:{DAY}, 5 visitors:{DAY}:{ITEM},
+--       with a session: 6 session data, 7 viewed:{KEY}, 8 cart:{KEY}
+-- ARGV: 1 item ('' = none), 2 top N (0 = no rank rule), 3 now, 4 lock ms,
+--       5 lock token, 6 count the view (1/0), 7 visitor ('' = none),
+--       8 analytics ttl seconds, 9 per-session viewed limit, 10 session key ('' = none),
+--       11 bypass on a non-empty cart (1/0)
+-- Returns {state} or {state, meta, body}; state is one of
+--   'bypass' (non-empty cart), 'cold' (item not popular enough), 'hit', 'stale'
+--   (served while another worker renders), 'render' (we hold the lock), 'wait'.
+local item, session = ARGV[1], ARGV[10]
+if session ~= '' and ARGV[11] == '1' and redis.call('EXISTS', KEYS[8]) == 1 then
+  return {'bypass'}
+end
+local top = tonumber(ARGV[2])
+if top > 0 then
+  local rank = redis.call('ZRANK', KEYS[3], item)
+  if not rank or rank >= top then
+    return {'cold'}
+  end
+end
+
+local function count()
+  if ARGV[6] ~= '1' or item == '' then
+    return
+  end
+  local ttl = tonumber(ARGV[8])
+  redis.call('ZINCRBY', KEYS[3], -1, item)
+  -- a day's keys get their TTL when they are created (a first count of 1, or PFADD
+  -- answering 1 for a new key), not on every hit
+  if tonumber(redis.call('ZINCRBY', KEYS[4], 1, item)) == 1 then
+    redis.call('EXPIRE', KEYS[4], ttl)
+  end
+  if ARGV[7] ~= '' and redis.call('PFADD', KEYS[5], ARGV[7]) == 1 then
+    redis.call('EXPIRE', KEYS[5], ttl)
+  end
+  if session ~= '' then
+    -- as session_viewed.lua: only for a live session, never outliving it
+    local left = redis.call('PTTL', KEYS[6])
+    if left > 0 then
+      redis.call('ZADD', KEYS[7], ARGV[3], item)
+      redis.call('ZREMRANGEBYRANK', KEYS[7], 0, -(tonumber(ARGV[9]) + 1))
+      redis.call('PEXPIRE', KEYS[7], left)
+    end
+  end
+end
+
+local entry = redis.call('HMGET', KEYS[1], 'fresh', 'meta', 'body')
+local fresh = tonumber(entry[1])
+if fresh and fresh > tonumber(ARGV[3]) then
+  count()
+  return {'hit', entry[2], entry[3]}
+end
+if redis.call('SET', KEYS[2], ARGV[5], 'PX', ARGV[4], 'NX') then
+  return {'render'}
+end
+if fresh then
+  count()
+  return {'stale', entry[2], entry[3]}
+end
+return {'wait'}

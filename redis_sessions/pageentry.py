@@ -1,0 +1,120 @@
+"""What a cached page holds, and which responses may be stored (``pagecache``).
+
+The key is a SHA-256 of method, scheme, host, path and the sorted query string, so
+every process and machine computes the same one (the book used Python's ``hash()``,
+which differs per process). The stored copy never holds a visitor's CSRF token: each
+masked token in the body is swapped for ``PLACEHOLDER`` (same length), and a hit puts
+the new visitor's own token back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.middleware import csrf
+
+#: 64 characters like a masked token, but with "_", which no real token contains.
+PLACEHOLDER = b"__redis_sessions_csrf_token__".ljust(64, b"_")
+_TOKEN_RE = re.compile(rb"(?<![A-Za-z0-9])[A-Za-z0-9]{64}(?![A-Za-z0-9])")
+_NOT_STORED_HEADERS = frozenset({"x-cache", "set-cookie"})
+_NO_STORE = frozenset({"private", "no-store"})
+
+
+def digest(method: str, scheme: str, host: str, path: str, query: str) -> str:
+    """The cache key's digest for one URL; identical in every process."""
+    ordered = urlencode(sorted(parse_qsl(query, keep_blank_values=True)))
+    text = "\n".join((method.upper(), scheme.lower(), host.lower(), path, ordered))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def request_digest(request: HttpRequest, method: str | None = None) -> str:
+    return digest(
+        method or request.method or "GET",
+        request.scheme or "http",
+        request.get_host(),
+        request.path,
+        request.META.get("QUERY_STRING", ""),
+    )
+
+
+def _vary_names(response: HttpResponseBase) -> list[str]:
+    return [h.strip().lower() for h in response.get("Vary", "").split(",") if h.strip()]
+
+
+def _vary_values(request: HttpRequest, names: list[str]) -> list[list[str]]:
+    # Stored as digests: a Vary: Cookie page must not keep the visitor's cookies.
+    return [
+        [n, hashlib.sha256(request.headers.get(n, "").encode()).hexdigest()[:32]] for n in names
+    ]
+
+
+def refusal(request: HttpRequest, response: HttpResponseBase) -> str | None:
+    """Why ``response`` must not be stored, or ``None`` when it may be."""
+    if response.status_code != 200 or response.streaming:
+        return "status or streaming"
+    if response.cookies:
+        return "Set-Cookie"
+    control = response.get("Cache-Control", "")
+    directives = {d.split("=")[0].strip().lower() for d in control.split(",")}
+    if directives & _NO_STORE:
+        return "Cache-Control"
+    if "*" in _vary_names(response):
+        return "Vary: *"
+    session = getattr(request, "session", None)
+    if session is not None and getattr(session, "modified", False):
+        return "the view changed the session"
+    messages = getattr(request, "_messages", None)
+    if messages is not None and getattr(messages, "_loaded_data", None):
+        return "the page shows the visitor's messages"
+    return None
+
+
+def scrub_csrf(request: HttpRequest, body: bytes) -> bytes | None:
+    """``body`` with the visitor's CSRF tokens replaced by ``PLACEHOLDER``; ``None``
+    if the unmasked secret itself is in the page (such a page is never stored)."""
+    secret = request.META.get("CSRF_COOKIE")
+    if not secret:
+        return body
+
+    def swap(match: re.Match[bytes]) -> bytes:
+        # Django's own unmasking (private API, stable since 4.1): a token is the
+        # visitor's exactly when it unmasks to their secret.
+        mine = csrf._unmask_cipher_token(match.group().decode()) == secret  # type: ignore[attr-defined]
+        return PLACEHOLDER if mine else match.group()
+
+    body = _TOKEN_RE.sub(swap, body)
+    return None if secret.encode() in body else body
+
+
+def encode(request: HttpRequest, response: HttpResponse, item: str) -> tuple[bytes, bytes] | None:
+    """``(meta, body)`` to store, or ``None`` if the body cannot be made anonymous."""
+    body = scrub_csrf(request, response.content)
+    if body is None:
+        return None
+    headers = [[k, v] for k, v in response.items() if k.lower() not in _NOT_STORED_HEADERS]
+    meta = {
+        "s": response.status_code,
+        "h": headers,
+        "v": _vary_values(request, _vary_names(response)),
+        "i": item,
+    }
+    return json.dumps(meta, separators=(",", ":")).encode(), body
+
+
+def decode(request: HttpRequest, meta_raw: bytes, body: bytes) -> HttpResponse | None:
+    """The response for this visitor, or ``None`` when its ``Vary`` headers differ."""
+    meta: dict[str, Any] = json.loads(meta_raw)
+    vary = meta["v"]
+    if vary and _vary_values(request, [n for n, _ in vary]) != vary:
+        return None
+    if PLACEHOLDER in body:
+        body = body.replace(PLACEHOLDER, csrf.get_token(request).encode())
+    response = HttpResponse(body, status=meta["s"])
+    for name, value in meta["h"]:
+        response[name] = value
+    return response

@@ -1,0 +1,69 @@
+"""``{% load redis_sessions %}``: ``{% redis_cache %}``, the fragment cache tag.
+
+    {% redis_cache 300 sidebar request.LANGUAGE_CODE item=product.pk %}
+      ...
+    {% endredis_cache %}
+
+Arguments as Django's ``{% cache %}`` (timeout in seconds, a literal name, then any
+number of ``vary_on`` values), plus an optional last ``item=ITEM_ID``: then the
+fragment is cached only while that item is popular (top ``CACHE_TOP_N`` of
+``viewed:``). Drop one with ``redis_sessions.fragments.invalidate_fragment``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+from django.template.base import FilterExpression, NodeList, Parser, Token
+
+from ..fragments import cached_fragment
+
+register = template.Library()
+
+
+class RedisCacheNode(template.Node):
+    def __init__(
+        self,
+        nodelist: NodeList,
+        timeout: FilterExpression,
+        name: str,
+        vary_on: list[FilterExpression],
+        item: FilterExpression | None,
+    ) -> None:
+        self.nodelist, self.timeout, self.name = nodelist, timeout, name
+        self.vary_on, self.item = vary_on, item
+
+    def render(self, context: Any) -> str:
+        raw = self.timeout.resolve(context)
+        try:
+            timeout = float(raw)
+        except (TypeError, ValueError):
+            raise template.TemplateSyntaxError(
+                f"redis_cache timeout must be a number of seconds, not {raw!r}."
+            ) from None
+        vary = [v.resolve(context) for v in self.vary_on]
+        item = self.item.resolve(context) if self.item is not None else None
+        if self.item is not None and item in (None, ""):
+            return self.nodelist.render(context)  # an item tag with no item: not cached
+        return cached_fragment(
+            self.name, vary, timeout, item, lambda: self.nodelist.render(context)
+        )
+
+
+@register.tag("redis_cache")
+def do_redis_cache(parser: Parser, token: Token) -> RedisCacheNode:
+    bits = token.split_contents()
+    if len(bits) < 3:
+        raise template.TemplateSyntaxError(
+            f"{bits[0]!r} takes at least two arguments: a timeout and a fragment name."
+        )
+    nodelist = parser.parse(("endredis_cache",))
+    parser.delete_first_token()
+    item = None
+    rest = bits[3:]
+    if rest and rest[-1].startswith("item="):
+        item = parser.compile_filter(rest.pop()[len("item=") :])
+    name = bits[2].strip("\"'")
+    vary_on = [parser.compile_filter(b) for b in rest]
+    return RedisCacheNode(nodelist, parser.compile_filter(bits[1]), name, vary_on, item)

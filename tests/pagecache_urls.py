@@ -1,0 +1,121 @@
+"""Views for the page cache tests (included from tests/urls.py under ``pc/``)."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.template import RequestContext, Template
+from django.urls import path
+
+from redis_sessions.pagecache import cache_request
+from redis_sessions.tracking import record_view
+
+#: How many times each view ran (the tests reset it).
+calls: Counter[str] = Counter()
+
+
+def by_item(request: HttpRequest, item: str, **kwargs: Any) -> str:
+    return item
+
+
+def _page(name: str, item: str, body: str | None = None) -> HttpResponse:
+    calls[name] += 1
+    return HttpResponse(f"{name} {item} #{calls[name]}" if body is None else body)
+
+
+@cache_request(item=by_item, timeout=60)
+def item_page(request: HttpRequest, item: str) -> HttpResponse:
+    record_view(request, item)
+    return _page("item", item)
+
+
+@cache_request(item=by_item)
+def empty_page(request: HttpRequest, item: str) -> HttpResponse:
+    return _page("empty", item, body="")
+
+
+@cache_request(item=by_item)
+def rule_page(request: HttpRequest, item: str, rule: str) -> HttpResponse:
+    response = _page(f"rule-{rule}", item)
+    if rule == "cookie":
+        response.set_cookie("pref", "x")
+    elif rule == "private":
+        response["Cache-Control"] = "private, max-age=60"
+    elif rule == "no-store":
+        response["Cache-Control"] = "no-store"
+    elif rule == "vary-star":
+        response["Vary"] = "*"
+    elif rule == "status":
+        response.status_code = 404
+    elif rule == "session":
+        request.session["touched"] = True
+    return response
+
+
+@cache_request(item=by_item)
+def vary_page(request: HttpRequest, item: str) -> HttpResponse:
+    record_view(request, item)
+    response = _page("vary", item, body=f"lang={request.headers.get('Accept-Language', '')}")
+    response["Vary"] = "Accept-Language"
+    return response
+
+
+@cache_request(item=by_item, public=True)
+def public_page(request: HttpRequest, item: str) -> HttpResponse:
+    return _page("public", item)
+
+
+@cache_request(itemless=True)
+def itemless_page(request: HttpRequest) -> HttpResponse:
+    return _page("itemless", "")
+
+
+@cache_request()
+def no_item_page(request: HttpRequest) -> HttpResponse:
+    return _page("no-item", "")
+
+
+@cache_request(item=by_item)
+def slow_page(request: HttpRequest, item: str) -> HttpResponse:
+    time.sleep(0.3)  # long enough for all threads of the stampede test to arrive
+    return _page("slow", item)
+
+
+@cache_request(item=by_item)
+def failing_page(request: HttpRequest, item: str) -> HttpResponse:
+    calls["failing"] += 1
+    raise RuntimeError("boom")
+
+
+_FORM = Template(
+    '<form method="post" action="/pc/post/">{% csrf_token %}<button>Go</button></form>'
+    "<p>{{ csrf_token }}</p>"
+)
+
+
+@cache_request(item=by_item)
+def form_page(request: HttpRequest, item: str) -> HttpResponse:
+    calls["form"] += 1
+    return HttpResponse(_FORM.render(RequestContext(request)))
+
+
+def post_target(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("posted" if request.method == "POST" else "get")
+
+
+urlpatterns = [
+    path("item/<str:item>/", item_page),
+    path("empty/<str:item>/", empty_page),
+    path("rule/<str:rule>/<str:item>/", rule_page),
+    path("vary/<str:item>/", vary_page),
+    path("public/<str:item>/", public_page),
+    path("itemless/", itemless_page),
+    path("no-item/", no_item_page),
+    path("slow/<str:item>/", slow_page),
+    path("failing/<str:item>/", failing_page),
+    path("form/<str:item>/", form_page),
+    path("post/", post_target),
+]

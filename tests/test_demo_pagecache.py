@@ -1,0 +1,70 @@
+"""The demo shop's use of the page cache, the fragment cache and the analytics."""
+
+from __future__ import annotations
+
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+
+from demo_project.shop.models import Product
+from redis_sessions import keys
+from redis_sessions.fragments import invalidate_fragment
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def products() -> list[Product]:
+    call_command("seed_demo", "--products", "30", stdout=StringIO())
+    return list(Product.objects.order_by("pk"))
+
+
+def test_a_product_page_is_cached_for_anonymous_visitors_once_it_is_viewed(
+    products: list[Product],
+) -> None:
+    url = products[0].get_absolute_url()
+    states = [Client().get(url)["X-Cache"] for _ in range(3)]
+    assert states == ["bypass", "miss", "hit"]  # unranked, then popular: stored, served
+    assert products[0].name in Client().get(url).content.decode()
+
+
+def test_a_logged_in_customer_always_gets_a_fresh_product_page(products: list[Product]) -> None:
+    url = products[0].get_absolute_url()
+    for _ in range(2):
+        Client().get(url)
+    customer = Client()
+    customer.login(username="customer", password="customer")
+    assert customer.get(url)["X-Cache"] == "bypass"
+
+
+def test_the_most_viewed_sidebar_and_the_list_page_show_the_top_items(
+    products: list[Product],
+) -> None:
+    top, second = products[3], products[7]
+    for product, views in ((top, 3), (second, 2)):
+        for _ in range(views):
+            Client().get(product.get_absolute_url())
+    invalidate_fragment("most_viewed")  # cached (empty) by the first page view
+    listing = Client().get("/").content.decode()
+    sidebar = listing.split('class="most-viewed"')[1].split("</aside>")[0]
+    assert sidebar.index(top.name) < sidebar.index(second.name)
+    assert products[0].name not in sidebar
+
+
+def test_an_unknown_product_is_a_404_and_never_cached(products: Any, redis: Any) -> None:
+    statuses = [Client().get("/p/no-such-product/").status_code for _ in range(2)]
+    assert statuses == [404, 404]
+    assert not list(redis.scan_iter(match=keys.escape_glob(keys.page("")) + "*"))
+
+
+def test_saving_a_product_drops_its_cached_pages(products: list[Product]) -> None:
+    product = products[0]
+    for _ in range(2):
+        Client().get(product.get_absolute_url())
+    product.price = 1234
+    product.save()
+    page = Client().get(product.get_absolute_url())
+    assert page["X-Cache"] == "miss" and "1234" in page.content.decode()
