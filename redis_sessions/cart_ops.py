@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import cache
 from decimal import Decimal
 from typing import Any
 
@@ -44,8 +45,13 @@ class CartLine:
 def item_model() -> type[Model] | None:
     """The ``CART_MODEL`` class, or None when the setting is unset."""
     label = app_settings.CART_MODEL
-    if label is None:
-        return None
+    return None if label is None else _model(label)
+
+
+@cache
+def _model(label: str) -> type[Model]:
+    # Cached per label (the app registry does not change once ready): a lookup per
+    # add would be a measurable share of the cart's own overhead.
     try:
         return apps.get_model(label)
     except (LookupError, ValueError) as exc:
@@ -91,16 +97,15 @@ def clean_item(item: object) -> tuple[str, bool]:
         if item.pk is None:
             raise ValueError("The item is not saved: its primary key is None.")
         return clean_item_id(str(item.pk)), item._state.adding
-    text = clean_item_id(item)
-    if model is None:
-        return text, False
+    if model is None or isinstance(item, bool) or not isinstance(item, (str, int)):
+        return clean_item_id(item), False  # refuses what is not a str or int
     pk_field = model._meta.pk
     assert pk_field is not None
     try:
-        value = pk_field.to_python(text)
+        value = pk_field.to_python(item)
     except ValidationError:
-        raise ValueError(f"{text!r} is not a valid {model._meta.label} id.") from None
-    return clean_item_id(str(value)), True
+        raise ValueError(f"{item!r} is not a valid {model._meta.label} id.") from None
+    return clean_item_id(value if isinstance(value, str) else str(value)), True
 
 
 def model_to_check(check: bool) -> type[Model] | None:
