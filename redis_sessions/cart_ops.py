@@ -11,18 +11,19 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from functools import cache
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.signals import setting_changed
 from django.db.models import Model
+from django.dispatch import receiver
 
 from . import keys, scripts
 from .cart_owner import Target
 from .conf import app_settings
-from .tracking import clean_item_id
 
 Command = tuple[Any, ...]
 
@@ -42,20 +43,46 @@ class CartLine:
         return None if self.price is None else self.price * self.quantity
 
 
-def item_model() -> type[Model] | None:
-    """The ``CART_MODEL`` class, or None when the setting is unset."""
-    label = app_settings.CART_MODEL
-    return None if label is None else _model(label)
+@dataclass(frozen=True)
+class Config:
+    """The settings one cart call needs, read together."""
+
+    model: type[Model] | None
+    max_quantity: int
+    max_lines: int
+    validate: bool
+    id_max_length: int
+    carts_key: str
 
 
 @cache
-def _model(label: str) -> type[Model]:
-    # Cached per label (the app registry does not change once ready): a lookup per
-    # add would be a measurable share of the cart's own overhead.
+def config() -> Config:
+    """Cached until ``REDIS_SESSIONS`` changes: reading eight settings and looking the
+    model up on every ``add`` was a measurable share of the cart's own overhead."""
+    label = app_settings.CART_MODEL
     try:
-        return apps.get_model(label)
+        model = None if label is None else apps.get_model(label)
     except (LookupError, ValueError) as exc:
         raise ImproperlyConfigured(f"REDIS_SESSIONS['CART_MODEL'] = {label!r}: {exc}") from exc
+    return Config(
+        model,
+        app_settings.CART_MAX_QUANTITY,
+        app_settings.CART_MAX_LINES,
+        app_settings.CART_VALIDATE_ITEMS,
+        app_settings.ITEM_ID_MAX_LENGTH,
+        keys.carts(),
+    )
+
+
+@receiver(setting_changed)
+def _reset(*, setting: str, **kwargs: Any) -> None:
+    if setting == "REDIS_SESSIONS":
+        config.cache_clear()
+
+
+def item_model() -> type[Model] | None:
+    """The ``CART_MODEL`` class, or None when the setting is unset."""
+    return config().model
 
 
 def require_model() -> type[Model]:
@@ -76,7 +103,7 @@ def clean_quantity(value: object, *, minimum: int) -> int:
     if value < minimum:
         hint = "; use set() or remove() to lower a quantity" if minimum == 1 else ""
         raise ValueError(f"Quantity must be at least {minimum} (got {value}){hint}.")
-    cap = app_settings.CART_MAX_QUANTITY
+    cap = config().max_quantity
     if value > cap:
         raise ValueError(f"At most {cap} units of one item fit in a cart (asked for {value}).")
     return value
@@ -90,27 +117,39 @@ def clean_item(item: object) -> tuple[str, bool]:
     they cannot be a key of that model; an instance loaded from the database needs no
     existence check.
     """
-    model = item_model()
+    cfg = config()
+    model = cfg.model
     if isinstance(item, Model):
         if model is not None and not isinstance(item, model):
             raise ValueError(f"This cart holds {model._meta.label} items, not {item._meta.label}.")
         if item.pk is None:
             raise ValueError("The item is not saved: its primary key is None.")
-        return clean_item_id(str(item.pk)), item._state.adding
-    if model is None or isinstance(item, bool) or not isinstance(item, (str, int)):
-        return clean_item_id(item), False  # refuses what is not a str or int
+        return _checked_id(str(item.pk), cfg), item._state.adding
+    if isinstance(item, bool) or not isinstance(item, (str, int)):
+        raise ValueError(f"Item id must be a str or int, not {type(item).__name__}.")
+    if model is None:
+        return _checked_id(str(item), cfg), False
     pk_field = model._meta.pk
     assert pk_field is not None
     try:
         value = pk_field.to_python(item)
     except ValidationError:
         raise ValueError(f"{item!r} is not a valid {model._meta.label} id.") from None
-    return clean_item_id(value if isinstance(value, str) else str(value)), True
+    return _checked_id(value if isinstance(value, str) else str(value), cfg), True
+
+
+def _checked_id(text: str, cfg: Config) -> str:
+    # The same rule as tracking.clean_item_id, with the limit from the cached config.
+    if not text or len(text) > cfg.id_max_length:
+        limit = cfg.id_max_length
+        raise ValueError(f"Item id must be 1 to {limit} characters long (got {len(text)}).")
+    return text
 
 
 def model_to_check(check: bool) -> type[Model] | None:
     """The model to look ``item_id`` up in before a write, or None: no query needed."""
-    return item_model() if check and app_settings.CART_VALIDATE_ITEMS else None
+    cfg = config()
+    return cfg.model if check and cfg.validate else None
 
 
 def unknown_item(model: type[Model], item_id: str) -> ValueError:
@@ -119,13 +158,14 @@ def unknown_item(model: type[Model], item_id: str) -> ValueError:
 
 def write_command(script: str, target: Target, item_id: str, quantity: int) -> Command:
     """``cart_add`` or ``cart_set`` for one line of ``target``."""
+    cfg = config()
     return scripts.get(script).command(
-        [target.key, keys.carts(), target.guard or target.key],
+        [target.key, cfg.carts_key, target.guard or target.key],
         [
             item_id,
             quantity,
-            app_settings.CART_MAX_QUANTITY,
-            app_settings.CART_MAX_LINES,
+            cfg.max_quantity,
+            cfg.max_lines,
             time.time(),
             target.ttl,
             "1" if target.guard else "0",
@@ -149,7 +189,7 @@ def check_write(reply: list[Any], item_id: str, quantity: int, *, adding: bool) 
     if status == OK:
         return n
     if status == OVER_QUANTITY:
-        cap = app_settings.CART_MAX_QUANTITY
+        cap = config().max_quantity
         wanted = n + quantity if adding else quantity
         raise ValueError(
             f"At most {cap} units of one item fit in a cart; it holds {n} of {item_id!r}, "
