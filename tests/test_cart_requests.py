@@ -273,3 +273,15 @@ def test_an_unreachable_redis_gives_a_503_not_a_500(products: list[Product], set
     with override_settings(REDIS_SESSIONS=dead):
         response = add(client, products[0], 1)
     assert response.status_code == 503
+
+
+def test_the_product_page_has_an_add_to_cart_form_with_csrf(products: list[Product]) -> None:
+    body = Client().get(f"/p/{products[0].slug}/").content.decode()
+    assert f'action="/p/{products[0].slug}/add-to-cart/"' in body
+    assert 'name="csrfmiddlewaretoken"' in body
+
+
+def test_adding_without_a_csrf_token_is_refused(products: list[Product]) -> None:
+    client = Client(enforce_csrf_checks=True)
+    assert add(client, products[0]).status_code == 403
+    assert "sessionid" not in client.cookies
