@@ -22,3 +22,10 @@ class RedisSessionsConfig(AppConfig):
             post_save.connect(
                 users.on_user_saved, sender=user_model, dispatch_uid="redis_sessions.user_saved"
             )
+            from django.contrib.auth.signals import user_logged_in
+
+            from . import carts
+
+            user_logged_in.connect(
+                carts.on_user_logged_in, dispatch_uid="redis_sessions.cart_merge"
+            )

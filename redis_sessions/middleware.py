@@ -16,6 +16,7 @@ from typing import Any
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponse
 
+from .cart import Cart
 from .exceptions import RedisUnavailable
 from .tracking import QUEUE_ATTR
 from .views import unavailable_response
@@ -66,3 +67,24 @@ class RedisSessionsMiddleware:
         if isinstance(exception, RedisUnavailable):
             return unavailable_response(request)
         return None
+
+
+class CartMiddleware:
+    """Sets ``request.cart``, the visitor's ``Cart``; it costs no round trip until used.
+
+    Put it anywhere after SessionMiddleware. The cart finds its owner (user or
+    session) each time it is used, so login and logout within a request are seen.
+    """
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
+        self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest) -> Any:
+        request.cart = Cart(request)  # type: ignore[attr-defined]
+        return self.get_response(request)

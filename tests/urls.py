@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template import engines
 from django.urls import include, path
 
 from redis_sessions.tracking import record_view
@@ -42,7 +43,31 @@ async def async_write(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"ok": True})
 
 
+async def async_cart_add(request: HttpRequest, item: str) -> HttpResponse:
+    quantity = await request.cart.aadd(item)  # type: ignore[attr-defined]
+    return JsonResponse({"quantity": quantity, "count": await request.cart.acount()})  # type: ignore[attr-defined]
+
+
+async def async_cart_lines(request: HttpRequest) -> HttpResponse:
+    lines = await request.cart.alines()  # type: ignore[attr-defined]
+    return JsonResponse({str(line.item.pk): line.quantity for line in lines})
+
+
+def plain_page(request: HttpRequest) -> HttpResponse:
+    template = engines["django"].from_string("no cart here")
+    return HttpResponse(template.render({}, request))
+
+
+def badge_page(request: HttpRequest) -> HttpResponse:
+    template = engines["django"].from_string("units={{ cart.count }}")
+    return HttpResponse(template.render({}, request))
+
+
 urlpatterns = [
+    path("async/cart/add/<str:item>/", async_cart_add),
+    path("async/cart/lines/", async_cart_lines),
+    path("plain/", plain_page),
+    path("badge/", badge_page),
     path("write/", write_session),
     path("read/", read_session),
     path("view/<str:item>/", view_item),
