@@ -20,3 +20,6 @@ class RedisSessionsConfig(AppConfig):
                                 dispatch_uid="redis_sessions.user_deleted")
             post_save.connect(users.on_user_saved, sender=user_model,
                               dispatch_uid="redis_sessions.user_saved")
+        from .rowcache.writes import connect_signals
+
+        connect_signals()  # row cache: drop entries of registered models on write
