@@ -50,13 +50,14 @@ def _load_batch(members: list[str]) -> dict[str, tuple[str, int]]:
 
 
 def refresh_due_rows(
-    runner: LoopRunner | None = None, batch_size: int | None = None
+    runner: LoopRunner | None = None, batch_size: int | None = None, now: float | None = None
 ) -> dict[str, Any]:
     """One pass: refresh every row due now, in batches; the pass summary.
 
     ``next_in`` is the time until the next row is due (None if none is scheduled), so
     the loop sleeps no longer than needed. Between batches it calls
-    ``runner.keep_going()`` (lock renewal, stop requests).
+    ``runner.keep_going()`` (lock renewal, stop requests). ``now`` (tests) is the time
+    the pass considers current.
     """
     batch = batch_size or DEFAULT_BATCH_SIZE
     entry_head, version_head, tail = keys.row_templates()
@@ -64,7 +65,7 @@ def refresh_due_rows(
     client = get_redis()
     # Rows due at the pass's start: a row made due again during the pass waits for
     # the next pass, so a pass always ends.
-    now = time.time()
+    now = time.time() if now is None else now
     summary: dict[str, Any] = {"refreshed": 0, "stale": 0, "removed": 0, "batches": 0}
     next_due: float | None = None
     while True:
