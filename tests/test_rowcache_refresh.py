@@ -157,3 +157,20 @@ def test_the_inventory_row_sums_products_and_recent_movements() -> None:
     row = get_row(Supplier, held.pk)
     assert (row["products"], row["units_in_stock"], row["low_stock"]) == (2, 12, ["Kettle"])
     assert (row["received_30d"], row["sold_30d"], row["stock_value"]) == (12, 10, "150.00")
+
+
+def test_the_product_page_and_the_inventory_page_read_through_the_row_cache(
+    client: Any, redis: Any, django_assert_max_num_queries: Any
+) -> None:
+    call_command("seed_demo", "--products", "12", stdout=StringIO())
+    assert redis.zcard(keys.row_schedule()) == Supplier.objects.count() == 6
+    item = Product.objects.earliest("pk")
+    assert client.get(item.get_absolute_url()).status_code == 200
+    assert entry(redis, Product, item.pk) is not None
+    refresh_due_rows()
+    response = client.get("/inventory/")
+    assert response.status_code == 200
+    held = Supplier.objects.get(pk=item.supplier_id)
+    assert held.name in response.content.decode()
+    with django_assert_max_num_queries(1):  # the supplier ids; rows from Redis
+        client.get("/inventory/")

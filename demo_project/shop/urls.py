@@ -9,4 +9,5 @@ app_name = "shop"
 urlpatterns = [
     path("", views.product_list, name="product_list"),
     path("p/<slug:slug>/", views.product_detail, name="product_detail"),
+    path("inventory/", views.inventory, name="inventory"),
 ]
