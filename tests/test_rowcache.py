@@ -264,3 +264,24 @@ def django_on_commit() -> Any:
     from django.test import TestCase
 
     return TestCase.captureOnCommitCallbacks(execute=True)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"shop.Nope": {}},
+        {"shop.Product": {"dealy": 1}},
+        {"shop.Product": {"delay": 1, "timeout": 0}},
+    ],
+)
+def test_a_bad_row_cache_setting_fails_the_system_check(settings: Any, value: Any) -> None:
+    from redis_sessions.checks import check_row_cache
+
+    settings.REDIS_SESSIONS = {**settings.REDIS_SESSIONS, "ROW_CACHE_MODELS": value}
+    assert [e.id for e in check_row_cache()] == ["redis_sessions.E020"]
+
+
+def test_the_demo_row_cache_setting_passes_the_system_check() -> None:
+    from redis_sessions.checks import check_row_cache
+
+    assert check_row_cache() == []
