@@ -32,7 +32,7 @@ from redis_sessions.rowcache import (
 )
 from tests.rowcache_helpers import entry, member, movement, product, supplier
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_a_miss_reads_the_database_and_fills_the_cache(redis: Any) -> None:
@@ -210,9 +210,11 @@ def test_schedule_needs_a_pk_with_a_model_class() -> None:
 def test_invalidate_drops_the_entry_and_bumps_the_version(redis: Any) -> None:
     item = product()
     get_row(Product, item.pk)
+    version = keys.row_version("shop.product", str(item.pk))
+    before = int(redis.get(version) or 0)
     invalidate(Product, item.pk)
     assert entry(redis, Product, item.pk) is None
-    assert redis.get(keys.row_version("shop.product", str(item.pk))) == b"1"
+    assert int(redis.get(version)) == before + 1
 
 
 def test_with_redis_unreachable_get_row_reads_the_database_and_logs_once(
@@ -247,23 +249,22 @@ def test_timestamps_are_timezone_aware_after_decoding() -> None:
     assert doc["created_at"] == moment and doc["created_at"].tzinfo is not None
 
 
-def test_saving_outside_a_transaction_drops_the_entry_at_once(redis: Any) -> None:
-    item = product()
-    get_row(Product, item.pk)
-    with transaction.atomic():  # the test's own transaction: this is a savepoint
-        pass
-    item.name = "Renamed"
-    # The test runs inside a transaction, so commit callbacks must be run by hand.
-    with django_on_commit() as callbacks:
-        item.save()
-    assert callbacks and entry(redis, Product, item.pk) is None
-    assert get_row(Product, item.pk)["name"] == "Renamed"
+def test_a_miss_inside_a_transaction_fills_only_after_the_commit(redis: Any) -> None:
+    item = product(name="Committed")
+    with transaction.atomic():
+        assert get_row(Product, item.pk)["name"] == "Committed"
+        assert entry(redis, Product, item.pk) is None
+    assert entry(redis, Product, item.pk) is not None
 
 
-def django_on_commit() -> Any:
-    from django.test import TestCase
-
-    return TestCase.captureOnCommitCallbacks(execute=True)
+def test_a_transaction_that_rolls_back_never_caches_its_own_write(redis: Any) -> None:
+    item = product(name="Committed")
+    with pytest.raises(RuntimeError), transaction.atomic():
+        Product.objects.filter(pk=item.pk).update(name="Uncommitted")
+        assert get_row(Product, item.pk)["name"] == "Uncommitted"
+        raise RuntimeError("roll back")
+    assert entry(redis, Product, item.pk) is None
+    assert get_row(Product, item.pk)["name"] == "Committed"
 
 
 @pytest.mark.parametrize(

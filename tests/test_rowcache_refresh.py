@@ -17,7 +17,7 @@ from redis_sessions.loops import read_heartbeat
 from redis_sessions.rowcache import get_row, refresh_due_rows, schedule_row_cache
 from tests.rowcache_helpers import entry, member, movement, product, supplier
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_one_once_pass_refreshes_every_due_row_and_reschedules_it(redis: Any) -> None:

@@ -13,9 +13,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable
+from functools import partial
 from typing import Any, TypeVar
 
-from django.db import models
+from django.db import models, router, transaction
 
 from .. import keys, scripts
 from ..conf import app_settings
@@ -90,7 +91,14 @@ def get_rows(model: type[models.Model], pks: Iterable[Any]) -> dict[Any, dict[st
         loaded = documents.load(model, options, missing)
         raw.update(loaded)
         fill = [(pk, v, loaded[pk]) for pk, v in missing.items() if v is not None and pk in loaded]
-        _fill(label, options, fill)
+        if fill and transaction.get_connection(router.db_for_read(model)).in_atomic_block:
+            # Inside a transaction the row may be this transaction's own uncommitted
+            # write: store it only once that commits (never on rollback). A write of
+            # the row in this transaction invalidates on commit too, and bumps the
+            # version this fill compares, so the fill is then refused.
+            transaction.on_commit(partial(_fill, label, options, fill), robust=True)
+        else:
+            _fill(label, options, fill)
     pairs = zip(wanted, texts, strict=True)
     return {pk: documents.decode(model, raw[text]) for pk, text in pairs if text in raw}
 
