@@ -29,3 +29,6 @@ class RedisSessionsConfig(AppConfig):
             user_logged_in.connect(
                 carts.on_user_logged_in, dispatch_uid="redis_sessions.cart_merge"
             )
+        from .rowcache.writes import connect_signals
+
+        connect_signals()  # row cache: drop entries of registered models on write

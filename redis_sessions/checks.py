@@ -29,6 +29,7 @@ def register() -> None:
     checks.register(check_settings, checks.Tags.compatibility)
     checks.register(check_connection, checks.Tags.caches)
     checks.register(check_sessions, checks.Tags.security)
+    checks.register(check_row_cache, checks.Tags.caches)
 
 
 def check_settings(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[Any]:
@@ -160,3 +161,20 @@ def check_sessions(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
             )
         )
     return errors
+
+
+def check_row_cache(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[Any]:
+    """ROW_CACHE_MODELS names installed models with known options (E020)."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    from .rowcache.registry import table
+
+    user = getattr(settings, "REDIS_SESSIONS", None)
+    value = user.get("ROW_CACHE_MODELS", {}) if isinstance(user, dict) else {}
+    if not isinstance(value, dict):
+        return [_invalid("ROW_CACHE_MODELS", value, "a dict of model label -> options")]
+    try:
+        table()
+    except (ImproperlyConfigured, TypeError, ValueError) as exc:
+        return [checks.Error(f"Row cache: {exc}", id="redis_sessions.E020")]
+    return []

@@ -154,3 +154,36 @@ def fragment(digest: str) -> str:
 
 def fragment_lock(digest: str) -> str:
     return f"{prefix()}fragment-lock:{digest}"
+
+
+# -- row cache (the book's inv:, delay:, schedule:) ----------------------------------
+# One row's entry and version share the hash tag {label:pk}, so the compare-and-set
+# fill (lua/rowcache_fill.lua) touches a single slot.
+def row(label: str, pk: str) -> str:
+    """``P:inv:{app_label.model:pk}``: the cached JSON document of one row."""
+    return f"{prefix()}inv:{{{label}:{pk}}}"
+
+
+def row_version(label: str, pk: str) -> str:
+    """``P:inv-version:{app_label.model:pk}``: bumped by every write of the row."""
+    return f"{prefix()}inv-version:{{{label}:{pk}}}"
+
+
+def row_templates() -> tuple[str, str, str]:
+    """Heads of the entry and version keys and their tail, for Lua that has a member."""
+    return f"{prefix()}inv:{{", f"{prefix()}inv-version:{{", "}"
+
+
+def row_member(label: str, pk: str) -> str:
+    """A row's member in ``delay:`` and ``schedule:`` (not a key)."""
+    return f"{label}:{pk}"
+
+
+def row_delay() -> str:
+    """zset member -> seconds between refreshes."""
+    return f"{prefix()}delay:"
+
+
+def row_schedule() -> str:
+    """zset member -> time of the next refresh."""
+    return f"{prefix()}schedule:"

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone
 from django.utils.text import slugify
 
-from .models import Product
+from .models import Product, StockMovement, Supplier
 
 # Local use only; the README lists them.
 DEMO_USERS = [
@@ -85,6 +87,7 @@ def seed(products: int = 1000) -> SeedResult:
     existing = set(Product.objects.values_list("slug", flat=True))
     missing = [p for p in (product(i) for i in range(products)) if p.slug not in existing]
     Product.objects.bulk_create(missing, batch_size=500)
+    seed_inventory()
     return SeedResult(
         products_created=len(missing),
         products_total=Product.objects.count(),
@@ -107,3 +110,36 @@ def _ensure_user(username: str, password: str, *, staff: bool) -> bool:
     user.set_password(password)
     user.save()
     return True
+
+
+# One supplier per category: (name, country, lead time in days).
+SUPPLIERS = {
+    "Kitchen": ("Copperfield Kitchenware", "United Kingdom", 6),
+    "Garden": ("Greenhouse & Co", "Netherlands", 9),
+    "Office": ("Papier Atelier", "France", 4),
+    "Outdoors": ("Fjell Outfitters", "Norway", 12),
+    "Home": ("Casa Lume", "Portugal", 8),
+    "Tools": ("Eisenwerk Tools", "Germany", 5),
+}
+
+
+def seed_inventory() -> None:
+    """Suppliers, each product's supplier (if unset) and a few stock movements for
+    products without any; deterministic per product, so safe to run again."""
+    suppliers = {
+        category: Supplier.objects.get_or_create(
+            name=name, defaults={"country": country, "lead_time_days": days}
+        )[0]
+        for category, (name, country, days) in SUPPLIERS.items()
+    }
+    for category, supplier in suppliers.items():
+        Product.objects.filter(category=category, supplier=None).update(supplier=supplier)
+    now = timezone.now().replace(minute=0, second=0, microsecond=0)
+    movements = []
+    for pk in Product.objects.filter(movements__isnull=True).values_list("pk", flat=True):
+        rng = random.Random(pk)
+        for _ in range(rng.randrange(1, 4)):
+            quantity = rng.randrange(5, 40) if rng.random() < 0.5 else -rng.randrange(1, 10)
+            when = now - timedelta(hours=rng.randrange(1, 24 * 60))
+            movements.append(StockMovement(product_id=pk, quantity=quantity, created_at=when))
+    StockMovement.objects.bulk_create(movements, batch_size=500)

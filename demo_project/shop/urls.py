@@ -12,4 +12,5 @@ urlpatterns = [
     path("p/<slug:slug>/add-to-cart/", cart_views.cart_add, name="cart_add"),
     path("cart/", cart_views.cart_detail, name="cart"),
     path("cart/update/", cart_views.cart_update, name="cart_update"),
+    path("inventory/", views.inventory, name="inventory"),
 ]

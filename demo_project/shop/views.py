@@ -6,15 +6,16 @@ from typing import Any
 from django.core.paginator import Paginator
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
 
 from redis_sessions.analytics import top_items
 from redis_sessions.exceptions import RedisUnavailable
 from redis_sessions.pagecache import cache_request, invalidate_item
+from redis_sessions.rowcache import get_instance, get_rows
 from redis_sessions.tracking import record_view
 
-from .models import Product
+from .models import Product, Supplier
 
 PRODUCTS_PER_PAGE = 24
 MOST_VIEWED = 5
@@ -75,7 +76,22 @@ def product_list(request: HttpRequest) -> HttpResponse:
 # visitors with a cart are served fresh by the page cache's own rules).
 @cache_request(item=product_id)
 def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    product = get_object_or_404(Product, slug=slug)
+    # slug -> pk comes from the per-process memo (or one index-only lookup); the row
+    # itself comes from the row cache.
+    pk = product_id(request, slug)
+    if pk is None:
+        raise Http404("No such product")
+    try:
+        product = get_instance(Product, pk)
+    except Product.DoesNotExist:  # deleted since the lookup
+        raise Http404 from None
     record_view(request, str(product.pk))
     context = {"product": product, "most_viewed": most_viewed}
     return render(request, "shop/product_detail.html", context)
+
+
+def inventory(request: HttpRequest) -> HttpResponse:
+    """Per-supplier inventory summaries: ``Supplier.to_cache()`` rows from the row
+    cache (one round trip), kept fresh by ``manage.py cache_rows``."""
+    pks = list(Supplier.objects.order_by("name").values_list("pk", flat=True))
+    return render(request, "shop/inventory.html", {"rows": get_rows(Supplier, pks).values()})

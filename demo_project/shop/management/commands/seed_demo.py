@@ -5,7 +5,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from demo_project.shop.models import Supplier
 from demo_project.shop.seeding import DEMO_USERS, seed
+from redis_sessions.rowcache import schedule_row_cache
 
 
 class Command(BaseCommand):
@@ -25,6 +27,9 @@ class Command(BaseCommand):
                 f"{result.products_created} products created, {result.products_total} in total"
             )
         )
+        # The inventory rows are refreshed by `manage.py cache_rows` (the book's loop).
+        for pk in Supplier.objects.values_list("pk", flat=True):
+            schedule_row_cache(Supplier, pk)
         for username, password, _ in DEMO_USERS:
             if username in result.users_created:
                 self.stdout.write(f"user {username!r} created, password {password!r}")

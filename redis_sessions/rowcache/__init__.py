@@ -1,0 +1,31 @@
+"""The database row cache: the book's ``inv:`` / ``delay:`` / ``schedule:`` with
+invalidation on write.
+
+Register a model with ``@row_cached(...)`` or ``REDIS_SESSIONS["ROW_CACHE_MODELS"]``;
+read with ``get_row`` / ``get_rows`` / ``get_instance``; keep rows warm with
+``schedule_row_cache`` and the ``cache_rows`` daemon. Saves and deletes of a
+registered model drop its entry after the transaction commits.
+"""
+
+from __future__ import annotations
+
+from .documents import RowEncoder, ToCacheQueryError
+from .reads import get_instance, get_row, get_rows
+from .refresh import cache_rows, refresh_due_rows
+from .registry import NotRegistered, RowOptions, row_cached
+from .writes import invalidate, schedule_row_cache
+
+__all__ = [
+    "NotRegistered",
+    "RowEncoder",
+    "RowOptions",
+    "ToCacheQueryError",
+    "cache_rows",
+    "get_instance",
+    "get_row",
+    "get_rows",
+    "invalidate",
+    "refresh_due_rows",
+    "row_cached",
+    "schedule_row_cache",
+]

@@ -1,0 +1,132 @@
+"""Scheduling rows for refresh, and dropping entries when their row is written.
+
+Invalidation runs after the transaction commits (``transaction.on_commit``), never on
+rollback. It bumps the row's version *before* deleting the entry, so a reader that
+read the database before the commit cannot store its older document afterwards
+(see reads.py). It drops rather than re-reads: no query in the writer's request, and
+the next reader (or, for a scheduled row, the next ``cache_rows`` pass: the row is
+made due at once) fills the entry.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from functools import partial
+from typing import Any
+
+from django.db import models, transaction
+
+from .. import keys
+from ..connection import get_redis, run
+from ..exceptions import RedisUnavailable
+from . import documents
+from .registry import is_registered, lookup
+
+logger = logging.getLogger("redis_sessions.rowcache")
+Command = tuple[Any, ...]
+
+#: A version key outlives any reader that saw it by far (a reader holds it for the
+#: length of one query); the TTL only keeps versions of rows never written again
+#: from piling up.
+VERSION_TTL = 24 * 3600
+
+
+def _target(model_or_instance: Any, pk: Any) -> tuple[type[models.Model], Any]:
+    if isinstance(model_or_instance, models.Model):
+        return type(model_or_instance), model_or_instance.pk if pk is None else pk
+    if pk is None:
+        raise TypeError("schedule_row_cache(Model, pk): pk is required with a model class.")
+    return model_or_instance, pk
+
+
+def schedule_row_cache(model_or_instance: Any, pk: Any = None, delay: float | None = None) -> None:
+    """Refresh this row every ``delay`` seconds (the model's ``delay`` by default),
+    starting now; ``delay <= 0`` unschedules it and deletes its entry. One round trip.
+    """
+    model, pk = _target(model_or_instance, pk)
+    label, options = lookup(model)
+    text = str(documents.clean_pk(model, pk))
+    member = keys.row_member(label, text)
+    delay = options.delay if delay is None else delay
+    if delay <= 0:
+        commands: list[Command] = [
+            ("ZREM", keys.row_schedule(), member),
+            ("ZREM", keys.row_delay(), member),
+            ("DEL", keys.row(label, text)),
+        ]
+    else:
+        commands = [
+            ("ZADD", keys.row_delay(), delay, member),
+            ("ZADD", keys.row_schedule(), time.time(), member),
+        ]
+    # No MULTI: every command is idempotent, and cache_rows copes with a row found in
+    # schedule: but not (or no longer) in delay:.
+    run(get_redis(), commands)
+
+
+def invalidate_commands(label: str, pk: str, *, deleted: bool) -> list[Command]:
+    member = keys.row_member(label, pk)
+    version = keys.row_version(label, pk)
+    # No MULTI needed, only this order: the version moves first, so a reader that
+    # stores between the two commands is refused, and one that read the version
+    # after it read the database after the commit (and only fills fresh data).
+    commands: list[Command] = [
+        ("INCR", version),
+        ("EXPIRE", version, VERSION_TTL),
+        ("DEL", keys.row(label, pk)),
+    ]
+    if deleted:
+        commands += [("ZREM", keys.row_schedule(), member), ("ZREM", keys.row_delay(), member)]
+    else:
+        # XX: only a scheduled row is made due now; an unscheduled one stays so.
+        commands.append(("ZADD", keys.row_schedule(), "XX", time.time(), member))
+    return commands
+
+
+def invalidate(model: type[models.Model], pk: Any, *, deleted: bool = False) -> None:
+    """Drop row ``pk``'s entry now (``deleted``: and unschedule it). One round trip."""
+    label, _ = lookup(model)
+    text = str(documents.clean_pk(model, pk))
+    run(get_redis(), invalidate_commands(label, text, deleted=deleted))
+
+
+def _invalidate_logged(model: type[models.Model], pk: Any, deleted: bool) -> None:
+    try:
+        invalidate(model, pk, deleted=deleted)
+    except RedisUnavailable as exc:
+        # The entry may now be stale until its timeout: say so, loudly.
+        logger.error(
+            "Row cache: could not invalidate %s pk=%s (%s); its entry may be stale for up "
+            "to its timeout", model._meta.label, pk, exc,
+        )  # fmt: skip
+
+
+def _registered(sender: type[models.Model]) -> type[models.Model] | None:
+    for model in (sender, sender._meta.concrete_model):
+        if model is not None and is_registered(model):
+            return model
+    return None
+
+
+def on_save(sender: type[models.Model], instance: models.Model, **kwargs: Any) -> None:
+    model = _registered(sender)
+    if model is not None and instance.pk is not None:
+        transaction.on_commit(
+            partial(_invalidate_logged, model, instance.pk, False), using=kwargs.get("using")
+        )
+
+
+def on_delete(sender: type[models.Model], instance: models.Model, **kwargs: Any) -> None:
+    model = _registered(sender)
+    if model is not None and instance.pk is not None:
+        transaction.on_commit(
+            partial(_invalidate_logged, model, instance.pk, True), using=kwargs.get("using")
+        )
+
+
+def connect_signals() -> None:
+    """Listen to every model's post_save/post_delete (cheap for unregistered ones: a
+    dict lookup), so models registered by a setting changed at run time are covered."""
+    models.signals.post_save.connect(on_save, dispatch_uid="redis_sessions.rowcache.save")
+    models.signals.post_delete.connect(on_delete, dispatch_uid="redis_sessions.rowcache.delete")
