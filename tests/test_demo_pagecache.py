@@ -68,3 +68,27 @@ def test_saving_a_product_drops_its_cached_pages(products: list[Product]) -> Non
     product.save()
     page = Client().get(product.get_absolute_url())
     assert page["X-Cache"] == "miss" and "1234" in page.content.decode()
+
+
+def test_a_new_visitor_can_post_the_add_to_cart_form_of_a_cached_product_page(
+    products: list[Product],
+) -> None:
+    import re
+
+    from redis_sessions.cart import Cart
+
+    product = products[2]
+    url = product.get_absolute_url()
+    for _ in range(2):
+        Client().get(url)  # popular and stored
+    visitor = Client(enforce_csrf_checks=True)
+    page = visitor.get(url)
+    assert page["X-Cache"] == "hit"
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode())
+    assert token is not None
+    response = visitor.post(
+        f"{url}add-to-cart/", {"quantity": 2, "csrfmiddlewaretoken": token.group(1)}
+    )
+    assert response.status_code == 302
+    cart = Cart.for_session_key(visitor.cookies["sessionid"].value)
+    assert cart.quantities() == {str(product.pk): 2}
