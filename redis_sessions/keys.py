@@ -58,11 +58,12 @@ def session_keys(session_key: str) -> tuple[str, str, str]:
     return f"{p}session:{tag}", f"{p}viewed:{tag}", f"{p}cart:{tag}"
 
 
-def session_indexes() -> tuple[str, str, str, str, str]:
-    """``(recent:, expires:, login:, user-sessions head, tail)``, one prefix lookup
-    (the session save builds these on every write)."""
+def session_save_keys(session_key: str) -> tuple[str, str, str, str, str, str]:
+    """``(session, recent:, expires:, login:, user-sessions head, tail)`` with one prefix
+    lookup (the session save builds these on every write)."""
     p = prefix()
-    return f"{p}recent:", f"{p}expires:", f"{p}login:", f"{p}user-sessions:{{", "}"
+    return (f"{p}session:{{{session_key}}}", f"{p}recent:", f"{p}expires:", f"{p}login:",
+            f"{p}user-sessions:{{", "}")  # fmt: skip
 
 
 # -- per user (hash tag: the user id) ----------------------------------------------

@@ -56,6 +56,11 @@ def _check_installed() -> None:
         )
 
 
+def _user_id(data: dict[str, Any]) -> str:
+    user_id = data.get(AUTH_USER_ID)
+    return "" if user_id is None else str(user_id)
+
+
 class SessionStore(SessionBase):
     """A Django session stored in Redis, with the book's token indexes."""
 
@@ -64,6 +69,10 @@ class SessionStore(SessionBase):
         super().__init__(session_key)
         self._queued_views: list[str] = []
         self._queued_visitor: str | None = None
+        # The user id the login index holds for this key, as far as we know: "" for
+        # none, None when unknown (corrupt data). A save that keeps it needs no script.
+        self._indexed_uid: str | None = ""
+        self._saving_uid: str | None = None
 
     # -- keys --------------------------------------------------------------------------
     def _validate_session_key(self, key: Any) -> bool:
@@ -120,11 +129,18 @@ class SessionStore(SessionBase):
                 raise TypeError(f"session data is a {type(data).__name__}, not a dict")
         except Exception as exc:
             _security_log.warning("Session data corrupted (%s)", type(exc).__name__)
+            self._indexed_uid = None
             return {}
+        self._indexed_uid = _user_id(data)
         return data
 
     def _save_commands(
-        self, session_key: str, data: dict[str, Any], mode: str, ttl: int | None = None
+        self,
+        session_key: str,
+        data: dict[str, Any],
+        mode: str,
+        ttl: int | None = None,
+        script: bool = False,
     ) -> list[Command]:
         if ttl is None:
             ttl = self.get_expiry_age()
@@ -132,21 +148,23 @@ class SessionStore(SessionBase):
             # Redis refuses EX 0; an expiry in the past means the session is over.
             return [self._delete_command(session_key), *self._take_views(None)]
         now = time.time()
-        recent, expires, login, head, tail = keys.session_indexes()
-        user_id = data.get(AUTH_USER_ID)
+        data_key, recent, expires, login, head, tail = keys.session_save_keys(session_key)
+        uid = self._saving_uid = _user_id(data)
+        payload = self.serializer().dumps(data)
+        if uid == self._indexed_uid and not script:
+            # The common save: the user did not change, so the login indexes stay as
+            # they are. SET NX/XX decides; the ZADDs only touch a member that exists
+            # (XX: never re-index a session flushed meanwhile) or that is new (NX: never
+            # move another session's scores), so no MULTI or script is needed.
+            return [
+                ("SET", data_key, payload, "EX", ttl, mode),
+                ("ZADD", recent, mode, now, session_key),
+                ("ZADD", expires, mode, now + ttl, session_key),
+                *self._take_views(session_key),
+            ]
         save = scripts.get("session_save").command(
-            [keys.session(session_key), recent, expires, login],
-            [
-                self.serializer().dumps(data),
-                ttl,
-                mode,
-                now,
-                now + ttl,
-                session_key,
-                "" if user_id is None else str(user_id),
-                head,
-                tail,
-            ],
+            [data_key, recent, expires, login],
+            [payload, ttl, mode, now, now + ttl, session_key, uid, head, tail],
         )
         return [save, *self._take_views(session_key)]
 
@@ -156,7 +174,7 @@ class SessionStore(SessionBase):
         with its index entries, unless it already exists (used by migrate_sessions)."""
         store = cls(session_key)
         store._session_cache = data
-        return store._save_commands(session_key, data, "NX", ttl=ttl)[0]
+        return store._save_commands(session_key, data, "NX", ttl=ttl, script=True)[0]
 
     @staticmethod
     def _delete_command(session_key: str) -> Command:
@@ -184,12 +202,17 @@ class SessionStore(SessionBase):
         assert self.session_key is not None
         return self._save_commands(self.session_key, data, "NX" if must_create else "XX")
 
-    @staticmethod
-    def _check_saved(replies: list[Any], commands: list[Command], must_create: bool) -> None:
-        # Only the save script answers 0 for "NX found it taken / XX found it gone";
-        # an expiry in the past sent a delete instead, which has nothing to report.
-        if replies[0] == 0 and commands[0][1] == scripts.get("session_save").sha:
+    def _check_saved(self, replies: list[Any], commands: list[Command], must_create: bool) -> None:
+        # SET NX/XX answers nil and the save script 0 for "NX found it taken / XX found
+        # it gone"; an expiry in the past sent a delete instead, with nothing to report.
+        first = commands[0]
+        if first[0] == "SET":
+            failed = replies[0] is None
+        else:
+            failed = replies[0] == 0 and first[1] == scripts.get("session_save").sha
+        if failed:
             raise CreateError if must_create else UpdateError
+        self._indexed_uid = self._saving_uid
 
     # -- the SessionBase contract (sync) -----------------------------------------------
     def load(self) -> dict[str, Any]:
