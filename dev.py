@@ -38,7 +38,7 @@ def ensure_venv() -> None:
     if not PY.exists():
         say(f"creating virtualenv {VENV}")
         venv.EnvBuilder(with_pip=True).create(VENV)
-    extras = "test,demo,hiredis,dev,docs"
+    extras = "test,demo,hiredis,dev,docs,bench"
     if os.environ.get("DATABASE_URL", "").startswith("postgres"):
         extras += ",postgres"
     digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
