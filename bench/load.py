@@ -42,8 +42,9 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
         return None  # a 302 is an answer here (the add was acknowledged), not a hop
 
 
-def virtual_user(base: str, vu: int, slugs: list[tuple[str, int]], deadline: float,
-                 out: Any) -> None:  # fmt: skip
+def virtual_user(
+    base: str, vu: int, slugs: list[tuple[str, int]], deadline: float, out: Any
+) -> None:
     rng = random.Random(vu)
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), NoRedirect)
@@ -55,8 +56,7 @@ def virtual_user(base: str, vu: int, slugs: list[tuple[str, int]], deadline: flo
 
     def call(path: str, data: dict[str, Any] | None = None) -> tuple[int, str]:
         body = urllib.parse.urlencode(data).encode() if data is not None else None
-        request = urllib.request.Request(base + path, data=body,
-                                         headers={"Referer": base + path})  # fmt: skip
+        request = urllib.request.Request(base + path, data=body, headers={"Referer": base + path})
         started = time.perf_counter()
         try:
             with opener.open(request, timeout=10) as response:
@@ -77,8 +77,14 @@ def virtual_user(base: str, vu: int, slugs: list[tuple[str, int]], deadline: flo
             _, page = call("/accounts/login/")
             token = TOKEN.search(page)
             if token:
-                status, _ = call("/accounts/login/", {"username": f"load{vu}", "password": "load",
-                                                      "csrfmiddlewaretoken": token.group(1)})  # fmt: skip
+                status, _ = call(
+                    "/accounts/login/",
+                    {
+                        "username": f"load{vu}",
+                        "password": "load",
+                        "csrfmiddlewaretoken": token.group(1),
+                    },
+                )
                 logged_in = status == 302
         elif roll < 0.45:
             call(f"/?page={rng.randint(1, 8)}")
@@ -89,15 +95,25 @@ def virtual_user(base: str, vu: int, slugs: list[tuple[str, int]], deadline: flo
             _, page = call(f"/p/{slug}/")
             token = TOKEN.search(page)
             if token:
-                status, _ = call(f"/p/{slug}/add-to-cart/",
-                                 {"quantity": 1, "csrfmiddlewaretoken": token.group(1)})  # fmt: skip
+                status, _ = call(
+                    f"/p/{slug}/add-to-cart/",
+                    {"quantity": 1, "csrfmiddlewaretoken": token.group(1)},
+                )
                 if status == 302:
                     acked[pk] += 1
         else:
             call("/cart/")
     session = next((c.value for c in jar if c.name == "sessionid"), None)
-    out.put({"vu": vu, "latencies": latencies, "errors": dict(errors), "acked": dict(acked),
-             "logged_in": logged_in, "session": session})  # fmt: skip
+    out.put(
+        {
+            "vu": vu,
+            "latencies": latencies,
+            "errors": dict(errors),
+            "acked": dict(acked),
+            "logged_in": logged_in,
+            "session": session,
+        }
+    )
 
 
 def drive(base: str, users: int, slugs: list[tuple[str, int]], seconds: float, out: Any) -> None:
@@ -105,8 +121,10 @@ def drive(base: str, users: int, slugs: list[tuple[str, int]], seconds: float, o
     import threading
 
     deadline = time.time() + seconds
-    threads = [threading.Thread(target=virtual_user, args=(base, vu, slugs, deadline, out))
-               for vu in range(users)]  # fmt: skip
+    threads = [
+        threading.Thread(target=virtual_user, args=(base, vu, slugs, deadline, out))
+        for vu in range(users)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -145,19 +163,42 @@ def main() -> None:
     call_command("seed_demo", "--products", str(args.products), verbosity=0)
     users = get_user_model()
     password = make_password("load")
-    users.objects.bulk_create([users(username=f"load{vu}", password=password)
-                               for vu in range(args.users)], ignore_conflicts=True)  # fmt: skip
+    users.objects.bulk_create(
+        [users(username=f"load{vu}", password=password) for vu in range(args.users)],
+        ignore_conflicts=True,
+    )
     user_ids = dict(users.objects.filter(username__startswith="load").values_list("username", "pk"))
     slugs = list(Product.objects.order_by("pk").values_list("slug", "pk")[:100])
 
     env = dict(os.environ)
     port = free_port()
-    procs = [subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "demo_project.wsgi", "-w", str(args.workers),
-         "-b", f"127.0.0.1:{port}", "--log-level", "warning"], cwd=ROOT, env=env)]  # fmt: skip
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "demo_project.wsgi",
+                "-w",
+                str(args.workers),
+                "-b",
+                f"127.0.0.1:{port}",
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+        )
+    ]
     for command in ("clean_sessions", "rescale_viewed", "cache_rows"):
-        procs.append(subprocess.Popen([sys.executable, "manage.py", command, "--interval", "1"],
-                                      cwd=ROOT, env=env, stdout=subprocess.DEVNULL))  # fmt: skip
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "manage.py", command, "--interval", "1"],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+            )
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):
@@ -167,8 +208,9 @@ def main() -> None:
             except OSError:
                 time.sleep(0.1)
         queue: Any = multiprocessing.Queue()
-        driver = multiprocessing.Process(target=drive,
-                                         args=(base, args.users, slugs, args.seconds, queue))  # fmt: skip
+        driver = multiprocessing.Process(
+            target=drive, args=(base, args.users, slugs, args.seconds, queue)
+        )
         started = time.perf_counter()
         driver.start()
         results = [queue.get(timeout=args.seconds + 60) for _ in range(args.users)]
@@ -199,8 +241,10 @@ def main() -> None:
             acked_total += n
             lost += max(0, n - quantities.get(str(pk), 0))
     p = statistics.quantiles(latencies, n=100) if len(latencies) > 100 else [0.0] * 99
-    print(f"{len(latencies)} requests in {elapsed:.1f} s from {args.users} virtual users, "
-          f"gunicorn -w {args.workers}, loops running: {len(latencies) / elapsed:.0f} req/s")  # fmt: skip
+    print(
+        f"{len(latencies)} requests in {elapsed:.1f} s from {args.users} virtual users, "
+        f"gunicorn -w {args.workers}, loops running: {len(latencies) / elapsed:.0f} req/s"
+    )
     print(f"latency p50 {p[49] * 1000:.1f} ms, p99 {p[98] * 1000:.1f} ms")
     print(f"errors: {sum(errors.values())} {dict(errors) if errors else ''}")
     print(f"cart adds acknowledged: {acked_total}, lost: {lost}")
