@@ -27,7 +27,8 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import redis
@@ -83,97 +84,74 @@ def round_trips() -> int:
     return breaker.round_trips
 
 
+@contextmanager
+def _watched(conn: Any, *, check: bool = True, handshake: bool = False,
+             count: bool = False) -> Iterator[None]:  # fmt: skip
+    """Around one connection step: refuse while the breaker is open, trip it on a
+    failure, count a round trip (not the handshake of a new connection)."""
+    if check:
+        breaker.check()
+    if count and not conn._handshaking:
+        breaker.round_trips += 1
+    if handshake:
+        conn._handshaking = True
+    try:
+        yield
+    except _FAILURES as exc:
+        breaker.trip(exc)
+        raise
+    finally:
+        if handshake:
+            conn._handshaking = False
+
+
 class _SyncGuard:
     """Mixed into a redis-py connection class: breaker check, trip, round-trip count.
 
     The handshake a new connection sends (HELLO, CLIENT SETINFO) is not counted: the
-    count is of the app's own round trips on warm connections.
+    count is of the app's own round trips on warm connections. ``connect_check_health``
+    is what redis-py 6+ calls from ``connect`` and from a lazy first send.
     """
 
     _handshaking = False
 
     def connect(self, *args: Any, **kwargs: Any) -> Any:
-        breaker.check()
-        self._handshaking = True
-        try:
+        with _watched(self, handshake=True):
             return super().connect(*args, **kwargs)  # type: ignore[misc]
-        except _FAILURES as exc:
-            breaker.trip(exc)
-            raise
-        finally:
-            self._handshaking = False
 
     def connect_check_health(self, *args: Any, **kwargs: Any) -> Any:
-        # redis-py 6+: what connect() and a lazy first send call; sends the handshake.
-        breaker.check()
-        self._handshaking = True
-        try:
+        with _watched(self, handshake=True):
             return super().connect_check_health(*args, **kwargs)  # type: ignore[misc]
-        except _FAILURES as exc:
-            breaker.trip(exc)
-            raise
-        finally:
-            self._handshaking = False
 
     def send_packed_command(self, *args: Any, **kwargs: Any) -> Any:
-        breaker.check()
-        if not self._handshaking:
-            breaker.round_trips += 1
-        try:
+        with _watched(self, count=True):
             return super().send_packed_command(*args, **kwargs)  # type: ignore[misc]
-        except _FAILURES as exc:
-            breaker.trip(exc)
-            raise
 
     def read_response(self, *args: Any, **kwargs: Any) -> Any:
-        try:
+        with _watched(self, check=False):
             return super().read_response(*args, **kwargs)  # type: ignore[misc]
-        except _FAILURES as exc:
-            breaker.trip(exc)
-            raise
 
 
 class _AsyncGuard:
+    """``_SyncGuard`` for redis.asyncio connections."""
+
     _handshaking = False
 
     async def connect(self, *args: Any, **kwargs: Any) -> Any:
-        breaker.check()
-        self._handshaking = True
-        try:
+        with _watched(self, handshake=True):
             return await super().connect(*args, **kwargs)  # type: ignore[misc]
-        except _FAILURES as exc:
-            breaker.trip(exc)
-            raise
-        finally:
-            self._handshaking = False
 
     async def connect_check_health(self, *args: Any, **kwargs: Any) -> Any:
-        breaker.check()
-        self._handshaking = True
-        try:
+        with _watched(self, handshake=True):
             return await super().connect_check_health(*args, **kwargs)  # type: ignore[misc]
-        except _FAILURES as exc:
-            breaker.trip(exc)
-            raise
-        finally:
-            self._handshaking = False
 
     async def send_packed_command(self, *args: Any, **kwargs: Any) -> Any:
-        breaker.check()
-        if not self._handshaking:
-            breaker.round_trips += 1
-        try:
+        with _watched(self, count=True):
             return await super().send_packed_command(*args, **kwargs)  # type: ignore[misc]
-        except _FAILURES as exc:
-            breaker.trip(exc)
-            raise
 
     async def read_response(self, *args: Any, **kwargs: Any) -> Any:
-        try:
+        with _watched(self, check=False):
             return await super().read_response(*args, **kwargs)  # type: ignore[misc]
-        except _FAILURES as exc:
-            breaker.trip(exc)
-            raise
 
 
 _ASYNC_CLASS = {

@@ -24,7 +24,9 @@ from .views import unavailable_response
 logger = logging.getLogger("redis_sessions")
 
 
-class RedisSessionsMiddleware:
+class _Middleware:
+    """Sync and async capable: runs in whichever mode the handler chain is in."""
+
     sync_capable = True
     async_capable = True
 
@@ -32,8 +34,10 @@ class RedisSessionsMiddleware:
         self.get_response = get_response
         self.is_async = iscoroutinefunction(get_response)
         if self.is_async:
-            markcoroutinefunction(self)
+            markcoroutinefunction(self)  # type: ignore[type-var]
 
+
+class RedisSessionsMiddleware(_Middleware):
     def __call__(self, request: HttpRequest) -> Any:
         if self.is_async:
             return self.__acall__(request)
@@ -69,21 +73,12 @@ class RedisSessionsMiddleware:
         return None
 
 
-class CartMiddleware:
+class CartMiddleware(_Middleware):
     """Sets ``request.cart``, the visitor's ``Cart``; it costs no round trip until used.
 
     Put it anywhere after SessionMiddleware. The cart finds its owner (user or
     session) each time it is used, so login and logout within a request are seen.
     """
-
-    sync_capable = True
-    async_capable = True
-
-    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
-        self.get_response = get_response
-        self.is_async = iscoroutinefunction(get_response)
-        if self.is_async:
-            markcoroutinefunction(self)
 
     def __call__(self, request: HttpRequest) -> Any:
         request.cart = Cart(request)  # type: ignore[attr-defined]
