@@ -27,7 +27,7 @@ def test_ending_a_session_asks_first_then_ends_it_and_records_it_in_the_history(
     url = f"{ADMIN}sessions/{key}/end/"
 
     confirm = client.get(url)
-    assert confirm.status_code == 200 and "Yes, I’m sure" in confirm.content.decode()
+    assert confirm.status_code == 200 and "Yes, I\u2019m sure" in confirm.content.decode()
     assert redis.exists(keys.session(key))  # a GET changes nothing
 
     response = client.post(url)
