@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.apps import apps
 from django.contrib import admin
 from django.db.models import Model
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -59,7 +60,6 @@ class InspectionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         ]
 
 
-@admin.register(Redis)
 class OverviewAdmin(InspectionAdmin):
     def get_urls(self) -> list[Any]:  # django-stubs says URLPattern; includes are fine
         info = f"{self.opts.app_label}_{self.opts.model_name}"
@@ -71,7 +71,6 @@ class OverviewAdmin(InspectionAdmin):
         ]
 
 
-@admin.register(SessionRecord)
 class SessionAdmin(InspectionAdmin):
     permission = "view_sessions"
     page = "sessions"
@@ -83,12 +82,23 @@ class SessionAdmin(InspectionAdmin):
         return super().page_url()
 
 
-@admin.register(CartRecord)
 class CartAdmin(InspectionAdmin):
     permission = "view_sessions"
     page = "carts"
 
 
-@admin.register(TopItem)
 class TopItemAdmin(InspectionAdmin):
     page = "top_items"
+
+
+def register(site: admin.AdminSite) -> None:
+    """Add the "Redis" section to ``site`` (done for ``admin.site`` by autodiscover)."""
+    site.register(Redis, OverviewAdmin)
+    site.register(SessionRecord, SessionAdmin)
+    site.register(CartRecord, CartAdmin)
+    site.register(TopItem, TopItemAdmin)
+
+
+# Importable without the admin installed (nothing to register into then).
+if apps.is_installed("django.contrib.admin"):
+    register(admin.site)

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.admin.models import CHANGE, DELETION
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -49,7 +48,7 @@ def session_end_view(request: HttpRequest, session_key: str) -> HttpResponse:
             is_own=session_key == request.session.session_key,
         )  # fmt: skip
     SessionStore().delete(session_key)
-    log(request, SessionRecord(key=session_key), DELETION, "Ended the session in Redis.")
+    log(request, SessionRecord(key=session_key), "deletion", "Ended the session in Redis.")
     messages.success(request, f"Session {session_key[:8]}… ended.")
     return HttpResponseRedirect(link(request, "sessions"))
 
@@ -78,7 +77,7 @@ def user_sessions_end_view(request: HttpRequest, user_id: str) -> HttpResponse:
     ended = end_user_sessions(user_id, except_key=own)
     message = f"Ended {ended} Redis session(s)."
     log(request, user if user is not None else SessionRecord(key=f"user:{user_id}"),
-        CHANGE, message)  # fmt: skip
+        "change", message)  # fmt: skip
     messages.success(request, f"{message[:-1]} of {who}.")
     return HttpResponseRedirect(link(request, "sessions"))
 
@@ -101,6 +100,6 @@ def cart_clear_view(request: HttpRequest, owner: str, owner_id: str) -> HttpResp
             back,
         )
     removed = carts.clear_cart(cart_key)
-    log(request, CartRecord(key=cart_key), DELETION, f"Cleared the cart ({removed} lines).")
+    log(request, CartRecord(key=cart_key), "deletion", f"Cleared the cart ({removed} lines).")
     messages.success(request, f"Cart cleared ({removed} lines removed).")
     return HttpResponseRedirect(back)

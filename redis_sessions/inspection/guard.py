@@ -13,9 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin
-from django.contrib.admin.models import LogEntry
 from django.contrib.auth.views import redirect_to_login
-from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model
 from django.http import HttpRequest, HttpResponse
@@ -90,19 +88,25 @@ def page(
     return render(request, f"redis_sessions/admin/{template}", full, status=status)
 
 
-def log(request: HttpRequest, obj: Model, flag: int, message: str) -> None:
-    """Record an action in the admin's history, with the running Django's API
-    (``log_actions`` since 5.1; ``log_action``, gone in 6.0, before)."""
+def log(request: HttpRequest, obj: Model, flag: str, message: str) -> None:
+    """Record an action in the admin's history (``flag``: ``"change"`` or ``"deletion"``)
+    with the running Django's API: ``log_actions`` since 5.1; ``log_action``, gone in
+    6.0, before. Imported here: the app's modules import without the admin installed.
+    """
+    from django.contrib.admin.models import CHANGE, DELETION, LogEntry
+    from django.contrib.contenttypes.models import ContentType
+
+    action_flag = {"change": CHANGE, "deletion": DELETION}[flag]
     user_id = request.user.pk
     manager: Any = LogEntry.objects
     if hasattr(manager, "log_actions"):
-        manager.log_actions(user_id, [obj], flag, message, single_object=True)
+        manager.log_actions(user_id, [obj], action_flag, message, single_object=True)
     else:
         manager.log_action(
             user_id=user_id,
             content_type_id=ContentType.objects.get_for_model(obj, for_concrete_model=False).pk,
             object_id=obj.pk,
             object_repr=str(obj)[:200],
-            action_flag=flag,
+            action_flag=action_flag,
             change_message=message,
         )
