@@ -188,3 +188,31 @@ def row_delay() -> str:
 def row_schedule() -> str:
     """zset member -> time of the next refresh."""
     return f"{prefix()}schedule:"
+
+
+# -- reading keys back (inspection views) --------------------------------------------
+def cart_owner(cart_key: str) -> tuple[str, str] | None:
+    """``("session", KEY)`` or ``("user", UID)`` for a cart key this app built, else None
+    (members of the ``carts:`` index are cart keys)."""
+    p = prefix()
+    user_head = f"{p}cart:user:{{"
+    if cart_key.startswith(user_head) and cart_key.endswith("}"):
+        return "user", cart_key[len(user_head) : -1]
+    head = f"{p}cart:{{"
+    if cart_key.startswith(head) and cart_key.endswith("}"):
+        return "session", cart_key[len(head) : -1]
+    return None
+
+
+def kind(key: str) -> str | None:
+    """The family of one of this app's keys, for per-prefix counts: the part after the
+    prefix up to a ``{hash tag}`` (shown as ``{…}``) or its second ``:``; None for a key
+    that is not the app's."""
+    p = prefix()
+    if not key.startswith(p):
+        return None
+    rest = key[len(p) :]
+    if "{" in rest:
+        return rest[: rest.index("{")] + "{…}"
+    parts = rest.split(":")
+    return ":".join(parts[:2]) + ":" if len(parts) > 2 else rest

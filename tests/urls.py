@@ -76,6 +76,7 @@ urlpatterns = [
     path("async/read/", async_read),
     path("async/write/", async_write),
     path("pc/", include("tests.pagecache_urls")),
+    path("ops/redis/", include("redis_sessions.urls")),  # inspection pages outside the admin
     path("", include("demo_project.urls")),
 ]
 

@@ -1,0 +1,105 @@
+"""Actions: end a session, end a user's sessions, clear a cart.
+
+Each is a GET that shows a confirmation page and a POST (CSRF-checked) that acts,
+records the action in the admin's ``LogEntry`` history and returns to the list with
+a message.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.utils.html import format_html
+
+from .. import keys
+from ..backends.redis import SessionStore
+from ..models import CartRecord, SessionRecord
+from ..users import end_user_sessions, user_session_keys
+from . import carts
+from .guard import inspection_view, link, log, page
+from .views import valid_session_key, valid_user_id
+
+
+def _confirm(
+    request: HttpRequest, title: str, question: Any, cancel_url: str, **extra: Any
+) -> HttpResponse:
+    return page(
+        request,
+        "confirm.html",
+        title,
+        {"question": question, "cancel_url": cancel_url, **extra},
+    )
+
+
+@inspection_view("manage_sessions")
+def session_end_view(request: HttpRequest, session_key: str) -> HttpResponse:
+    valid_session_key(session_key)
+    if request.method != "POST":
+        return _confirm(
+            request,
+            "End session",
+            format_html("End session <code>{}</code>? Its visitor is signed out and its "
+                        "data, viewed items and cart are deleted.", session_key),
+            link(request, "session_detail", session_key),
+            is_own=session_key == request.session.session_key,
+        )  # fmt: skip
+    SessionStore().delete(session_key)
+    log(request, SessionRecord(key=session_key), "deletion", "Ended the session in Redis.")
+    messages.success(request, f"Session {session_key[:8]}… ended.")
+    return HttpResponseRedirect(link(request, "sessions"))
+
+
+def _user(user_id: str) -> Any:
+    try:
+        return get_user_model()._default_manager.filter(pk=user_id).first()
+    except (ValueError, ValidationError):  # not a pk of this user model
+        return None
+
+
+@inspection_view("manage_sessions")
+def user_sessions_end_view(request: HttpRequest, user_id: str) -> HttpResponse:
+    user = _user(valid_user_id(user_id))
+    who = user.get_username() if user is not None else f"user {user_id}"
+    own = request.session.session_key if str(request.user.pk) == user_id else None
+    if request.method != "POST":
+        count = len([k for k in user_session_keys(user_id) if k != own])
+        return _confirm(
+            request,
+            "End all sessions of a user",
+            format_html("End all {} session(s) of <strong>{}</strong>?", count, who),
+            link(request, "sessions"),
+            note="Your own current session is kept." if own else "",
+        )
+    ended = end_user_sessions(user_id, except_key=own)
+    message = f"Ended {ended} Redis session(s)."
+    log(request, user if user is not None else SessionRecord(key=f"user:{user_id}"),
+        "change", message)  # fmt: skip
+    messages.success(request, f"{message[:-1]} of {who}.")
+    return HttpResponseRedirect(link(request, "sessions"))
+
+
+@inspection_view("manage_carts")
+def cart_clear_view(request: HttpRequest, owner: str, owner_id: str) -> HttpResponse:
+    if owner == "session":
+        cart_key = keys.cart(valid_session_key(owner_id))
+        back = link(request, "session_detail", owner_id)
+    elif owner == "user":
+        cart_key = keys.user_cart(valid_user_id(owner_id))
+        back = link(request, "carts")
+    else:
+        raise Http404("Not a cart")
+    if request.method != "POST":
+        return _confirm(
+            request,
+            "Clear cart",
+            format_html("Remove every line of the cart <code>{}</code>?", cart_key),
+            back,
+        )
+    removed = carts.clear_cart(cart_key)
+    log(request, CartRecord(key=cart_key), "deletion", f"Cleared the cart ({removed} lines).")
+    messages.success(request, f"Cart cleared ({removed} lines removed).")
+    return HttpResponseRedirect(back)

@@ -1,0 +1,112 @@
+"""What every inspection view shares: the staff/permission guard, the admin context,
+links that work wherever ``redis_sessions.urls`` is mounted, and admin history.
+
+The guard behaves like ``AdminSite.admin_view``: a visitor who is not active staff is
+sent to the admin login; staff without the page's permission get 403. A
+``RedisUnavailable`` becomes the page's own error banner (503), not a 500.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import admin
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.db.models import Model
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+
+from ..exceptions import RedisUnavailable
+
+View = Callable[..., HttpResponse]
+SITE_ATTR = "_redis_sessions_admin_site"
+NAV = (("overview", "Overview"), ("sessions", "Sessions"), ("carts", "Carts"),
+       ("top_items", "Top items"))  # fmt: skip
+
+
+def site_of(request: HttpRequest) -> admin.AdminSite:
+    """The admin site the pages belong to (``admin.site`` unless mounted in another)."""
+    return getattr(request, SITE_ATTR, None) or admin.site
+
+
+def inspection_view(permission: str) -> Callable[[View], View]:
+    """Guard a view: active staff with ``redis_sessions.<permission>``; CSRF checked."""
+
+    def decorate(view: View) -> View:
+        @functools.wraps(view)
+        def guarded(
+            request: HttpRequest, *args: Any, admin_site: Any = None, **kwargs: Any
+        ) -> HttpResponse:
+            site = admin_site or admin.site
+            setattr(request, SITE_ATTR, site)
+            if not site.has_permission(request):
+                login = reverse("admin:login", current_app=site.name)
+                return redirect_to_login(request.get_full_path(), login)
+            if not request.user.has_perm(f"redis_sessions.{permission}"):
+                raise PermissionDenied
+            try:
+                return view(request, *args, **kwargs)
+            except RedisUnavailable as exc:
+                return page(request, "unavailable.html", "Redis unavailable",
+                            {"error": str(exc)}, status=503)  # fmt: skip
+
+        return never_cache(csrf_protect(guarded))
+
+    return decorate
+
+
+def link(request: HttpRequest, name: str, *args: Any, query: str = "") -> str:
+    """URL of page ``name`` in the namespace this request came through
+    (``redis_sessions``, or ``admin:redis_sessions`` inside the admin)."""
+    match = request.resolver_match
+    namespace = match.namespace if match and match.namespace else "redis_sessions"
+    url = reverse(f"{namespace}:{name}", args=args)
+    return f"{url}?{query}" if query else url
+
+
+def page(
+    request: HttpRequest,
+    template: str,
+    title: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status: int = 200,
+) -> HttpResponse:
+    """Render ``redis_sessions/admin/<template>`` inside the admin's chrome."""
+    full = {
+        **site_of(request).each_context(request),
+        "title": title,
+        "rs_nav": [(label, link(request, name)) for name, label in NAV],
+        **(context or {}),
+    }
+    return render(request, f"redis_sessions/admin/{template}", full, status=status)
+
+
+def log(request: HttpRequest, obj: Model, flag: str, message: str) -> None:
+    """Record an action in the admin's history (``flag``: ``"change"`` or ``"deletion"``)
+    with the running Django's API: ``log_actions`` since 5.1; ``log_action``, gone in
+    6.0, before. Imported here: the app's modules import without the admin installed.
+    """
+    from django.contrib.admin.models import CHANGE, DELETION, LogEntry
+    from django.contrib.contenttypes.models import ContentType
+
+    action_flag = {"change": CHANGE, "deletion": DELETION}[flag]
+    user_id = request.user.pk
+    manager: Any = LogEntry.objects
+    if hasattr(manager, "log_actions"):
+        manager.log_actions(user_id, [obj], action_flag, message, single_object=True)
+    else:
+        manager.log_action(
+            user_id=user_id,
+            content_type_id=ContentType.objects.get_for_model(obj, for_concrete_model=False).pk,
+            object_id=obj.pk,
+            object_repr=str(obj)[:200],
+            action_flag=action_flag,
+            change_message=message,
+        )

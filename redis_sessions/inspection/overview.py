@@ -1,0 +1,115 @@
+"""Reads for the overview page: counts, server facts, keys per family, loop state.
+
+Counts, server facts and heartbeats are one round trip. Keys per family come from a
+SCAN sample of the whole database (never KEYS): up to ``SCAN_CALLS`` calls of
+``SCAN_COUNT``; if the scan finishes, the counts are exact, otherwise each family's
+share of the sample is scaled to DBSIZE and shown as an estimate. The sample is taken
+without MATCH on purpose: the share of the app's keys among all keys is what makes the
+scaling honest on a server shared with other applications.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from .. import keys
+from ..connection import get_redis, run
+
+LOOPS = ("clean_sessions", "rescale_viewed", "cache_rows")
+SCAN_CALLS = 5
+SCAN_COUNT = 1000
+OTHER = "(other applications)"
+
+
+@dataclass
+class LoopState:
+    name: str
+    last_pass: datetime | None = None  # None: never run (or its heartbeat expired)
+    duration: float | None = None
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Overview:
+    counts: dict[str, int]
+    version: str
+    memory: str
+    dbsize: int
+    loops: list[LoopState]
+
+
+@dataclass
+class KeyFamilies:
+    counts: list[tuple[str, int]]  # most keys first
+    sampled: int
+    exact: bool
+
+
+def overview() -> Overview:
+    """Counts of the indexes, Redis version and memory, and the loops' heartbeats."""
+    commands: list[tuple[Any, ...]] = [
+        ("ZCARD", keys.recent()),
+        ("HLEN", keys.login()),
+        ("ZCARD", keys.carts()),
+        ("ZCARD", keys.viewed_items()),
+        ("INFO", "server"),
+        ("INFO", "memory"),
+        ("DBSIZE",),
+        *(("GET", keys.heartbeat(name)) for name in LOOPS),
+    ]
+    replies = run(get_redis(), commands)
+    sessions, logged_in, carts, items, server, memory, dbsize = replies[:7]
+    counts = {
+        "sessions": int(sessions),
+        "logged-in sessions": int(logged_in),
+        "non-empty carts": int(carts),
+        "viewed items": int(items),
+    }
+    return Overview(
+        counts=counts,
+        version=str(server.get("redis_version", "?")),
+        memory=str(memory.get("used_memory_human", "?")),
+        dbsize=int(dbsize),
+        loops=[_loop(name, raw) for name, raw in zip(LOOPS, replies[7:], strict=True)],
+    )
+
+
+def _loop(name: str, raw: bytes | None) -> LoopState:
+    if not raw:
+        return LoopState(name)
+    beat = json.loads(raw)  # as written by loops.LoopRunner._heartbeat
+    return LoopState(
+        name,
+        last_pass=datetime.fromtimestamp(float(beat["time"]), tz=timezone.utc),
+        duration=beat.get("duration"),
+        summary=dict(beat.get("summary") or {}),
+    )
+
+
+def key_families(calls: int = SCAN_CALLS, count: int = SCAN_COUNT) -> KeyFamilies:
+    """Keys per family of this app (``session:{…}``, ``recent:``, ...), from a SCAN sample.
+
+    One round trip per SCAN call (each needs the previous cursor), plus DBSIZE.
+    """
+    client = get_redis()
+    seen: Counter[str] = Counter()
+    cursor, sampled, exact = 0, 0, False
+    for _ in range(calls):
+        cursor, batch = run(client, [("SCAN", cursor, "COUNT", count)])[0]
+        for raw in batch:
+            key = raw.decode(errors="replace")
+            seen[keys.kind(key) or OTHER] += 1
+        sampled += len(batch)
+        if int(cursor) == 0:
+            exact = True
+            break
+    if exact or not sampled:
+        return KeyFamilies(seen.most_common(), sampled, exact=True)
+    dbsize = int(run(client, [("DBSIZE",)])[0])
+    scale = dbsize / sampled
+    estimated = Counter({k: round(v * scale) for k, v in seen.items()})
+    return KeyFamilies(estimated.most_common(), sampled, exact=False)

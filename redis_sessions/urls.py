@@ -1,0 +1,26 @@
+"""The inspection pages, includable on their own (``include("redis_sessions.urls")``)
+or, as ``redis_sessions.admin`` does, inside the admin site. The pages use the admin's
+templates and login, so the admin must be installed either way."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from .inspection import actions, views
+
+app_name = "redis_sessions"
+
+urlpatterns = [
+    path("", views.overview_view, name="overview"),
+    path("sessions/", views.sessions_view, name="sessions"),
+    path("sessions/<str:session_key>/", views.session_detail_view, name="session_detail"),
+    path("sessions/<str:session_key>/end/", actions.session_end_view, name="session_end"),
+    path(
+        "users/<str:user_id>/end-sessions/",
+        actions.user_sessions_end_view,
+        name="user_sessions_end",
+    ),
+    path("carts/", views.carts_view, name="carts"),
+    path("carts/<str:owner>/<str:owner_id>/clear/", actions.cart_clear_view, name="cart_clear"),
+    path("top-items/", views.top_items_view, name="top_items"),
+]

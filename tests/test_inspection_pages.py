@@ -1,0 +1,225 @@
+"""The inspection pages in the admin: what they show, who may see them, and Redis down."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.test import Client
+
+from demo_project.shop.models import Product
+from redis_sessions import keys
+from redis_sessions.connection import get_redis, run
+from redis_sessions.inspection import overview
+from redis_sessions.loops import LoopRunner
+from redis_sessions.tracking import view_commands
+
+from .inspection_helpers import ADMIN, client_for, put_cart, session, staff
+
+pytestmark = pytest.mark.django_db
+
+PAGES = ["", "sessions/", "carts/", "top-items/"]
+
+
+def test_the_apps_permissions_exist_without_a_table_of_its_own() -> None:
+    codenames = set(
+        Permission.objects.filter(content_type__app_label="redis_sessions").values_list(
+            "codename", flat=True
+        )
+    )
+    assert codenames == {
+        "view_redis", "view_sessions", "manage_sessions", "manage_carts", "manage_cache",
+    }  # fmt: skip
+    from django.db import connection
+
+    assert not any("redis_sessions" in t for t in connection.introspection.table_names())
+
+
+def test_the_admin_index_lists_a_redis_section_with_every_page(admin_client: Client) -> None:
+    body = admin_client.get("/admin/").content.decode()
+    assert 'title="Models in the Redis application">Redis</a>' in body
+    for name in ("Overview", "Sessions", "Carts", "Top items"):
+        assert f">{name}</a>" in body
+
+
+def test_each_section_row_leads_to_its_page(admin_client: Client) -> None:
+    for model, page in [("redis", ""), ("sessionrecord", "sessions/"), ("cartrecord", "carts/"),
+                        ("topitem", "top-items/")]:  # fmt: skip
+        response = admin_client.get(f"/admin/redis_sessions/{model}/", follow=True)
+        assert response.status_code == 200
+        assert response.redirect_chain == [] or response.redirect_chain[-1][0] == ADMIN + page
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders_inside_the_admin_for_a_superuser(
+    admin_client: Client, page: str
+) -> None:
+    response = admin_client.get(ADMIN + page)
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert '<div class="breadcrumbs">' in body and 'href="/admin/redis_sessions/">Redis</a>' in body
+    assert "admin/css/base.css" in body  # the admin's own styles
+    assert "theme-toggle" in body or "color_theme_toggle" in body or "data-theme" in body
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_anonymous_and_non_staff_visitors_are_sent_to_the_admin_login(page: str) -> None:
+    customer = staff("customer", "view_redis", "view_sessions", is_staff=False)
+    for client in (Client(), client_for(customer)):
+        response = client.get(ADMIN + page)
+        assert response.status_code == 302
+        assert response["Location"].startswith("/admin/login/?next=")
+
+
+def test_staff_without_the_view_permission_get_403() -> None:
+    client = client_for(staff("bare"))
+    for page in PAGES:
+        assert client.get(ADMIN + page).status_code == 403
+
+
+def test_view_redis_alone_opens_overview_and_top_items_but_not_sessions() -> None:
+    client = client_for(staff("ops", "view_redis"))
+    assert client.get(ADMIN).status_code == 200
+    assert client.get(ADMIN + "top-items/").status_code == 200
+    assert client.get(ADMIN + "sessions/").status_code == 403
+    assert client.get(ADMIN + "carts/").status_code == 403
+
+
+def test_overview_counts_the_indexes_and_says_which_loops_never_ran(
+    admin_client: Client, redis: Any
+) -> None:
+    user = staff("alice")
+    session(user)
+    session(a=1)
+    put_cart(redis, keys.cart("abcdefgh12345678"), {"1": 2})
+    run(get_redis(), view_commands(None, ["7", "7", "8"]))
+    LoopRunner("rescale_viewed", once=True).run(lambda r: {"trimmed": 4})
+
+    data = overview.overview()
+    # admin_client's own session is the third.
+    assert data.counts == {
+        "sessions": 3, "logged-in sessions": 2, "non-empty carts": 1, "viewed items": 2,
+    }  # fmt: skip
+    body = admin_client.get(ADMIN).content.decode()
+    assert "trimmed: 4" in body
+    assert body.count("never run") == 2  # clean_sessions and cache_rows
+    assert data.version and data.memory != "?"
+
+
+def test_keys_per_family_are_exact_when_the_sample_covers_the_database(redis: Any) -> None:
+    session(a=1)
+    session(b=2)
+    put_cart(redis, keys.cart("abcdefgh12345678"), {"1": 2})
+    families = overview.key_families(calls=1000, count=1000)
+    assert families.exact
+    counts = dict(families.counts)
+    assert counts["session:{…}"] == 2
+    assert counts["cart:{…}"] == 1
+    assert counts["recent:"] == 1 and counts["carts:"] == 1
+
+
+def test_keys_per_family_are_scaled_estimates_when_the_sample_is_partial(redis: Any) -> None:
+    redis.mset({keys.session(f"k{i:07d}"): "{}" for i in range(300)})
+    families = overview.key_families(calls=1, count=10)
+    assert not families.exact
+    assert 0 < families.sampled < 300
+    assert dict(families.counts)["session:{…}"] >= 1
+
+
+def test_session_detail_shows_data_with_secrets_masked_viewed_items_and_cart(
+    admin_client: Client, redis: Any
+) -> None:
+    user = staff("alice")
+    key = session(user, colour="blue", api_token="s3cr3t")
+    run(get_redis(), view_commands(key, ["42"]))
+    put_cart(redis, keys.cart(key), {"42": 3})
+    body = admin_client.get(f"{ADMIN}sessions/{key}/").content.decode()
+    assert "blue" in body and "alice" in body
+    assert user.get_session_auth_hash() not in body and "s3cr3t" not in body
+    assert body.count("********") == 2
+    assert "<code>42</code>" in body and "\u00d7 3" in body
+    assert "End session" in body and "End all sessions of this user" in body
+
+
+def test_session_detail_of_an_unknown_or_malformed_key_is_404(admin_client: Client) -> None:
+    assert admin_client.get(f"{ADMIN}sessions/abcdefgh12345678/").status_code == 404
+    assert admin_client.get(f"{ADMIN}sessions/NOT-A-KEY/").status_code == 404
+
+
+def test_session_detail_hides_actions_the_viewer_may_not_take(redis: Any) -> None:
+    key = session(a=1)
+    put_cart(redis, keys.cart(key), {"1": 1})
+    body = client_for(staff("reader", "view_sessions")).get(f"{ADMIN}sessions/{key}/")
+    text = body.content.decode()
+    assert body.status_code == 200
+    assert "End session" not in text and "Clear cart" not in text
+
+
+def test_sessions_can_be_filtered_by_username_and_by_having_a_cart(
+    admin_client: Client, redis: Any
+) -> None:
+    alice, bob = staff("alice"), staff("bob")
+    a1, a2, b1 = session(alice), session(alice), session(bob)
+    anon = session(x=1)
+    put_cart(redis, keys.cart(anon), {"1": 1})
+    put_cart(redis, keys.user_cart(bob.pk), {"2": 1})  # a user cart is not a session row
+
+    by_user = admin_client.get(ADMIN + "sessions/?user=ALICE").content.decode()
+    assert a1[:10] in by_user and a2[:10] in by_user and b1[:10] not in by_user
+    with_cart = admin_client.get(ADMIN + "sessions/?cart=1").content.decode()
+    assert with_cart.count('class="rs-session"') == 1 and anon[:10] in with_cart
+    nobody = admin_client.get(ADMIN + "sessions/?user=nobody").content.decode()
+    assert "No user is called" in nobody
+
+
+def test_carts_page_lists_indexed_carts_with_units_and_value(
+    admin_client: Client, redis: Any
+) -> None:
+    p1 = Product.objects.create(name="Lamp", slug="lamp", price=Decimal("10.50"))
+    p2 = Product.objects.create(name="Mug", slug="mug", price=Decimal("4.00"))
+    anon = session(x=1)
+    put_cart(redis, keys.cart(anon), {str(p1.pk): 2, str(p2.pk): 1})
+    redis.hset(keys.cart("zzzzzzzz99999999"), "1", 1)  # not in the index: not listed
+    body = admin_client.get(ADMIN + "carts/").content.decode()
+    assert body.count('class="rs-cart-row"') == 1
+    assert "25.00" in body  # 2 x 10.50 + 4.00
+    assert "<td>3</td>" in body  # units
+
+
+def test_top_items_show_views_most_first_with_a_chart_and_analytics_placeholders(
+    admin_client: Client,
+) -> None:
+    lamp = Product.objects.create(name="<b>Lamp</b>", slug="lamp", price=Decimal(1))
+    run(get_redis(), view_commands(None, [str(lamp.pk)] * 3 + ["999"]))
+    body = admin_client.get(ADMIN + "top-items/").content.decode()
+    assert body.index("&lt;b&gt;Lamp&lt;/b&gt;") < body.index(">999<")
+    assert "<b>Lamp</b>" not in body  # labels are escaped, in the table and the SVG
+    assert '<svg class="rs-chart"' in body and body.count('class="rs-bar"') == 2
+    assert "<td>3</td>" in body
+    assert body.count("<td>—</td>") == 4  # unique visitors and sparkline: analytics pending
+
+
+def test_pages_show_an_error_banner_not_a_500_when_redis_is_unreachable(
+    settings: Any, tmp_path: Any
+) -> None:
+    # Sessions elsewhere (signed cookies), so the admin login itself does not need Redis.
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+    user = staff("ops", "view_redis", "view_sessions")
+    client = client_for(user)
+    settings.REDIS_SESSIONS = {**settings.REDIS_SESSIONS, "URL": f"unix://{tmp_path}/none.sock"}
+    for page in PAGES:
+        response = client.get(ADMIN + page)
+        assert response.status_code == 503
+        assert "Redis is unreachable" in response.content.decode()
+        assert '<div class="breadcrumbs">' in response.content.decode()
+
+
+def test_the_pages_work_when_included_on_their_own(admin_client: Client) -> None:
+    key = session(a=1)
+    body = admin_client.get("/ops/redis/sessions/").content.decode()
+    assert f'href="/ops/redis/sessions/{key}/"' in body
+    assert 'href="/ops/redis/top-items/"' in body
+    assert admin_client.get(f"/ops/redis/sessions/{key}/").status_code == 200
+    assert Client().get("/ops/redis/").status_code == 302
