@@ -110,3 +110,9 @@ def escape_glob(text: str) -> str:
             out.append("\\")
         out.append(ch)
     return "".join(out)
+
+
+# -- clean_sessions -------------------------------------------------------------------
+def abandoned_carts() -> str:
+    """The demo's capped list of carts that left with evicted sessions (newest first)."""
+    return f"{prefix()}abandoned-carts:"
