@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from . import keys
+from . import keys, scripts
 from .cleaning import (
     EXPIRED,
     LIMIT,
@@ -71,8 +71,13 @@ class _Pass:
 
     def expired(self) -> bool:
         offset = 0
-        pick = expired_pick_command(self.batch, offset)
-        picked = expired_candidates(run(self.client, [pick])[0])
+        # The script is loaded with the first pick: were it missing at the first
+        # eviction, run() would load it and send that alone again, AFTER the pick
+        # pipelined behind it, and that pick would be stale (a wasted batch).
+        load = ("SCRIPT", "LOAD", scripts.get("session_evict").source)
+        picked = expired_candidates(
+            run(self.client, [load, expired_pick_command(self.batch, offset)])[1]
+        )
         while picked:
             if not self.keep_going():
                 return False

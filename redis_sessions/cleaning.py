@@ -33,7 +33,7 @@ logger = logging.getLogger("redis_sessions.cleaning")
 Command = tuple[Any, ...]
 #: A picked session: its key and the ``recent:`` score seen at pick time ("" when the
 #: pick came from ``expires:``, where the data key itself is re-checked).
-Candidate = tuple[str, str]
+Candidate = tuple[str, bytes | str]
 LIMIT, EXPIRED = "limit", "expired"
 
 
@@ -58,10 +58,10 @@ def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-def _score(value: Any) -> str:
-    # RESP2 replies carry the server's own text of the score; RESP3 gives a float,
-    # whose repr round-trips too. The script compares the two as numbers.
-    return repr(value) if isinstance(value, float) else _text(value)
+def _score(value: Any) -> bytes | str:
+    # RESP2 replies carry the server's own text of the score (passed back untouched);
+    # RESP3 gives a float, whose repr round-trips. The script compares as numbers.
+    return repr(value) if isinstance(value, float) else value  # type: ignore[no-any-return]
 
 
 # -- picking --------------------------------------------------------------------------
@@ -118,9 +118,11 @@ def evict_command(reason: str, candidates: Sequence[Candidate], with_carts: bool
         keys.cart("")[:-2],
         head,
         tail,
+        len(candidates),
+        *[session_key for session_key, _ in candidates],
     ]
-    for session_key, score in candidates:
-        args += [session_key, score]
+    if reason == LIMIT:
+        args += [score for _, score in candidates]
     return scripts.get("session_evict").command(
         [keys.recent(), keys.expires(), keys.login(), keys.carts()], args
     )

@@ -10,8 +10,9 @@
 -- many hash tags, so this script is for a single server, not a cluster.
 -- KEYS: 1 recent:, 2 expires:, 3 login:, 4 carts:
 -- ARGV: 1 mode, 2 '1' to return the carts' contents, 3 data head, 4 viewed head,
---       5 cart head, 6/7 head and tail of a user-sessions key,
---       then pairs (session key, score seen at pick time; '' in mode 'expired')
+--       5 cart head, 6/7 head and tail of a user-sessions key, 8 n, then n session
+--       keys, then (mode 'limit') their n scores seen at pick time
+--       (keys first, so that ZMSCORE takes them straight from ARGV)
 -- Returns {evicted keys, their user ids ('' when anonymous),
 --          carts (HGETALL of each, in the same order; empty unless asked),
 --          number of keys deleted}
@@ -27,27 +28,25 @@ local function sliced(command, key, list)
   end
 end
 
-local picked, seen = {}, {}
-for i = 8, #ARGV, 2 do
-  picked[#picked + 1] = ARGV[i]
-  seen[#seen + 1] = ARGV[i + 1]
-end
-
+local n, first = tonumber(ARGV[8]), 9
+local last = first + n - 1
 local doomed = {}
 if mode == 'limit' then
   -- ZMSCORE answers nil (false) for a member that is gone: deleted meanwhile, skip it.
-  local now = {}
-  for i = 1, #picked, SLICE do
-    local part = redis.call('ZMSCORE', KEYS[1], unpack(picked, i, math.min(i + SLICE - 1, #picked)))
-    for j = 1, math.min(SLICE, #picked - i + 1) do now[i + j - 1] = part[j] end
-  end
-  for i, key in ipairs(picked) do
-    if now[i] and tonumber(now[i]) == tonumber(seen[i]) then doomed[#doomed + 1] = key end
+  for i = first, last, SLICE do
+    local upto = math.min(i + SLICE - 1, last)
+    local now = redis.call('ZMSCORE', KEYS[1], unpack(ARGV, i, upto))
+    for j = i, upto do
+      local score = now[j - i + 1]
+      if score and tonumber(score) == tonumber(ARGV[j + n]) then
+        doomed[#doomed + 1] = ARGV[j]
+      end
+    end
   end
 else
-  for _, key in ipairs(picked) do
-    if redis.call('EXISTS', data_head .. '{' .. key .. '}') == 0 then
-      doomed[#doomed + 1] = key
+  for j = first, last do
+    if redis.call('EXISTS', data_head .. '{' .. ARGV[j] .. '}') == 0 then
+      doomed[#doomed + 1] = ARGV[j]
     end
   end
 end
