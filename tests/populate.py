@@ -35,9 +35,9 @@ def populate(
     logged_in_every: int = 2,
     ttl: int = 3600,
 ) -> list[str]:
-    """Create sessions ``start .. start+n-1``; session *i* was last seen at ``now - n + i``
-    (so the order of ``recent:`` is the order of *i*). Every ``logged_in_every``-th
-    session is logged in as user ``user_id(i)``. Returns the session keys."""
+    """Create sessions ``start .. start+n-1``; session *i* was last seen (and saved) at
+    ``now - n + i``, so ``recent:`` and ``expires:`` are both in the order of *i*. Every
+    ``logged_in_every``-th session is logged in as user ``user_id(i)``. Returns the keys."""
     now = time.time() if now is None else now
     client, made = get_redis(), []
     for first in range(start, start + n, CHUNK):
@@ -56,7 +56,7 @@ def populate(
             data = {"_auth_user_id": uid} if uid else {"n": i}
             commands.append(("SET", data_key, json.dumps(data), "EX", ttl))
             recent += [seen, key]
-            expires += [now + ttl, key]
+            expires += [seen + ttl, key]  # saved when last seen
             if viewed:
                 pairs: list[Any] = []
                 for v in range(viewed):
