@@ -36,7 +36,7 @@ def populate(
     ttl: int = 3600,
 ) -> list[str]:
     """Create sessions ``start .. start+n-1``; session *i* was last seen (and saved) at
-    ``now - n + i``, so ``recent:`` and ``expires:`` are both in the order of *i*. Every
+    ``now - (n - i) ms``, so ``recent:`` and ``expires:`` are both in the order of *i*. Every
     ``logged_in_every``-th session is logged in as user ``user_id(i)``. Returns the keys."""
     now = time.time() if now is None else now
     client, made = get_redis(), []
@@ -51,7 +51,7 @@ def populate(
             key = session_key(i)
             made.append(key)
             data_key, viewed_key, cart_key = keys.session_keys(key)
-            seen = now - (start + n) + i
+            seen = now - (start + n - i) * 1e-3  # 1 ms apart: 1,000,000 span 1000 s < ttl
             uid = user_id(i) if logged_in_every and i % logged_in_every == 0 else None
             data = {"_auth_user_id": uid} if uid else {"n": i}
             commands.append(("SET", data_key, json.dumps(data), "EX", ttl))
