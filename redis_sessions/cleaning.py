@@ -61,7 +61,7 @@ def _text(value: bytes | str) -> str:
 def _score(value: Any) -> bytes | str:
     # RESP2 replies carry the server's own text of the score (passed back untouched);
     # RESP3 gives a float, whose repr round-trips. The script compares as numbers.
-    return repr(value) if isinstance(value, float) else value  # type: ignore[no-any-return]
+    return repr(value) if isinstance(value, float) else value
 
 
 # -- picking --------------------------------------------------------------------------
