@@ -216,3 +216,9 @@ def kind(key: str) -> str | None:
         return rest[: rest.index("{")] + "{…}"
     parts = rest.split(":")
     return ":".join(parts[:2]) + ":" if len(parts) > 2 else rest
+
+
+# -- clean_sessions -------------------------------------------------------------------
+def abandoned_carts() -> str:
+    """The demo's capped list of carts that left with evicted sessions (newest first)."""
+    return f"{prefix()}abandoned-carts:"

@@ -56,6 +56,7 @@ class LoopRunner:
         self.token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.stopping = False
         self.passes = 0
+        self._renewed_at = 0.0
 
     # -- stop requests -----------------------------------------------------------------
     def request_stop(self, *args: Any) -> None:
@@ -79,7 +80,10 @@ class LoopRunner:
 
     def keep_going(self) -> bool:
         """Between batches: renew the lock; False once a stop was requested."""
-        self._renew()
+        # Renewing after a third of the TTL (not every batch) saves a round trip per
+        # batch and still notices a lost lock: it can only be lost after a full TTL.
+        if time.monotonic() - self._renewed_at > self.lock_timeout / 3:
+            self._renew()
         return not self.stopping
 
     def sleep(self, seconds: float) -> None:
@@ -95,6 +99,7 @@ class LoopRunner:
         while not self.stopping:
             key = keys.loop_lock(self.name)
             if run(get_redis(), [("SET", key, self.token, "NX", "EX", self.lock_timeout)])[0]:
+                self._renewed_at = time.monotonic()
                 return
             holder = run(get_redis(), [("GET", key)])[0]
             if holder == self.token.encode():  # ours from the previous pass
@@ -116,6 +121,7 @@ class LoopRunner:
         )[0]  # fmt: skip
         if not renewed:
             raise LockLost(f"{self.name}: lost the lock to another instance")
+        self._renewed_at = time.monotonic()
 
     def _release(self) -> None:
         with contextlib.suppress(RedisUnavailable):  # it expires by itself

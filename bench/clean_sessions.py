@@ -1,0 +1,234 @@
+"""Benchmark: ``clean_sessions --once`` against the book's ``clean_full_sessions`` loop.
+
+Run from the repository root::
+
+    python bench/clean_sessions.py                   # 200,000 sessions, 2 rounds
+    python bench/clean_sessions.py --sessions 1000000 --rounds 1   # the issue's size
+    python bench/clean_sessions.py --sweep 250,500,1000,2000       # choose --batch-size
+
+Each variant gets an identical population (every session with data, 5 viewed items,
+a 2-line cart; half logged in), written straight in the key layout, and cleans it down
+to ``--limit`` sessions. Variants alternate within each round:
+
+* ``book``: the book's loop, batches of 100: ZCARD, ZRANGE, DEL viewed+cart, HDEL
+  login:, ZREM recent: (5 round trips per batch; leaves data, expires:, carts: and
+  user-sessions behind, as the book's layout has none of them);
+* ``ours``: ``clean_pass`` with no ``sessions_evicted`` receiver;
+* ``ours+recv``: ``clean_pass`` with the demo's receiver, which gets the carts
+  (read inside the atomic step) and records them in its capped list.
+
+Beside each run a separate process sends ``GET`` every millisecond and records its
+latency (p99 printed); SLOWLOG gives the longest single command (a batch, for ours).
+Uses the embedded Redis unless ``REDIS_URL`` is set (never flushes: own key prefix).
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import statistics
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+
+import django
+
+django.setup()
+
+import redis  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.test import override_settings  # noqa: E402
+
+from demo_project.shop.abandoned import record_abandoned_carts  # noqa: E402
+from redis_sessions import connection, keys  # noqa: E402
+from redis_sessions.cleaner import clean_pass  # noqa: E402
+from redis_sessions.conf import app_settings  # noqa: E402
+from redis_sessions.signals import sessions_evicted  # noqa: E402
+from tests.populate import populate  # noqa: E402
+
+
+# -- the GET probe, in its own process (no GIL shared with the cleaner) ------------------
+def _probe(url: str, key: str, stop: Any, out: Any) -> None:
+    client = redis.Redis.from_url(url)
+    client.ping()
+    samples: list[float] = []
+    while not stop.is_set():
+        t = time.perf_counter()
+        client.get(key)
+        samples.append(time.perf_counter() - t)
+        time.sleep(0.001)
+    out.send(samples)
+
+
+class Probe:
+    def __enter__(self) -> Probe:
+        self.stop = mp.Event()
+        self.receive, send = mp.Pipe(duplex=False)
+        url = os.environ["REDIS_URL"]
+        # A session load's GET: a data key that no variant removes.
+        key = keys.session("probe0000")
+        connection.get_redis().set(key, b"{}")
+        self.process = mp.Process(target=_probe, args=(url, key, self.stop, send))
+        self.process.start()
+        time.sleep(0.3)  # connected and sampling before the run starts
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop.set()
+        self.samples: list[float] = self.receive.recv()
+        self.process.join()
+
+    def p99_ms(self) -> float:
+        ordered = sorted(self.samples)
+        return ordered[int(len(ordered) * 0.99)] * 1000 if ordered else 0.0
+
+
+# -- the book's loop (Redis in Action, listing 2.3, clean_full_sessions) -----------------
+def book_clean(limit: int) -> int:
+    client, removed = connection.get_redis(), 0
+    recent, login = keys.recent(), keys.login()
+    while True:
+        size = client.zcard(recent)
+        if size <= limit:
+            return removed
+        end_index = min(size - limit, 100)
+        sessions = [s.decode() for s in client.zrange(recent, 0, end_index - 1)]
+        session_keys = []
+        for sess in sessions:
+            session_keys += [keys.viewed(sess), keys.cart(sess)]
+        client.delete(*session_keys)
+        client.hdel(login, *sessions)
+        client.zrem(recent, *sessions)
+        removed += len(sessions)
+
+
+def ours_clean(limit: int, batch: int) -> int:
+    summary = clean_pass(limit=limit, batch_size=batch)
+    return int(summary["removed"])
+
+
+# -- one measured run ----------------------------------------------------------------
+def slowlog_max_ms(client: redis.Redis) -> tuple[float, str]:
+    # The bench's own SLOWLOG/CONFIG calls are not part of what is measured.
+    entries = [
+        e for e in client.slowlog_get(100_000)
+        if not e["command"].upper().startswith((b"SLOWLOG", b"CONFIG"))
+    ]  # fmt: skip
+    if not entries:
+        return 0.0, "-"
+    top = max(entries, key=lambda e: e["duration"])
+    name = top["command"].split(b" ")[0].decode() if top.get("command") else "?"
+    return top["duration"] / 1000, name
+
+
+def measure(variant: str, sessions: int, limit: int, batch: int) -> dict[str, Any]:
+    prefix = f"bench-{uuid.uuid4().hex[:8]}"
+    config = {**getattr(settings, "REDIS_SESSIONS", {}), "KEY_PREFIX": prefix}
+    with override_settings(REDIS_SESSIONS=config):
+        admin = connection.get_redis()
+        populate(sessions)
+        receiver = variant == "ours+recv"
+        if receiver:
+            sessions_evicted.connect(record_abandoned_carts, dispatch_uid="bench.abandoned")
+        admin.slowlog_reset()
+        trips = connection.round_trips()
+        with Probe() as probe:
+            started = time.perf_counter()
+            removed = book_clean(limit) if variant == "book" else ours_clean(limit, batch)
+            seconds = time.perf_counter() - started
+        trips = connection.round_trips() - trips
+        if receiver:
+            sessions_evicted.disconnect(dispatch_uid="bench.abandoned")
+        longest, command = slowlog_max_ms(admin)
+        left = admin.zcard(keys.recent())
+        _drop(admin)
+    return {"variant": variant, "removed": removed, "seconds": seconds,
+            "rate": removed / seconds, "trips": trips, "p99": probe.p99_ms(),
+            "slowlog": longest, "slow_cmd": command, "left": left}  # fmt: skip
+
+
+def _drop(client: redis.Redis) -> None:
+    batch: list[bytes] = []
+    for key in client.scan_iter(match=keys.scan_pattern(), count=5000):
+        batch.append(key)
+        if len(batch) >= 5000:
+            client.unlink(*batch)
+            batch = []
+    if batch:
+        client.unlink(*batch)
+
+
+def show(r: dict[str, Any]) -> None:
+    print(f"  {r['variant']:<10} removed {r['removed']:>9,} in {r['seconds']:6.2f} s = "
+          f"{r['rate']:>9,.0f}/s  round trips {r['trips']:>7,}  GET p99 {r['p99']:5.2f} ms  "
+          f"SLOWLOG max {r['slowlog']:5.2f} ms ({r['slow_cmd']})", flush=True)  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--sessions",
+        type=int,
+        default=200_000,
+        help="population (the issue's full size is 1000000)",
+    )
+    parser.add_argument("--limit", type=int, default=1000)
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        help="ours: sessions per atomic step (default CLEAN_BATCH_SIZE)",
+    )
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument(
+        "--sweep", default="", help="comma-separated batch sizes: run only 'ours' with each"
+    )
+    args = parser.parse_args()  # fmt: skip
+
+    # The demo app (installed by tests.settings) connects its receiver at start-up;
+    # only the ours+recv variant runs with it.
+    sessions_evicted.disconnect(dispatch_uid="shop.abandoned_carts")
+    client = connection.get_redis()
+    print(f"Redis {client.info('server')['redis_version']}, {args.sessions:,} sessions "
+          f"down to {args.limit:,}", flush=True)  # fmt: skip
+    old = client.config_get("slowlog-*")
+    client.config_set("slowlog-log-slower-than", 100)  # µs: every batch-sized command
+    client.config_set("slowlog-max-len", 100_000)
+    try:
+        if args.sweep:
+            for size in [int(s) for s in args.sweep.split(",")]:
+                print(f"batch size {size}:")
+                show(measure("ours", args.sessions, args.limit, size))
+            return
+        batch = args.batch_size or app_settings.CLEAN_BATCH_SIZE
+        results: dict[str, list[dict[str, Any]]] = {"book": [], "ours": [], "ours+recv": []}
+        variants = list(results)
+        for n in range(args.rounds):
+            print(f"round {n + 1} (ours: --batch-size {batch})")
+            # Alternate the order between rounds so drift favours no variant.
+            for variant in variants if n % 2 == 0 else variants[::-1]:
+                r = measure(variant, args.sessions, args.limit, batch)
+                results[variant].append(r)
+                show(r)
+        print("medians:")
+        med = {v: statistics.median(r["rate"] for r in rs) for v, rs in results.items()}
+        for v, rs in results.items():
+            print(f"  {v:<10} {med[v]:>9,.0f} sessions/s  round trips "
+                  f"{statistics.median(r['trips'] for r in rs):>7,.0f}  GET p99 "
+                  f"{statistics.median(r['p99'] for r in rs):5.2f} ms  SLOWLOG max "
+                  f"{max(r['slowlog'] for r in rs):5.2f} ms")  # fmt: skip
+        print(f"ratio ours/book:      {med['ours'] / med['book']:.2f}x")
+        print(f"ratio ours+recv/book: {med['ours+recv'] / med['book']:.2f}x")
+    finally:
+        client.config_set("slowlog-log-slower-than", old["slowlog-log-slower-than"])
+        client.config_set("slowlog-max-len", old["slowlog-max-len"])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""``manage.py clean_sessions``: keep the newest sessions, forget expired ones."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from redis_sessions.cleaner import clean_sessions
+from redis_sessions.cleaning import Evicted
+from redis_sessions.conf import app_settings
+from redis_sessions.exceptions import RedisUnavailable
+
+
+class Command(BaseCommand):
+    help = (
+        "Keep the newest --limit sessions and remove every trace of expired ones, in "
+        "atomic batches; runs until SIGINT/SIGTERM unless --once."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--once", action="store_true", help="One full pass, then exit.")
+        parser.add_argument("--limit", type=int, default=None,
+                            help=f"Sessions to keep (default SESSION_LIMIT, "
+                                 f"{app_settings.SESSION_LIMIT:,}).")  # fmt: skip
+        parser.add_argument(
+            "--batch-size",
+            type=int,
+            default=None,
+            help="Sessions per atomic step (default CLEAN_BATCH_SIZE).",
+        )
+        parser.add_argument(
+            "--interval", type=float, default=1.0, help="Seconds between passes (default 1)."
+        )
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Only count what a pass would remove."
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        for name in ("limit", "batch_size"):
+            value = options[name]
+            if value is not None and value < (0 if name == "limit" else 1):
+                raise CommandError(f"--{name.replace('_', '-')} must be positive.")
+        self.verbosity = int(options["verbosity"])
+        self.progress = options["once"] and not options["dry_run"] and sys.stderr.isatty()
+        self.removed, self.started = 0, time.monotonic()
+        try:
+            summaries = clean_sessions(
+                once=options["once"],
+                interval=options["interval"],
+                limit=options["limit"],
+                batch_size=options["batch_size"],
+                dry_run=options["dry_run"],
+                on_batch=self.on_batch,
+                log=self.stdout.write,
+            )
+        except RedisUnavailable as exc:
+            raise CommandError(str(exc).splitlines()[0]) from exc
+        if self.progress:
+            self.stderr.write("")
+        self.summarize(summaries)
+
+    def on_batch(self, evicted: Evicted, elapsed: float) -> None:
+        self.removed += len(evicted.session_keys)
+        if self.verbosity >= 2:
+            self.stdout.write(
+                f"batch ({evicted.reason}): picked {evicted.picked}, removed "
+                f"{len(evicted.session_keys)}, kept {evicted.survivors}, "
+                f"{elapsed * 1000:.1f} ms"
+            )
+        elif self.progress:
+            rate = self.removed / max(time.monotonic() - self.started, 1e-9)
+            self.stderr.write(f"\rremoved {self.removed:,} ({rate:,.0f}/s)", ending="")
+            self.stderr.flush()
+
+    def summarize(self, summaries: list[dict[str, Any]]) -> None:
+        if not summaries:
+            self.stdout.write("clean_sessions: no pass ran")
+            return
+        if summaries[-1].get("dry_run"):
+            s = summaries[-1]
+            self.stdout.write(
+                f"dry run: {s['sessions']:,} sessions, {s['over_limit']:,} beyond the "
+                f"limit, {s['expired_due']:,} due in expires:"
+            )
+            return
+        removed = sum(s["removed"] for s in summaries)
+        expired = sum(s["expired"] for s in summaries)
+        seconds = time.monotonic() - self.started
+        self.stdout.write(
+            f"clean_sessions: {len(summaries)} pass(es), removed {removed:,} sessions "
+            f"({expired:,} expired, {removed - expired:,} beyond the limit) "
+            f"in {seconds:.1f} s"
+        )
