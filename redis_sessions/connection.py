@@ -308,19 +308,26 @@ def unavailable(exc: BaseException) -> RedisUnavailable:
     return RedisUnavailable(f"Redis is unavailable: {exc}")
 
 
-def run(client: redis.Redis, commands: Sequence[Sequence[Any]]) -> list[Any]:
+def run(
+    client: redis.Redis, commands: Sequence[Sequence[Any]], *, raise_errors: bool = True
+) -> list[Any]:
     """Send ``commands`` in ONE round trip (no MULTI) and return their replies.
 
     A reply that is an error is raised after all replies are read, except NOSCRIPT
     for an EVALSHA: the script is loaded and only that command is sent again (it ran
-    nothing the first time, so this cannot apply anything twice).
+    nothing the first time, so this cannot apply anything twice). With
+    ``raise_errors=False`` error replies are returned in their place instead.
     """
     try:
         if len(commands) == 1:
             try:
-                return [client.execute_command(*commands[0])]
+                replies = [client.execute_command(*commands[0])]
             except redis.exceptions.NoScriptError:
-                return [_reload_and_retry(client, commands[0])]
+                replies = [_reload_and_retry(client, commands[0])]
+            except redis.ResponseError as exc:
+                replies = [exc]
+            _raise_first(replies, raise_errors)
+            return replies
         pipe = client.pipeline(transaction=False)
         for command in commands:
             pipe.execute_command(*command)
@@ -328,12 +335,17 @@ def run(client: redis.Redis, commands: Sequence[Sequence[Any]]) -> list[Any]:
         for i, reply in enumerate(replies):
             if isinstance(reply, redis.exceptions.NoScriptError):
                 replies[i] = _reload_and_retry(client, commands[i])
-        for reply in replies:
-            if isinstance(reply, Exception):
-                raise reply
+        _raise_first(replies, raise_errors)
         return replies
     except (redis.ConnectionError, redis.TimeoutError) as exc:
         raise unavailable(exc) from exc
+
+
+def _raise_first(replies: list[Any], raise_errors: bool) -> None:
+    if raise_errors:
+        for reply in replies:
+            if isinstance(reply, Exception):
+                raise reply
 
 
 _local = threading.local()
@@ -356,7 +368,9 @@ def _thread_connection(client: redis.Redis) -> Any:
     return conn
 
 
-def run_raw(client: redis.Redis, commands: Sequence[Sequence[Any]]) -> list[Any]:
+def run_raw(
+    client: redis.Redis, commands: Sequence[Sequence[Any]], *, raise_errors: bool = True
+) -> list[Any]:
     """``run`` for the session hot path: the same one round trip, less client overhead.
 
     Writes the packed commands on this thread's connection and reads the raw replies,
@@ -380,20 +394,25 @@ def run_raw(client: redis.Redis, commands: Sequence[Sequence[Any]]) -> list[Any]
         raise unavailable(exc) from exc
     for i, reply in enumerate(replies):
         if isinstance(reply, redis.exceptions.NoScriptError):
-            replies[i] = run(client, [commands[i]])[0]
-        elif isinstance(reply, Exception):
-            raise reply
+            replies[i] = run(client, [commands[i]], raise_errors=raise_errors)[0]
+    _raise_first(replies, raise_errors)
     return replies
 
 
-async def arun(client: aredis.Redis, commands: Sequence[Sequence[Any]]) -> list[Any]:
+async def arun(
+    client: aredis.Redis, commands: Sequence[Sequence[Any]], *, raise_errors: bool = True
+) -> list[Any]:
     """``run`` for redis.asyncio."""
     try:
         if len(commands) == 1:
             try:
-                return [await client.execute_command(*commands[0])]
+                replies = [await client.execute_command(*commands[0])]
             except redis.exceptions.NoScriptError:
-                return [await _areload_and_retry(client, commands[0])]
+                replies = [await _areload_and_retry(client, commands[0])]
+            except redis.ResponseError as exc:
+                replies = [exc]
+            _raise_first(replies, raise_errors)
+            return replies
         pipe = client.pipeline(transaction=False)
         for command in commands:
             pipe.execute_command(*command)
@@ -401,23 +420,28 @@ async def arun(client: aredis.Redis, commands: Sequence[Sequence[Any]]) -> list[
         for i, reply in enumerate(replies):
             if isinstance(reply, redis.exceptions.NoScriptError):
                 replies[i] = await _areload_and_retry(client, commands[i])
-        for reply in replies:
-            if isinstance(reply, Exception):
-                raise reply
+        _raise_first(replies, raise_errors)
         return replies
     except (redis.ConnectionError, redis.TimeoutError) as exc:
         raise unavailable(exc) from exc
 
 
 def _reload_and_retry(client: redis.Redis, command: Sequence[Any]) -> Any:
+    """The script's reply, or its error reply (returned, like a pipeline's)."""
     from .scripts import by_sha
 
     client.script_load(by_sha(command[1]).source)
-    return client.execute_command(*command)
+    try:
+        return client.execute_command(*command)
+    except redis.ResponseError as exc:
+        return exc
 
 
 async def _areload_and_retry(client: aredis.Redis, command: Sequence[Any]) -> Any:
     from .scripts import by_sha
 
     await client.script_load(by_sha(command[1]).source)
-    return await client.execute_command(*command)
+    try:
+        return await client.execute_command(*command)
+    except redis.ResponseError as exc:
+        return exc
