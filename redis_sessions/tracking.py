@@ -80,4 +80,5 @@ def record_view(request: HttpRequest, item_id: object) -> None:
         queue(item)
         return
     session_key = getattr(store, "session_key", None) if store is not None else None
-    settle(run(get_redis(), view_commands(session_key, [item]), raise_errors=False))
+    commands = view_commands(session_key, [item])
+    settle(run(get_redis(), commands, raise_errors=False), best_effort=True)

@@ -90,12 +90,12 @@ class SessionStore(SessionBase):
         """Send views still queued (end of request): one round trip, or none."""
         commands = self._take_views(self.session_key)
         if commands:
-            settle(run(get_redis(), commands, raise_errors=False))
+            settle(run(get_redis(), commands, raise_errors=False), best_effort=True)
 
     async def aflush_views(self) -> None:
         commands = self._take_views(self.session_key)
         if commands:
-            settle(await arun(get_async_redis(), commands, raise_errors=False))
+            settle(await arun(get_async_redis(), commands, raise_errors=False), best_effort=True)
 
     # -- building commands (shared by the sync and async twins) ------------------------
     def _load_commands(self, session_key: str) -> list[Command]:
@@ -107,7 +107,8 @@ class SessionStore(SessionBase):
 
     def _loaded(self, replies: list[Any]) -> dict[str, Any]:
         raw = replies[0]
-        settle(replies[1:])  # last-seen and views: a broken index is logged, not fatal
+        # Last-seen and views: a broken index or a full Redis is logged, not fatal.
+        settle(replies[1:], best_effort=True)
         if is_wrong_type(raw):
             _security_log.warning("Session data corrupted (the key has the wrong Redis type)")
             return {}
