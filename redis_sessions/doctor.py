@@ -13,6 +13,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -66,18 +67,22 @@ def diagnose(*, sample: int = 10_000, pings: int = 5) -> Report:
     """Check the configured server; ``sample`` caps the keys SCAN looks at."""
     client = get_redis()
     try:
-        server, persistence, memory = run(
-            client, [("INFO", "server"), ("INFO", "persistence"), ("INFO", "memory")]
+        pong, server, persistence, memory = run(
+            client,
+            [("PING",), ("INFO", "server"), ("INFO", "persistence"), ("INFO", "memory")],
+            raise_errors=False,  # INFO is @dangerous: an ACL user may not be allowed it
         )
-    except (RedisUnavailable, redis.RedisError) as exc:
+    except RedisUnavailable as exc:
         return Report([Finding("connection", FAIL, f"cannot talk to Redis: {exc}")])
+    if isinstance(pong, Exception):
+        return Report([Finding("connection", FAIL, f"cannot talk to Redis: {pong}")])
     findings = [Finding("connection", OK, describe(client))]
     try:
         findings += [
-            version(client, server),
-            persistence_finding(client, persistence),
-            eviction(memory),
-            memory_finding(memory),
+            _if_info("version", server, lambda info: version(client, info)),
+            _if_info("persistence", persistence, lambda info: persistence_finding(client, info)),
+            _if_info("eviction", memory, eviction),
+            _if_info("memory", memory, memory_finding),
             latency(client, pings),
             *heartbeats(client),
             index_types(client),
@@ -86,6 +91,13 @@ def diagnose(*, sample: int = 10_000, pings: int = 5) -> Report:
     except (RedisUnavailable, redis.ConnectionError, redis.TimeoutError) as exc:
         findings.append(Finding("connection", FAIL, f"lost the connection: {exc}"))
     return Report(findings)
+
+
+def _if_info(check: str, info: Any, judge: Callable[[dict[str, Any]], Finding]) -> Finding:
+    if isinstance(info, Exception):
+        return Finding(check, WARN, f"cannot tell: INFO refused ({info}); for the doctor, "
+                       "allow this ACL user +info", {"error": str(info)})  # fmt: skip
+    return judge(info)
 
 
 def describe(client: redis.Redis) -> str:
