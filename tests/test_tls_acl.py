@@ -22,7 +22,7 @@ from django.test import Client
 from redis_sessions import connection, embedded, keys
 from redis_sessions.backends.redis import SessionStore
 from redis_sessions.connection import get_redis, run
-from redis_sessions.doctor import FAIL, diagnose
+from redis_sessions.doctor import diagnose
 from redis_sessions.exceptions import RedisUnavailable
 
 PASSWORD = "s3cret-pw"
@@ -191,9 +191,11 @@ def test_tls_through_the_django_redis_alias(
             **settings.CACHES["default"],
             "LOCATION": f"rediss://localhost:{port}/0",
             "OPTIONS": {
-                "CONNECTION_POOL_KWARGS": {"ssl_cert_reqs": "required",
-                                           "ssl_ca_certs": str(certs["ca"])},
-            },  # fmt: skip
+                "CONNECTION_POOL_KWARGS": {
+                    "ssl_cert_reqs": "required",
+                    "ssl_ca_certs": str(certs["ca"]),
+                },
+            },
         },
     }
     session_round_trip(tls=True)
@@ -211,6 +213,6 @@ def test_a_server_certificate_from_another_ca_is_refused(
         **settings.REDIS_SESSIONS,
         "URL": f"rediss://localhost:{port}/0?ssl_cert_reqs=required&ssl_ca_certs={other['ca']}",
     }
-    with pytest.raises(RedisUnavailable, match="(?i)certificate"):
+    with pytest.raises(RedisUnavailable, match=r"(?i)certificate"):
         SessionStore("abcdefgh12345678").load()
     assert diagnose().unsafe
