@@ -36,6 +36,7 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 from redis.backoff import NoBackoff
 
+from . import sentinel
 from .conf import app_settings
 from .exceptions import ConfigurationError, RedisUnavailable
 
@@ -235,15 +236,15 @@ def get_redis() -> redis.Redis:
     with _lock:
         if _sync_client is None:
             cls, kwargs = _source()
-            if cls not in _ASYNC_CLASS:  # Sentinel or a custom class: use it as it is
-                pool = redis.ConnectionPool(connection_class=cls, **kwargs)
-            else:
-                kwargs["retry"] = redis.retry.Retry(NoBackoff(), 0)
-                pool = redis.ConnectionPool(
-                    connection_class=_guard(cls, _SyncGuard),
-                    max_connections=app_settings.MAX_CONNECTIONS,
-                    **kwargs,
-                )
+            kwargs["retry"] = redis.retry.Retry(NoBackoff(), 0)
+            # Every redis-py connection class is guarded, Sentinel-managed ones too
+            # (they ask the sentinels for the master on each connect): the breaker,
+            # the round-trip count and "never retry" hold whatever the topology.
+            if issubclass(cls, redis.connection.AbstractConnection):
+                cls = _guard(cls, _SyncGuard)
+            pool = redis.ConnectionPool(
+                connection_class=cls, max_connections=app_settings.MAX_CONNECTIONS, **kwargs
+            )
             _sync_client = redis.Redis(connection_pool=pool)
         return _sync_client
 
@@ -255,18 +256,19 @@ def get_async_redis() -> aredis.Redis:
     if client is not None:
         return client
     cls, kwargs = _source()
-    async_cls = _ASYNC_CLASS.get(cls)
+    sentinel_proxy = kwargs.pop("connection_pool", None) if sentinel.is_sentinel(cls) else None
+    async_cls = sentinel.async_connection_class(cls) if sentinel_proxy else _ASYNC_CLASS.get(cls)
     if async_cls is None:
         raise ConfigurationError(f"No asyncio equivalent for connection class {cls!r}")
     accepted = _init_params(async_cls)
     # The sync parser class (hiredis or Python) has no place in an asyncio connection.
     kwargs = {k: v for k, v in kwargs.items() if k in accepted and k != "parser_class"}
     kwargs["retry"] = aredis.retry.Retry(NoBackoff(), 0)
-    pool = aredis.ConnectionPool(
-        connection_class=_guard(async_cls, _AsyncGuard),
-        max_connections=app_settings.MAX_CONNECTIONS,
-        **kwargs,
-    )
+    guarded, size = _guard(async_cls, _AsyncGuard), app_settings.MAX_CONNECTIONS
+    if sentinel_proxy is not None:
+        pool = sentinel.async_pool(sentinel_proxy, guarded, kwargs, size)
+    else:
+        pool = aredis.ConnectionPool(connection_class=guarded, max_connections=size, **kwargs)
     client = aredis.Redis(connection_pool=pool)
     _async_clients[loop] = client
     return client
@@ -382,6 +384,10 @@ def run_raw(
     conn = _thread_connection(client)
     replies: list[Any] = []
     try:
+        if conn._sock is None:
+            # connect() as a pool would: a lazy connect on send skips it, and a
+            # Sentinel-managed connection asks the sentinels for the master only there.
+            conn.connect()
         conn.send_packed_command(conn.pack_commands(commands))
         for _ in commands:
             try:
