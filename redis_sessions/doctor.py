@@ -19,7 +19,7 @@ from typing import Any
 
 import redis
 
-from . import keys
+from . import keys, sentinel
 from .conf import app_settings
 from .connection import get_redis, run
 from .exceptions import RedisUnavailable
@@ -102,9 +102,12 @@ def _if_info(check: str, info: Any, judge: Callable[[dict[str, Any]], Finding]) 
 
 def describe(client: redis.Redis) -> str:
     """Where the app's Redis is, without the password."""
-    kw = client.connection_pool.connection_kwargs
+    pool = client.connection_pool
+    kw = pool.connection_kwargs
     where = kw.get("path") or f"{kw.get('host', '?')}:{kw.get('port', '?')}"
-    tls = " (TLS)" if "ssl_cert_reqs" in kw else ""
+    if sentinel.is_sentinel(pool.connection_class):
+        where = f"Sentinel service {kw['connection_pool'].service_name!r}"
+    tls = " (TLS)" if issubclass(pool.connection_class, redis.SSLConnection) else ""
     user = f" as {kw['username']}" if kw.get("username") else ""
     return f"{where} db {kw.get('db', 0)}{tls}{user}, key prefix {keys.prefix()!r}"
 

@@ -117,6 +117,7 @@ def test_unreachable_redis_is_one_failure(settings: Any, tmp_path: Any) -> None:
 
 
 def test_command_prints_json_and_exits_1_when_unsafe(serve: Serve) -> None:
+    serve()
     out = StringIO()
     call_command("redis_doctor", "--json", stdout=out)
     assert json.loads(out.getvalue())["unsafe"] is False

@@ -22,6 +22,7 @@ from django.test import Client
 
 from redis_sessions import connection, embedded, keys
 from redis_sessions.backends.redis import SessionStore
+from redis_sessions.doctor import diagnose
 
 RECOVERY_BOUND = 10.0  # seconds: a correctness bound (no restart needed), not a benchmark
 SETUP_BOUND = 20.0
@@ -144,6 +145,7 @@ def test_sessions_work_through_sentinel_with_the_apps_no_retry_policy(
         return await SessionStore(key).aget("n")
 
     assert asyncio.run(async_read()) == 1
+    assert f"Sentinel service {through_sentinel.service!r}" in diagnose().findings[0].detail
 
 
 @pytest.mark.slow
