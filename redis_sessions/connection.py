@@ -37,6 +37,7 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 from redis.backoff import NoBackoff
 
+from . import sentinel
 from .conf import app_settings
 from .exceptions import ConfigurationError, RedisUnavailable
 
@@ -213,15 +214,15 @@ def get_redis() -> redis.Redis:
     with _lock:
         if _sync_client is None:
             cls, kwargs = _source()
-            if cls not in _ASYNC_CLASS:  # Sentinel or a custom class: use it as it is
-                pool = redis.ConnectionPool(connection_class=cls, **kwargs)
-            else:
-                kwargs["retry"] = redis.retry.Retry(NoBackoff(), 0)
-                pool = redis.ConnectionPool(
-                    connection_class=_guard(cls, _SyncGuard),
-                    max_connections=app_settings.MAX_CONNECTIONS,
-                    **kwargs,
-                )
+            kwargs["retry"] = redis.retry.Retry(NoBackoff(), 0)
+            # Every redis-py connection class is guarded, Sentinel-managed ones too
+            # (they ask the sentinels for the master on each connect): the breaker,
+            # the round-trip count and "never retry" hold whatever the topology.
+            if issubclass(cls, redis.connection.AbstractConnection):
+                cls = _guard(cls, _SyncGuard)
+            pool = redis.ConnectionPool(
+                connection_class=cls, max_connections=app_settings.MAX_CONNECTIONS, **kwargs
+            )
             _sync_client = redis.Redis(connection_pool=pool)
         return _sync_client
 
@@ -233,18 +234,19 @@ def get_async_redis() -> aredis.Redis:
     if client is not None:
         return client
     cls, kwargs = _source()
-    async_cls = _ASYNC_CLASS.get(cls)
+    sentinel_proxy = kwargs.pop("connection_pool", None) if sentinel.is_sentinel(cls) else None
+    async_cls = sentinel.async_connection_class(cls) if sentinel_proxy else _ASYNC_CLASS.get(cls)
     if async_cls is None:
         raise ConfigurationError(f"No asyncio equivalent for connection class {cls!r}")
     accepted = _init_params(async_cls)
     # The sync parser class (hiredis or Python) has no place in an asyncio connection.
     kwargs = {k: v for k, v in kwargs.items() if k in accepted and k != "parser_class"}
     kwargs["retry"] = aredis.retry.Retry(NoBackoff(), 0)
-    pool = aredis.ConnectionPool(
-        connection_class=_guard(async_cls, _AsyncGuard),
-        max_connections=app_settings.MAX_CONNECTIONS,
-        **kwargs,
-    )
+    guarded, size = _guard(async_cls, _AsyncGuard), app_settings.MAX_CONNECTIONS
+    if sentinel_proxy is not None:
+        pool = sentinel.async_pool(sentinel_proxy, guarded, kwargs, size)
+    else:
+        pool = aredis.ConnectionPool(connection_class=guarded, max_connections=size, **kwargs)
     client = aredis.Redis(connection_pool=pool)
     _async_clients[loop] = client
     return client
@@ -286,19 +288,26 @@ def unavailable(exc: BaseException) -> RedisUnavailable:
     return RedisUnavailable(f"Redis is unavailable: {exc}")
 
 
-def run(client: redis.Redis, commands: Sequence[Sequence[Any]]) -> list[Any]:
+def run(
+    client: redis.Redis, commands: Sequence[Sequence[Any]], *, raise_errors: bool = True
+) -> list[Any]:
     """Send ``commands`` in ONE round trip (no MULTI) and return their replies.
 
     A reply that is an error is raised after all replies are read, except NOSCRIPT
     for an EVALSHA: the script is loaded and only that command is sent again (it ran
-    nothing the first time, so this cannot apply anything twice).
+    nothing the first time, so this cannot apply anything twice). With
+    ``raise_errors=False`` error replies are returned in their place instead.
     """
     try:
         if len(commands) == 1:
             try:
-                return [client.execute_command(*commands[0])]
+                replies = [client.execute_command(*commands[0])]
             except redis.exceptions.NoScriptError:
-                return [_reload_and_retry(client, commands[0])]
+                replies = [_reload_and_retry(client, commands[0])]
+            except redis.ResponseError as exc:
+                replies = [exc]
+            _raise_first(replies, raise_errors)
+            return replies
         pipe = client.pipeline(transaction=False)
         for command in commands:
             pipe.execute_command(*command)
@@ -306,12 +315,17 @@ def run(client: redis.Redis, commands: Sequence[Sequence[Any]]) -> list[Any]:
         for i, reply in enumerate(replies):
             if isinstance(reply, redis.exceptions.NoScriptError):
                 replies[i] = _reload_and_retry(client, commands[i])
-        for reply in replies:
-            if isinstance(reply, Exception):
-                raise reply
+        _raise_first(replies, raise_errors)
         return replies
     except (redis.ConnectionError, redis.TimeoutError) as exc:
         raise unavailable(exc) from exc
+
+
+def _raise_first(replies: list[Any], raise_errors: bool) -> None:
+    if raise_errors:
+        for reply in replies:
+            if isinstance(reply, Exception):
+                raise reply
 
 
 _local = threading.local()
@@ -334,7 +348,9 @@ def _thread_connection(client: redis.Redis) -> Any:
     return conn
 
 
-def run_raw(client: redis.Redis, commands: Sequence[Sequence[Any]]) -> list[Any]:
+def run_raw(
+    client: redis.Redis, commands: Sequence[Sequence[Any]], *, raise_errors: bool = True
+) -> list[Any]:
     """``run`` for the session hot path: the same one round trip, less client overhead.
 
     Writes the packed commands on this thread's connection and reads the raw replies,
@@ -346,6 +362,10 @@ def run_raw(client: redis.Redis, commands: Sequence[Sequence[Any]]) -> list[Any]
     conn = _thread_connection(client)
     replies: list[Any] = []
     try:
+        if conn._sock is None:
+            # connect() as a pool would: a lazy connect on send skips it, and a
+            # Sentinel-managed connection asks the sentinels for the master only there.
+            conn.connect()
         conn.send_packed_command(conn.pack_commands(commands))
         for _ in commands:
             try:
@@ -358,20 +378,25 @@ def run_raw(client: redis.Redis, commands: Sequence[Sequence[Any]]) -> list[Any]
         raise unavailable(exc) from exc
     for i, reply in enumerate(replies):
         if isinstance(reply, redis.exceptions.NoScriptError):
-            replies[i] = run(client, [commands[i]])[0]
-        elif isinstance(reply, Exception):
-            raise reply
+            replies[i] = run(client, [commands[i]], raise_errors=raise_errors)[0]
+    _raise_first(replies, raise_errors)
     return replies
 
 
-async def arun(client: aredis.Redis, commands: Sequence[Sequence[Any]]) -> list[Any]:
+async def arun(
+    client: aredis.Redis, commands: Sequence[Sequence[Any]], *, raise_errors: bool = True
+) -> list[Any]:
     """``run`` for redis.asyncio."""
     try:
         if len(commands) == 1:
             try:
-                return [await client.execute_command(*commands[0])]
+                replies = [await client.execute_command(*commands[0])]
             except redis.exceptions.NoScriptError:
-                return [await _areload_and_retry(client, commands[0])]
+                replies = [await _areload_and_retry(client, commands[0])]
+            except redis.ResponseError as exc:
+                replies = [exc]
+            _raise_first(replies, raise_errors)
+            return replies
         pipe = client.pipeline(transaction=False)
         for command in commands:
             pipe.execute_command(*command)
@@ -379,23 +404,28 @@ async def arun(client: aredis.Redis, commands: Sequence[Sequence[Any]]) -> list[
         for i, reply in enumerate(replies):
             if isinstance(reply, redis.exceptions.NoScriptError):
                 replies[i] = await _areload_and_retry(client, commands[i])
-        for reply in replies:
-            if isinstance(reply, Exception):
-                raise reply
+        _raise_first(replies, raise_errors)
         return replies
     except (redis.ConnectionError, redis.TimeoutError) as exc:
         raise unavailable(exc) from exc
 
 
 def _reload_and_retry(client: redis.Redis, command: Sequence[Any]) -> Any:
+    """The script's reply, or its error reply (returned, like a pipeline's)."""
     from .scripts import by_sha
 
     client.script_load(by_sha(command[1]).source)
-    return client.execute_command(*command)
+    try:
+        return client.execute_command(*command)
+    except redis.ResponseError as exc:
+        return exc
 
 
 async def _areload_and_retry(client: aredis.Redis, command: Sequence[Any]) -> Any:
     from .scripts import by_sha
 
     await client.script_load(by_sha(command[1]).source)
-    return await client.execute_command(*command)
+    try:
+        return await client.execute_command(*command)
+    except redis.ResponseError as exc:
+        return exc

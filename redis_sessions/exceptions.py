@@ -4,7 +4,8 @@ from __future__ import annotations
 
 
 class RedisUnavailable(Exception):
-    """Redis could not be reached (or did not answer in time).
+    """Redis could not be reached (or did not answer in time, or refused a write
+    because it is full: ``maxmemory`` under ``noeviction``).
 
     Raised instead of pretending the session is empty: a request that needs its
     session must fail clearly (the middleware answers 503) rather than log the user

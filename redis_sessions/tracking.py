@@ -25,6 +25,7 @@ from django.utils.crypto import salted_hmac
 from . import keys, scripts
 from .conf import app_settings
 from .connection import get_redis, run
+from .integrity import settle
 
 Command = tuple[Any, ...]
 
@@ -57,13 +58,19 @@ def visitor_id(request: HttpRequest, day: str | None = None) -> str:
 
 
 def clean_item_id(item_id: object) -> str:
-    """The item id as a string; ``ValueError`` for empty or over-long ids."""
+    """The item id as a string; ``ValueError`` for empty, over-long or non-text ids."""
     if isinstance(item_id, bool) or not isinstance(item_id, (str, int)):
         raise ValueError(f"Item id must be a str or int, not {type(item_id).__name__}.")
     text = str(item_id)
     limit = app_settings.ITEM_ID_MAX_LENGTH
     if not text or len(text) > limit:
         raise ValueError(f"Item id must be 1 to {limit} characters long (got {len(text)}).")
+    try:
+        # Checked now, not when a queued view is sent with the session's save: a lone
+        # surrogate would otherwise fail that save, far from the call that caused it.
+        text.encode()
+    except UnicodeEncodeError:
+        raise ValueError("Item id must be valid Unicode text (no lone surrogates).") from None
     return text
 
 
@@ -125,4 +132,5 @@ def record_view(request: HttpRequest, item_id: object) -> None:
         queue(item, visitor)
         return
     session_key = getattr(store, "session_key", None) if store is not None else None
-    run(get_redis(), view_commands(session_key, [item], session_key or visitor))
+    commands = view_commands(session_key, [item], session_key or visitor)
+    settle(run(get_redis(), commands, raise_errors=False), best_effort=True)

@@ -35,6 +35,7 @@ from django.utils.crypto import get_random_string
 
 from .. import keys, scripts
 from ..connection import arun, get_async_redis, get_redis, run, run_raw
+from ..integrity import is_wrong_type, settle
 from ..tracking import Command, view_commands
 
 # django.contrib.auth.SESSION_KEY, spelt out so the engine works without the auth app.
@@ -102,12 +103,12 @@ class SessionStore(SessionBase):
         """Send views still queued (end of request): one round trip, or none."""
         commands = self._take_views(self.session_key)
         if commands:
-            run(get_redis(), commands)
+            settle(run(get_redis(), commands, raise_errors=False), best_effort=True)
 
     async def aflush_views(self) -> None:
         commands = self._take_views(self.session_key)
         if commands:
-            await arun(get_async_redis(), commands)
+            settle(await arun(get_async_redis(), commands, raise_errors=False), best_effort=True)
 
     # -- building commands (shared by the sync and async twins) ------------------------
     def _load_commands(self, session_key: str) -> list[Command]:
@@ -117,7 +118,14 @@ class SessionStore(SessionBase):
             *self._take_views(session_key),
         ]
 
-    def _loaded(self, raw: bytes | None) -> dict[str, Any]:
+    def _loaded(self, replies: list[Any]) -> dict[str, Any]:
+        raw = replies[0]
+        # Last-seen and views: a broken index or a full Redis is logged, not fatal.
+        settle(replies[1:], best_effort=True)
+        if is_wrong_type(raw):
+            _security_log.warning("Session data corrupted (the key has the wrong Redis type)")
+            return {}
+        settle([raw])
         if raw is None:
             # Unknown or expired key: never adopt it (a client-chosen cookie gets a
             # fresh key when the session is saved).
@@ -203,6 +211,7 @@ class SessionStore(SessionBase):
         return self._save_commands(self.session_key, data, "NX" if must_create else "XX")
 
     def _check_saved(self, replies: list[Any], commands: list[Command], must_create: bool) -> None:
+        settle(replies)
         # SET NX/XX answers nil and the save script 0 for "NX found it taken / XX found
         # it gone"; an expiry in the past sent a delete instead, with nothing to report.
         first = commands[0]
@@ -219,7 +228,9 @@ class SessionStore(SessionBase):
         session_key = self.session_key
         if session_key is None:
             return {}
-        return self._loaded(run_raw(get_redis(), self._load_commands(session_key))[0])
+        return self._loaded(
+            run_raw(get_redis(), self._load_commands(session_key), raise_errors=False)
+        )
 
     def exists(self, session_key: str | None) -> bool:
         if not self._validate_session_key(session_key):
@@ -242,7 +253,7 @@ class SessionStore(SessionBase):
             return self.create()
         data = self._get_session(no_load=must_create)  # type: ignore[attr-defined]
         commands = self._prepare_save(must_create, data)
-        self._check_saved(run_raw(get_redis(), commands), commands, must_create)
+        self._check_saved(run_raw(get_redis(), commands, raise_errors=False), commands, must_create)
 
     def delete(self, session_key: str | None = None) -> None:
         if session_key is None:
@@ -251,7 +262,7 @@ class SessionStore(SessionBase):
                 return
         elif not self._validate_session_key(session_key):
             return
-        run(get_redis(), [self._delete_command(session_key)])
+        settle(run(get_redis(), [self._delete_command(session_key)], raise_errors=False))
 
     def cycle_key(self) -> None:
         data = self._session  # type: ignore[attr-defined]
@@ -261,7 +272,10 @@ class SessionStore(SessionBase):
             return
         while True:
             new = self._get_new_session_key()
-            if run(get_redis(), [self._cycle_command(old, new, data)])[0] == 1:
+            reply = run(get_redis(), [self._cycle_command(old, new, data)], raise_errors=False)[0]
+            settle([reply])
+            # A WRONGTYPE past the script's first call (SET NX) means the data moved.
+            if reply == 1 or is_wrong_type(reply):
                 break
         self._session_key = new
         self._session_cache = data
@@ -278,8 +292,8 @@ class SessionStore(SessionBase):
         session_key = self.session_key
         if session_key is None:
             return {}
-        replies = await arun(get_async_redis(), self._load_commands(session_key))
-        return self._loaded(replies[0])
+        commands = self._load_commands(session_key)
+        return self._loaded(await arun(get_async_redis(), commands, raise_errors=False))
 
     async def aexists(self, session_key: str | None) -> bool:
         if not self._validate_session_key(session_key):
@@ -314,7 +328,8 @@ class SessionStore(SessionBase):
             return await self.acreate()
         data = await self._adata(no_load=must_create)
         commands = self._prepare_save(must_create, data)
-        self._check_saved(await arun(get_async_redis(), commands), commands, must_create)
+        replies = await arun(get_async_redis(), commands, raise_errors=False)
+        self._check_saved(replies, commands, must_create)
 
     async def adelete(self, session_key: str | None = None) -> None:
         if session_key is None:
@@ -323,7 +338,8 @@ class SessionStore(SessionBase):
                 return
         elif not self._validate_session_key(session_key):
             return
-        await arun(get_async_redis(), [self._delete_command(session_key)])
+        command = self._delete_command(session_key)
+        settle(await arun(get_async_redis(), [command], raise_errors=False))
 
     async def acycle_key(self) -> None:
         data = await self._adata()
@@ -333,8 +349,10 @@ class SessionStore(SessionBase):
             return
         while True:
             new = self._get_new_session_key()
-            replies = await arun(get_async_redis(), [self._cycle_command(old, new, data)])
-            if replies[0] == 1:
+            command = self._cycle_command(old, new, data)
+            reply = (await arun(get_async_redis(), [command], raise_errors=False))[0]
+            settle([reply])
+            if reply == 1 or is_wrong_type(reply):
                 break
         self._session_key = new
         self._session_cache = data

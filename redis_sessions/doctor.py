@@ -1,0 +1,267 @@
+"""``redis_doctor``: is the configured Redis fit to hold sessions and carts?
+
+``diagnose()`` talks to the server the app uses and returns one ``Finding`` per
+concern, each with a verdict: ``OK``, ``WARN`` (works, but know the risk) or ``FAIL``
+(unsafe for sessions: users will be logged out, carts lost or requests fail). The
+management command prints them and exits 1 when any is ``FAIL``.
+
+Only reads: INFO, CONFIG GET (when allowed), COMMAND INFO, TYPE, SCAN and a few PINGs.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import redis
+
+from . import keys, sentinel
+from .conf import app_settings
+from .connection import get_redis, run
+from .exceptions import RedisUnavailable
+from .health import LOOPS, loop_status
+
+OK, WARN, FAIL = "OK", "WARN", "FAIL"
+MIN_VERSION = (6, 2)
+#: Every command the app sends (scripts included); a renamed one breaks a feature.
+NEEDED_COMMANDS = (
+    "get", "set", "mget", "del", "exists", "rename", "pexpire", "pttl", "evalsha",
+    "script", "zadd", "zincrby", "zrem", "zscore", "zrangebyscore", "zremrangebyrank",
+    "hget", "hset", "hdel", "hincrby", "sadd", "srem", "scan", "ping",
+)  # fmt: skip
+#: Global keys and the type the app expects them to hold.
+INDEX_TYPES = {"login": "hash", "recent": "zset", "expires": "zset", "viewed_items": "zset",
+               "carts": "zset"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Finding:
+    check: str
+    verdict: str
+    detail: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Report:
+    findings: list[Finding]
+
+    @property
+    def unsafe(self) -> bool:
+        """True when any finding is FAIL (the command then exits 1)."""
+        return any(f.verdict == FAIL for f in self.findings)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"unsafe": self.unsafe, "findings": [asdict(f) for f in self.findings]}
+
+    def as_text(self) -> str:
+        width = max(len(f.check) for f in self.findings)
+        return "\n".join(f"{f.verdict:<4}  {f.check:<{width}}  {f.detail}" for f in self.findings)
+
+
+def diagnose(*, sample: int = 10_000, pings: int = 5) -> Report:
+    """Check the configured server; ``sample`` caps the keys SCAN looks at."""
+    client = get_redis()
+    try:
+        pong, server, persistence, memory = run(
+            client,
+            [("PING",), ("INFO", "server"), ("INFO", "persistence"), ("INFO", "memory")],
+            raise_errors=False,  # INFO is @dangerous: an ACL user may not be allowed it
+        )
+    except RedisUnavailable as exc:
+        return Report([Finding("connection", FAIL, f"cannot talk to Redis: {exc}")])
+    if isinstance(pong, Exception):
+        return Report([Finding("connection", FAIL, f"cannot talk to Redis: {pong}")])
+    findings = [Finding("connection", OK, describe(client))]
+    try:
+        findings += [
+            _if_info("version", server, lambda info: version(client, info)),
+            _if_info("persistence", persistence, lambda info: persistence_finding(client, info)),
+            _if_info("eviction", memory, eviction),
+            _if_info("memory", memory, memory_finding),
+            latency(client, pings),
+            *heartbeats(client),
+            index_types(client),
+            key_counts(client, sample),
+        ]
+    except (RedisUnavailable, redis.ConnectionError, redis.TimeoutError) as exc:
+        findings.append(Finding("connection", FAIL, f"lost the connection: {exc}"))
+    return Report(findings)
+
+
+def _if_info(check: str, info: Any, judge: Callable[[dict[str, Any]], Finding]) -> Finding:
+    if isinstance(info, Exception):
+        return Finding(check, WARN, f"cannot tell: INFO refused ({info}); for the doctor, "
+                       "allow this ACL user +info", {"error": str(info)})  # fmt: skip
+    return judge(info)
+
+
+def describe(client: redis.Redis) -> str:
+    """Where the app's Redis is, without the password."""
+    pool = client.connection_pool
+    kw = pool.connection_kwargs
+    where = kw.get("path") or f"{kw.get('host', '?')}:{kw.get('port', '?')}"
+    if sentinel.is_sentinel(pool.connection_class):
+        where = f"Sentinel service {kw['connection_pool'].service_name!r}"
+    tls = " (TLS)" if issubclass(pool.connection_class, redis.SSLConnection) else ""
+    user = f" as {kw['username']}" if kw.get("username") else ""
+    return f"{where} db {kw.get('db', 0)}{tls}{user}, key prefix {keys.prefix()!r}"
+
+
+def version(client: redis.Redis, server: dict[str, Any]) -> Finding:
+    text = str(server.get("redis_version", "0"))
+    parts = tuple(int(p) for p in text.split(".")[:2] if p.isdigit())
+    data: dict[str, Any] = {"version": text}
+    if parts < MIN_VERSION:
+        return Finding("version", FAIL, f"Redis {text}; the app needs 6.2 or later", data)
+    reply = run(client, [("COMMAND INFO", *NEEDED_COMMANDS)], raise_errors=False)[0]
+    if isinstance(reply, Exception):
+        return Finding("version", WARN, f"Redis {text}; cannot list commands: {reply}", data)
+    missing = [name for name, info in zip(NEEDED_COMMANDS, reply, strict=True) if info is None]
+    if missing:
+        data["missing"] = missing
+        return Finding("version", FAIL, f"Redis {text}; disabled or renamed: {missing}", data)
+    return Finding("version", OK, f"Redis {text}, every command the app uses is there", data)
+
+
+def persistence_finding(client: redis.Redis, info: dict[str, Any]) -> Finding:
+    replies = run(client, [("CONFIG", "GET", "appendfsync"), ("CONFIG", "GET", "save")],
+                  raise_errors=False)  # fmt: skip
+    config: dict[str, str] = {}
+    for reply in replies:
+        if isinstance(reply, dict):  # CONFIG may be denied (ACL) or renamed (managed Redis)
+            config.update({_text(k): _text(v) for k, v in reply.items()})
+    aof = bool(int(info.get("aof_enabled", 0)))
+    fsync = config.get("appendfsync")
+    save = config.get("save")
+    data = {"aof": aof, "appendfsync": fsync, "save": save}
+    if aof and fsync in ("everysec", "always"):
+        return Finding("persistence", OK, f"AOF on, appendfsync {fsync}", data)
+    if aof:
+        detail = f"AOF on, appendfsync {fsync or 'unknown (CONFIG denied)'}"
+        return Finding("persistence", WARN, f"{detail}; recommended: everysec", data)
+    if save:
+        return Finding("persistence", WARN,
+                       f"RDB snapshots only (save {save!r}): a crash loses the sessions and "
+                       "cart changes since the last snapshot; recommended: appendonly yes, "
+                       "appendfsync everysec", data)  # fmt: skip
+    return Finding("persistence", WARN,
+                   "none: a restart logs everyone out and empties every cart; recommended: "
+                   "appendonly yes, appendfsync everysec", data)  # fmt: skip
+
+
+def eviction(memory: dict[str, Any]) -> Finding:
+    policy = str(memory.get("maxmemory_policy", "?"))
+    data = {"maxmemory_policy": policy}
+    if policy == "noeviction":
+        return Finding("eviction", OK, "noeviction: a full Redis refuses writes (503s), "
+                       "loses nothing", data)  # fmt: skip
+    if policy == "volatile-ttl":
+        return Finding("eviction", OK, "volatile-ttl: evicts the keys nearest to expiry first "
+                       "(cached pages and rows before sessions)", data)  # fmt: skip
+    if policy.startswith("volatile-"):
+        return Finding("eviction", WARN, f"{policy}: sessions and carts carry a TTL, so a full "
+                       "Redis may evict them; safe only while maxmemory is never reached",
+                       data)  # fmt: skip
+    return Finding("eviction", FAIL, f"{policy}: a full Redis silently evicts sessions, carts "
+                   "and the session indexes (users logged out, carts emptied); use "
+                   "noeviction or volatile-ttl", data)  # fmt: skip
+
+
+def memory_finding(memory: dict[str, Any]) -> Finding:
+    used, limit = int(memory.get("used_memory", 0)), int(memory.get("maxmemory", 0))
+    data = {"used": used, "maxmemory": limit}
+    mib = f"{used / 2**20:.1f} MiB"
+    if not limit:
+        return Finding("memory", OK, f"{mib} used, no maxmemory (bounded by the host)", data)
+    share = used / limit
+    detail = f"{mib} of {limit / 2**20:.1f} MiB ({share:.0%})"
+    if share >= 0.95:
+        return Finding("memory", FAIL, f"{detail}: writes will be refused or evicted", data)
+    if share >= 0.8:
+        return Finding("memory", WARN, f"{detail}: close to maxmemory", data)
+    return Finding("memory", OK, detail, data)
+
+
+def latency(client: redis.Redis, pings: int) -> Finding:
+    samples = []
+    for _ in range(max(pings, 1)):
+        started = time.perf_counter()
+        run(client, [("PING",)])
+        samples.append((time.perf_counter() - started) * 1000)
+    median = statistics.median(samples)
+    timeout_ms = (app_settings.SOCKET_TIMEOUT or 0.5) * 1000
+    data = {"median_ms": round(median, 3), "pings": len(samples)}
+    detail = f"median {median:.2f} ms over {len(samples)} PINGs"
+    if median >= timeout_ms / 2:
+        return Finding("latency", FAIL, f"{detail}: near SOCKET_TIMEOUT ({timeout_ms:.0f} ms)",
+                       data)  # fmt: skip
+    if median >= 5:
+        return Finding("latency", WARN, f"{detail}: every request pays this at least once",
+                       data)  # fmt: skip
+    return Finding("latency", OK, detail, data)
+
+
+def heartbeats(client: redis.Redis) -> list[Finding]:
+    beats = run(client, [("MGET", *(keys.heartbeat(name) for name in LOOPS))])[0]
+    now, findings = time.time(), []
+    for name, raw in zip(LOOPS, beats, strict=True):
+        status = loop_status(raw, now)
+        stale_after = max(900.0, 3 * app_settings.RESCALE_INTERVAL)
+        check = f"loop {name}"
+        if status is None:
+            findings.append(Finding(check, WARN, "no heartbeat: never ran (or not for 7 days)"))
+        elif status.get("age") is None:
+            findings.append(Finding(check, WARN, "heartbeat unreadable", status))
+        elif status["age"] > stale_after:
+            findings.append(Finding(check, WARN, f"last pass {status['age']:.0f} s ago: "
+                                    "is the loop running?", status))  # fmt: skip
+        else:
+            findings.append(Finding(check, OK, f"last pass {status['age']:.0f} s ago", status))
+    return findings
+
+
+def index_types(client: redis.Redis) -> Finding:
+    names = list(INDEX_TYPES)
+    found = run(client, [("TYPE", getattr(keys, name)()) for name in names])
+    wrong = {getattr(keys, name)(): _text(kind) for name, kind in zip(names, found, strict=True)
+             if _text(kind) not in ("none", INDEX_TYPES[name])}  # fmt: skip
+    if wrong:
+        return Finding("key types", FAIL, f"wrong types (index updates are skipped): {wrong}; "
+                       "delete these keys", {"wrong": wrong})  # fmt: skip
+    return Finding("key types", OK, "global indexes hold the expected types")
+
+
+def key_counts(client: redis.Redis, sample: int) -> Finding:
+    """Keys under our prefix by kind (``session``, ``viewed``, ...), from a SCAN sample."""
+    prefix = keys.prefix()
+    counts: Counter[str] = Counter()
+    cursor, seen = 0, 0
+    while True:
+        cursor, batch = client.scan(cursor, match=keys.scan_pattern(), count=1000)
+        for key in batch:
+            counts[kind_of(_text(key)[len(prefix) :])] += 1
+        seen += len(batch)
+        if not cursor or seen >= sample:
+            break
+    total = int(run(client, [("DBSIZE",)])[0])
+    shown = ", ".join(f"{kind} {n}" for kind, n in sorted(counts.items())) or "none"
+    scope = "all" if not cursor else f"a sample of {seen}"
+    return Finding("keys", OK, f"{scope} under {prefix!r}: {shown}; {total} in the database",
+                   {"kinds": dict(counts), "sampled": seen, "complete": not cursor,
+                    "dbsize": total})  # fmt: skip
+
+
+def kind_of(rest: str) -> str:
+    """``session:{abc}`` -> ``session:``; ``loop:heartbeat:x`` -> ``loop:heartbeat:``."""
+    if "{" in rest:
+        return rest[: rest.index("{")]
+    return rest if rest.endswith(":") else rest[: rest.rfind(":") + 1] or rest
+
+
+def _text(value: Any) -> str:
+    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)

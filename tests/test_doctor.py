@@ -1,0 +1,151 @@
+"""``redis_doctor`` and the health view, against private servers configured each way."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.test import Client
+
+from redis_sessions import connection, embedded, keys
+from redis_sessions.backends.redis import SessionStore
+from redis_sessions.doctor import FAIL, OK, WARN, Report, diagnose
+from redis_sessions.loops import LoopRunner
+
+Serve = Callable[..., embedded.EmbeddedRedis]
+
+
+@pytest.fixture
+def serve(settings: Any) -> Iterator[Serve]:
+    """Start a private server with extra arguments and point the app at it."""
+    started: list[embedded.EmbeddedRedis] = []
+
+    def start(*args: str) -> embedded.EmbeddedRedis:
+        server = embedded.start(*args)
+        started.append(server)
+        settings.REDIS_SESSIONS = {**settings.REDIS_SESSIONS, "URL": server.url}
+        return server
+
+    yield start
+    settings.REDIS_SESSIONS = {k: v for k, v in settings.REDIS_SESSIONS.items() if k != "URL"}
+    for server in started:
+        server.stop()
+
+
+def verdicts(report: Report) -> dict[str, str]:
+    return {f.check: f.verdict for f in report.findings}
+
+
+def test_recommended_setup_has_no_failure_and_no_persistence_warning(serve: Serve) -> None:
+    serve("--appendonly", "yes", "--appendfsync", "everysec")
+    report = diagnose()
+    found = verdicts(report)
+    assert found["persistence"] == OK and found["eviction"] == OK
+    assert found["version"] == OK and found["connection"] == OK and found["latency"] == OK
+    assert not report.unsafe
+
+
+def test_no_persistence_is_a_warning_not_a_failure(serve: Serve) -> None:
+    serve()  # the embedded default: no AOF, no snapshots
+    report = diagnose()
+    assert verdicts(report)["persistence"] == WARN
+    assert not report.unsafe
+
+
+def test_snapshots_only_are_a_warning_that_names_the_loss(serve: Serve) -> None:
+    serve("--save", "900 1")
+    persistence = next(f for f in diagnose().findings if f.check == "persistence")
+    assert persistence.verdict == WARN and "since the last snapshot" in persistence.detail
+
+
+@pytest.mark.parametrize(
+    ("policy", "verdict"),
+    [("noeviction", OK), ("volatile-ttl", OK), ("volatile-lru", WARN),
+     ("allkeys-lru", FAIL), ("allkeys-lfu", FAIL), ("allkeys-random", FAIL)],
+)  # fmt: skip
+def test_eviction_policies_that_evict_sessions_are_flagged(
+    serve: Serve, policy: str, verdict: str
+) -> None:
+    serve("--maxmemory-policy", policy)
+    report = diagnose()
+    assert verdicts(report)["eviction"] == verdict
+    assert report.unsafe is (verdict == FAIL)
+
+
+def test_a_renamed_command_the_app_needs_fails_the_version_check(serve: Serve) -> None:
+    serve("--rename-command", "ZINCRBY", "")
+    finding = next(f for f in diagnose().findings if f.check == "version")
+    assert finding.verdict == FAIL and finding.data["missing"] == ["zincrby"]
+
+
+def test_memory_at_maxmemory_fails(serve: Serve) -> None:
+    serve()
+    client = connection.get_redis()
+    used = int(client.info("memory")["used_memory"])
+    client.config_set("maxmemory", used)
+    assert verdicts(diagnose())["memory"] == FAIL
+
+
+def test_heartbeats_keys_and_index_types_are_reported(redis: Any) -> None:
+    LoopRunner("clean_sessions", once=True).run(lambda runner: {"removed": 0})
+    SessionStore().save()
+    report = diagnose()
+    found = verdicts(report)
+    assert found["loop clean_sessions"] == OK
+    assert found["loop rescale_viewed"] == WARN  # never ran
+    keys_line = next(f for f in report.findings if f.check == "keys")
+    assert keys_line.data["kinds"]["session:"] == 1
+    assert keys_line.data["kinds"]["loop:heartbeat:"] == 1
+    assert found["key types"] == OK
+    redis.delete(keys.recent())
+    redis.set(keys.recent(), "oops")
+    assert verdicts(diagnose())["key types"] == FAIL
+
+
+def test_unreachable_redis_is_one_failure(settings: Any, tmp_path: Any) -> None:
+    settings.REDIS_SESSIONS = {
+        **settings.REDIS_SESSIONS,
+        "URL": f"unix://{tmp_path}/none.sock",
+    }
+    report = diagnose()
+    assert [(f.check, f.verdict) for f in report.findings] == [("connection", FAIL)]
+    settings.REDIS_SESSIONS = {k: v for k, v in settings.REDIS_SESSIONS.items() if k != "URL"}
+
+
+def test_command_prints_json_and_exits_1_when_unsafe(serve: Serve) -> None:
+    serve()
+    out = StringIO()
+    call_command("redis_doctor", "--json", stdout=out)
+    assert json.loads(out.getvalue())["unsafe"] is False
+    serve("--maxmemory-policy", "allkeys-lru")
+    out = StringIO()
+    with pytest.raises(CommandError) as raised:
+        call_command("redis_doctor", stdout=out)
+    assert raised.value.returncode == 1 and "eviction" in str(raised.value)
+    assert "FAIL  eviction" in out.getvalue()
+
+
+def test_health_view_reports_latency_and_loops_and_touches_no_session(redis: Any) -> None:
+    LoopRunner("rescale_viewed", once=True).run(lambda runner: {})
+    before = set(redis.scan_iter(match=keys.scan_pattern()))
+    response = Client().get("/health/")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["redis"]["reachable"] is True and body["redis"]["latency_ms"] >= 0
+    assert body["loops"]["rescale_viewed"]["pass"] == 1
+    assert body["loops"]["clean_sessions"] is None
+    assert "sessionid" not in response.cookies
+    assert set(redis.scan_iter(match=keys.scan_pattern())) == before
+
+
+def test_health_view_answers_503_when_redis_is_down(serve: Serve) -> None:
+    server = serve()
+    assert Client().get("/health/").status_code == 200
+    server.stop()
+    response = Client(raise_request_exception=False).get("/health/")
+    assert response.status_code == 503
+    assert response.json()["redis"]["reachable"] is False
