@@ -21,7 +21,7 @@ from typing import Any
 
 from . import scripts
 from .conf import app_settings
-from .connection import get_redis, run
+from .connection import get_redis, run, run_raw
 
 logger = logging.getLogger("redis_sessions")
 
@@ -83,7 +83,9 @@ def lookup(target: Target, *, wait: bool = True) -> Found:
     without it). Raises ``RedisUnavailable``.
     """
     token = uuid.uuid4().hex
-    found = _found(run(get_redis(), [get_command(target, token)])[0], token)
+    # run_raw: the hit's one round trip on the lean client (the script's raw reply is
+    # what _found reads).
+    found = _found(run_raw(get_redis(), [get_command(target, token)])[0], token)
     if found.state != WAIT or not wait:
         return found
     deadline = time.monotonic() + RENDER_WAIT_SECONDS

@@ -24,7 +24,7 @@ from . import cart_ops as ops
 from .backends.redis import SessionStore
 from .cart_ops import CartLine
 from .cart_owner import Target, arequest_target, request_target, session_target, user_target
-from .connection import arun, get_async_redis, get_redis, run
+from .connection import arun, get_async_redis, get_redis, run, run_raw
 
 __all__ = ["Cart", "CartLine"]
 
@@ -108,7 +108,8 @@ class Cart:
         self.refresh()
         if target is None:  # set(item, 0) for a visitor without a session: nothing to do
             return 0
-        reply = run(get_redis(), [ops.write_command(script, target, item_id, qty)])[0]
+        # run_raw: the hot path's lean client (raw replies; the script answers ints)
+        reply = run_raw(get_redis(), [ops.write_command(script, target, item_id, qty)])[0]
         return ops.check_write(reply, item_id, qty, adding=script == "cart_add")
 
     def _remove(self, item_ids: list[str] | None) -> None:
@@ -123,7 +124,7 @@ class Cart:
         target = self._target(create=False)
         if target is None:
             return {}
-        raw = run(get_redis(), [ops.read_command(target)])[0]
+        raw = run_raw(get_redis(), [ops.read_command(target)])[0]
         return self._keep(target, ops.parse_quantities(raw))
 
     def _current(self) -> tuple[Target | None, dict[str, int]]:

@@ -202,7 +202,10 @@ def check_write(reply: list[Any], item_id: str, quantity: int, *, adding: bool) 
     raise ValueError("The session of this cart has ended; reload the page and try again.")
 
 
-def parse_quantities(raw: dict[bytes, bytes]) -> dict[str, int]:
+def parse_quantities(raw: dict[bytes, bytes] | list[bytes]) -> dict[str, int]:
+    """HGETALL's reply: a map (RESP3, or parsed by redis-py) or a flat list (raw RESP2)."""
+    if isinstance(raw, list):
+        return {raw[i].decode(): int(raw[i + 1]) for i in range(0, len(raw), 2)}
     return {k.decode(): int(v) for k, v in raw.items()}
 
 
