@@ -126,3 +126,15 @@ def test_login_with_a_wrong_password_shows_the_form_again(client: Client) -> Non
     assert response.status_code == 200
     assert response.context["form"].errors
     assert "didn't match" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_product_page_survives_a_stale_slug_memo_from_another_process(client: Client) -> None:
+    from demo_project.shop import views
+
+    seed(3)
+    product = Product.objects.order_by("pk").first()
+    assert product is not None
+    views._product_ids[product.slug] = 10**9  # as if deleted and re-created elsewhere
+    assert client.get(product.get_absolute_url()).status_code == 200
+    assert views._product_ids[product.slug] == product.pk

@@ -72,19 +72,31 @@ def product_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _product(request: HttpRequest, slug: str) -> Product | None:
+    pk = product_id(request, slug)
+    if pk is None:
+        return None
+    try:
+        product = get_instance(Product, pk)
+    except Product.DoesNotExist:
+        return None
+    return product if product.slug == slug else None
+
+
 # Anonymous visitors of popular products get a copy from Redis (logged-in visitors and
 # visitors with a cart are served fresh by the page cache's own rules).
 @cache_request(item=product_id)
 def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
     # slug -> pk comes from the per-process memo (or one index-only lookup); the row
     # itself comes from the row cache.
-    pk = product_id(request, slug)
-    if pk is None:
-        raise Http404("No such product")
-    try:
-        product = get_instance(Product, pk)
-    except Product.DoesNotExist:  # deleted since the lookup
-        raise Http404 from None
+    product = _product(request, slug)
+    if product is None:
+        # The memo may be stale: the product was deleted or renamed in another
+        # process (whose receiver cleared only its own memo). Look it up afresh once.
+        _product_ids.pop(slug, None)
+        product = _product(request, slug)
+        if product is None:
+            raise Http404("No such product")
     record_view(request, str(product.pk))
     context = {"product": product, "most_viewed": most_viewed}
     return render(request, "shop/product_detail.html", context)
