@@ -126,7 +126,8 @@ def test_purge_all_drops_every_page_cache_key_of_this_app_and_nothing_else(redis
     redis.mset(others)
     try:
         client = operator("manage_cache")
-        assert "Nothing else in Redis is touched" in client.get(PAGE_CACHE + "purge/").content.decode()
+        question = client.get(PAGE_CACHE + "purge/").content.decode()
+        assert "Nothing else in Redis is touched" in question
         client.post(PAGE_CACHE + "purge/")
         left = {k.decode() for k in redis.scan_iter(match=keys.scan_pattern())}
         assert not [k for k in left if k.startswith(keys.page_cache_heads())]

@@ -10,9 +10,9 @@ from django.contrib.auth.models import Permission
 from django.test import Client
 
 from demo_project.shop.models import Product
-from redis_sessions import keys
+from redis_sessions import connection, keys
 from redis_sessions.connection import get_redis, run
-from redis_sessions.inspection import overview
+from redis_sessions.inspection import carts, items, overview
 from redis_sessions.loops import LoopRunner
 from redis_sessions.tracking import view_commands
 
@@ -235,3 +235,58 @@ def test_the_pages_work_when_included_on_their_own(admin_client: Client) -> None
     assert 'href="/ops/redis/top-items/"' in body
     assert admin_client.get(f"/ops/redis/sessions/{key}/").status_code == 200
     assert Client().get("/ops/redis/").status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("page", "row"),
+    [("", "Overview"), ("sessions/", "Sessions"), ("page-cache/", "Page cache"),
+     ("row-cache/", "Row cache"), ("top-items/", "Top items")],
+)  # fmt: skip
+def test_the_admin_sidebar_highlights_only_the_page_shown(
+    admin_client: Client, page: str, row: str
+) -> None:
+    body = admin_client.get(ADMIN + page).content.decode()
+    start = body.index('id="nav-sidebar"')
+    sidebar = body[start : body.index("</nav>", start)]
+    assert sidebar.count('aria-current="page"') == 1
+    assert sidebar.count("current-model") == 1
+    assert f'href="{ADMIN + page}" aria-current="page">{row}</a>' in sidebar
+
+
+def test_a_session_page_highlights_sessions_in_the_sidebar(admin_client: Client) -> None:
+    key = session(a=1)
+    body = admin_client.get(f"{ADMIN}sessions/{key}/").content.decode()
+    start = body.index('id="nav-sidebar"')
+    sidebar = body[start : body.index("</nav>", start)]
+    assert sidebar.count('aria-current="page"') == 1
+    assert 'aria-current="page">Sessions</a>' in sidebar
+    assert f'href="{ADMIN}?">Overview</a>' in sidebar  # the same page, not a prefix
+
+
+@pytest.mark.parametrize("n", [3, 100])
+def test_top_items_cost_three_round_trips_whatever_the_number_of_rows(n: int) -> None:
+    run(get_redis(), view_commands(None, [f"i{k}" for k in range(n)], visitor="v"))
+    before = connection.round_trips()
+    top = items.top_items()
+    trend = items.trend(top)
+    # the top items, every row's unique visitors, the one trend's 30 days
+    assert connection.round_trips() - before == 3
+    assert len(top) == n and all(i.unique_today == 1 for i in top)
+    assert trend is not None and len(trend.days) == 30 and trend.total == 1
+
+
+def test_cart_values_are_priced_like_the_cart_with_one_query_for_the_page(
+    redis: Any, django_assert_num_queries: Any
+) -> None:
+    lamp = Product.objects.create(name="Lamp", slug="lamp", price=Decimal("10.50"))
+    gone = Product.objects.create(name="Gone", slug="gone", price=Decimal("99.00"))
+    put_cart(redis, keys.cart("abcdefgh12345678"), {str(lamp.pk): 2, str(gone.pk): 1})
+    put_cart(redis, keys.cart("abcdefgh87654321"), {str(gone.pk): 1})
+    gone.delete()
+    with django_assert_num_queries(1):  # the items (no user carts: no username query)
+        page = carts.cart_page()
+    values = {row.key: row.value for row in page.rows}
+    # A vanished item is left out of the value, as Cart.total() leaves it out.
+    assert values == {
+        keys.cart("abcdefgh12345678"): Decimal("21.00"), keys.cart("abcdefgh87654321"): None,
+    }  # fmt: skip
