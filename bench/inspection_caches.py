@@ -133,15 +133,13 @@ def main() -> None:
     print(f"{n:,} scheduled rows, 100 top items, {args.rounds} rounds, medians:")
     for name, value in med.items():
         print(f"  {name:30} {value:9.3f} ms  {trips[name]:7.1f} round trips")
-    print(
-        f"  per-row / pipelined top items:        x{med['peer: top items, 1 read/row'] / med['top items (pipelined)']:.2f}"
-    )  # noqa: E501
-    print(
-        f"  last / first row-cache page:          x{med['row cache last page'] / med['row cache first page']:.2f}"
-    )  # noqa: E501
-    print(
-        f"  whole schedule / first row-cache page: x{med['peer: whole schedule'] / med['row cache first page']:.1f}"
-    )  # noqa: E501
+    ratios = [
+        ("per-row / pipelined top items", "peer: top items, 1 read/row", "top items (pipelined)"),
+        ("last / first row-cache page", "row cache last page", "row cache first page"),
+        ("whole schedule / first row-cache page", "peer: whole schedule", "row cache first page"),
+    ]
+    for label, a, b in ratios:
+        print(f"  {label:40} x{med[a] / med[b]:.2f}")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from django.test import Client
 
 from demo_project.shop.models import Product
 from redis_sessions import connection, keys
-from redis_sessions.inspection import rows
+from redis_sessions.inspection import overview, rows
 from redis_sessions.inspection.paging import Cursor
 from redis_sessions.rowcache import get_row, schedule_row_cache
 from tests.rowcache_helpers import entry, member, product
@@ -42,6 +42,7 @@ def test_the_page_lists_scheduled_rows_soonest_first_with_delay_and_entry(redis:
     assert first.entry_ttl is not None and second.entry_ttl is None
     assert first.registered and first.label == "shop.product" and first.pk == str(sooner.pk)
     assert second.due_in > 50 and page.total == 2
+    assert overview.overview().counts["scheduled rows"] == 2
 
     body = operator("manage_cache").get(ROW_CACHE).content.decode()
     assert body.count('class="rs-row"') == 2 and "not cached" in body
