@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
@@ -119,7 +120,7 @@ def test_purge_all_drops_every_page_cache_key_of_this_app_and_nothing_else(redis
     redis.set(keys.fragment_lock("d" * 64), "token")
     key = session(colour="blue")
     others = {
-        "someone-else:page:1": "x",  # another application's key with the same family
+        f"someone-else-{os.getpid()}:page:1": "x",  # another application's, same family
         keys.prefix().replace(":1:", ":2:") + "page:1": "x",  # the next schema version
         keys.prefix() + "pagex": "x",  # ours, matched by the pattern, not a cache key
     }
@@ -148,12 +149,13 @@ def test_purge_all_deletes_in_batches_across_many_scan_steps(redis: Any) -> None
 
 
 def test_purge_all_escapes_glob_characters_of_the_key_prefix(redis: Any) -> None:
-    with override_settings(REDIS_SESSIONS={"KEY_PREFIX": "g[ab]*"}):
+    prefix = f"g[ab]*{os.getpid()}"  # its own per process: the server may be shared
+    with override_settings(REDIS_SESSIONS={"KEY_PREFIX": prefix}):
         ours = keys.page("1" * 64)
-    lookalike = "ga:1:page:" + "1" * 64  # what an unescaped g[ab]* would match
+    lookalike = f"gaX{os.getpid()}:1:page:" + "1" * 64  # what an unescaped g[ab]* matches
     redis.mset({ours: "x", lookalike: "x"})
     try:
-        with override_settings(REDIS_SESSIONS={"KEY_PREFIX": "g[ab]*"}):
+        with override_settings(REDIS_SESSIONS={"KEY_PREFIX": prefix}):
             assert pages.purge_all() == 1
         assert not redis.exists(ours) and redis.exists(lookalike)
     finally:
