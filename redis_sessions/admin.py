@@ -3,8 +3,9 @@
 The pages are ``redis_sessions.urls``, included once under the overview's admin URL
 (``/admin/redis_sessions/redis/...``, namespace ``admin:redis_sessions``) with this
 admin site passed along, so its login, chrome and sidebar are the ones used. The
-other rows of the section (sessions, carts, top items) are unmanaged models whose
-admin URL leads to their page; each row shows only to staff with its permission.
+other rows of the section (sessions, carts, top items, page cache, row cache) are
+unmanaged models whose admin URL leads to their page; each row shows only to staff
+with its permission.
 Their ``change`` URL leads to the same page, so the admin's history and "Recent
 actions" link to what an action touched.
 """
@@ -20,7 +21,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import include, path, reverse
 
 from .inspection.views import overview_view
-from .models import CartRecord, Redis, SessionRecord, TopItem
+from .models import CachedRow, CartRecord, PageCacheEntry, Redis, SessionRecord, TopItem
 
 
 class InspectionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
@@ -91,12 +92,22 @@ class TopItemAdmin(InspectionAdmin):
     page = "top_items"
 
 
+class PageCacheAdmin(InspectionAdmin):
+    page = "page_cache"
+
+
+class RowCacheAdmin(InspectionAdmin):
+    page = "row_cache"
+
+
 def register(site: admin.AdminSite) -> None:
     """Add the "Redis" section to ``site`` (done for ``admin.site`` by autodiscover)."""
     site.register(Redis, OverviewAdmin)
     site.register(SessionRecord, SessionAdmin)
     site.register(CartRecord, CartAdmin)
     site.register(TopItem, TopItemAdmin)
+    site.register(PageCacheEntry, PageCacheAdmin)
+    site.register(CachedRow, RowCacheAdmin)
 
 
 # Importable without the admin installed (nothing to register into then).

@@ -16,7 +16,10 @@ from .conf import app_settings
 from .connection import get_redis, run
 from .tracking import DAY, clean_item_id, today
 
-__all__ = ["item_rank", "rescale_viewed", "top_items", "unique_visitors", "views_per_day"]
+__all__ = [
+    "item_rank", "rescale_viewed", "top_items", "unique_visitors", "unique_visitors_many",
+    "views_per_day",
+]  # fmt: skip
 
 Day = datetime.date | str | None
 
@@ -55,8 +58,15 @@ def item_rank(item_id: object) -> int | None:
 
 def unique_visitors(item_id: object, day: Day = None) -> int:
     """Distinct visitors of an item on one UTC day (today by default); ~0.81% error."""
-    key = keys.item_visitors(clean_item_id(item_id), _day(day))
-    return int(run(get_redis(), [("PFCOUNT", key)])[0])
+    return unique_visitors_many([item_id], day)[0]
+
+
+def unique_visitors_many(item_ids: list[object], day: Day = None) -> list[int]:
+    """``unique_visitors`` of several items on one day, in ONE round trip (a page of
+    top items reads 100 of them)."""
+    name = _day(day)
+    commands = [("PFCOUNT", keys.item_visitors(clean_item_id(i), name)) for i in item_ids]
+    return [int(n) for n in run(get_redis(), commands)] if commands else []
 
 
 def views_per_day(item_id: object, days: int = 7) -> list[tuple[str, int]]:

@@ -100,9 +100,9 @@ class Cart:
         """Remove a line (an item that no longer exists can still be removed)."""
         self._remove([ops.clean_item(item)[0]])
 
-    def clear(self) -> None:
-        """Empty the cart."""
-        self._remove(None)
+    def clear(self) -> int:
+        """Empty the cart; returns the number of lines removed."""
+        return self._remove(None)
 
     def _write(self, script: str, item_id: str, qty: int, target: Target | None) -> int:
         self.refresh()
@@ -112,11 +112,12 @@ class Cart:
         reply = run_raw(get_redis(), [ops.write_command(script, target, item_id, qty)])[0]
         return ops.check_write(reply, item_id, qty, adding=script == "cart_add")
 
-    def _remove(self, item_ids: list[str] | None) -> None:
+    def _remove(self, item_ids: list[str] | None) -> int:
         target = self._target(create=False)
         self.refresh()
-        if target is not None:
-            run(get_redis(), [ops.remove_command(target, item_ids)])
+        if target is None:
+            return 0
+        return int(run(get_redis(), [ops.remove_command(target, item_ids)])[0])
 
     # -- reads -----------------------------------------------------------------------
     def quantities(self) -> dict[str, int]:
@@ -196,8 +197,8 @@ class Cart:
     async def aremove(self, item: Any) -> None:
         await self._aremove([ops.clean_item(item)[0]])
 
-    async def aclear(self) -> None:
-        await self._aremove(None)
+    async def aclear(self) -> int:
+        return await self._aremove(None)
 
     async def _awrite(self, script: str, item_id: str, qty: int, target: Target | None) -> int:
         self.refresh()
@@ -207,11 +208,12 @@ class Cart:
         reply = (await arun(get_async_redis(), [command]))[0]
         return ops.check_write(reply, item_id, qty, adding=script == "cart_add")
 
-    async def _aremove(self, item_ids: list[str] | None) -> None:
+    async def _aremove(self, item_ids: list[str] | None) -> int:
         target = await self._atarget(False)
         self.refresh()
-        if target is not None:
-            await arun(get_async_redis(), [ops.remove_command(target, item_ids)])
+        if target is None:
+            return 0
+        return int((await arun(get_async_redis(), [ops.remove_command(target, item_ids)]))[0])
 
     async def aquantities(self) -> dict[str, int]:
         target = await self._atarget(False)

@@ -214,11 +214,42 @@ def kind(key: str) -> str | None:
     rest = key[len(p) :]
     if "{" in rest:
         return rest[: rest.index("{")] + "{…}"
-    parts = rest.split(":")
-    return ":".join(parts[:2]) + ":" if len(parts) > 2 else rest
+    # A global key ("recent:") is its own family; a key with a variable tail (a page
+    # digest, a day, an item id, a loop name) belongs to its head's ("page:…").
+    head, _, tail = rest.partition(":")
+    return f"{head}:…" if tail else rest
 
 
 # -- clean_sessions -------------------------------------------------------------------
 def abandoned_carts() -> str:
     """The demo's capped list of carts that left with evicted sessions (newest first)."""
     return f"{prefix()}abandoned-carts:"
+
+
+# -- the page cache as a whole (inspection: counts, purge all) -----------------------
+def page_cache_heads() -> tuple[str, ...]:
+    """Heads of every page-cache and fragment-cache key (entries, locks, item sets)."""
+    p = prefix()
+    return (f"{p}page:", f"{p}page-lock:", f"{p}item-pages:", f"{p}fragment:",
+            f"{p}fragment-lock:")  # fmt: skip
+
+
+def page_cache_pattern() -> str:
+    """One SCAN MATCH pattern covering every ``page_cache_heads`` key: the prefix, then a
+    character class per leading letter of the heads (``[fip][art][age]*``). It also
+    matches a few keys that are not the cache's; callers keep only ``page_cache_heads``.
+    One pass of this pattern replaces a pass per family (each is a full SCAN)."""
+    p = prefix()
+    tails = [head[len(p) :] for head in page_cache_heads()]
+    classes = "".join("[" + "".join(sorted({t[i] for t in tails})) + "]" for i in range(3))
+    return escape_glob(p) + classes + "*"
+
+
+def item_pages_pattern() -> str:
+    """SCAN MATCH pattern for every item's set of cached pages (prefix escaped)."""
+    return escape_glob(f"{prefix()}item-pages:") + "*"
+
+
+def item_of_pages_key(key: str) -> str:
+    """The item id of an ``item-pages:`` key (the inverse of ``item_pages``)."""
+    return key[len(f"{prefix()}item-pages:") :]

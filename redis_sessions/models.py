@@ -81,3 +81,26 @@ class TopItem(_Unmanaged):
     class Meta(_Unmanaged.Meta):
         verbose_name = "top item"
         verbose_name_plural = "top items"
+
+
+class PageCacheEntry(_Unmanaged):
+    """A cached page, an item's pages or the whole page cache (``key``: the Redis key
+    or pattern acted on); the object of page-cache purges."""
+
+    class Meta(_Unmanaged.Meta):
+        verbose_name = "page cache"
+        verbose_name_plural = "page cache"
+
+    def __str__(self) -> str:
+        return f"Page cache {self.key}"
+
+
+class CachedRow(_Unmanaged):
+    """A row of the row cache (``key``: its ``schedule:`` member, ``app.model:pk``)."""
+
+    class Meta(_Unmanaged.Meta):
+        verbose_name = "row cache"
+        verbose_name_plural = "row cache"
+
+    def __str__(self) -> str:
+        return f"Cached row {self.key}"

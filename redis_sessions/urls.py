@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from .inspection import actions, views
+from .inspection import actions, caches, views
 
 app_name = "redis_sessions"
 
@@ -23,4 +23,11 @@ urlpatterns = [
     path("carts/", views.carts_view, name="carts"),
     path("carts/<str:owner>/<str:owner_id>/clear/", actions.cart_clear_view, name="cart_clear"),
     path("top-items/", views.top_items_view, name="top_items"),
+    path("page-cache/", caches.page_cache_view, name="page_cache"),
+    path("page-cache/purge/", caches.page_cache_purge_all_view, name="page_cache_purge_all"),
+    path("page-cache/item/purge/", caches.page_cache_purge_item_view, name="page_cache_purge_item"),
+    path("page-cache/<str:digest>/purge/", caches.page_cache_purge_view, name="page_cache_purge"),
+    path("row-cache/", caches.row_cache_view, name="row_cache"),
+    path("row-cache/<path:member>/refresh/", caches.row_refresh_view, name="row_refresh"),
+    path("row-cache/<path:member>/unschedule/", caches.row_unschedule_view, name="row_unschedule"),
 ]

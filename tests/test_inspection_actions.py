@@ -9,7 +9,7 @@ from django.contrib.admin.models import CHANGE, DELETION, LogEntry
 from django.test import Client
 
 from redis_sessions import keys
-from redis_sessions.inspection.carts import clear_cart
+from redis_sessions.cart import Cart
 from redis_sessions.users import user_session_keys
 
 from .inspection_helpers import ADMIN, client_for, put_cart, session, staff
@@ -98,9 +98,12 @@ def test_clearing_a_user_cart_from_the_carts_page(redis: Any) -> None:
     assert redis.zcard(keys.carts()) == 0
 
 
-def test_clear_cart_refuses_a_key_that_is_not_a_cart_of_this_app() -> None:
-    with pytest.raises(ValueError, match="not a cart key"):
-        clear_cart(keys.session("abcdefgh12345678"))
+def test_cart_clear_says_how_many_lines_it_removed(redis: Any) -> None:
+    key = session(x=1)
+    put_cart(redis, keys.cart(key), {"1": 2, "2": 1, "3": 4})
+    assert Cart.for_session_key(key).clear() == 3
+    assert Cart.for_session_key(key).clear() == 0
+    assert redis.zscore(keys.carts(), keys.cart(key)) is None
 
 
 @pytest.mark.parametrize(

@@ -15,10 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.test import Client
 
 from redis_sessions import keys
 from redis_sessions.connection import get_redis, run
+from redis_sessions.rowcache import schedule_row_cache
 from redis_sessions.tracking import view_commands
+from tests.rowcache_helpers import product
 
 from .inspection_helpers import ADMIN, put_cart, session, staff
 
@@ -75,7 +78,8 @@ def log_in(page: Any, username: str) -> None:
 def test_staff_open_every_page_and_end_a_session_in_a_real_browser(
     open_page: Callable[[], Any], redis: Any
 ) -> None:
-    operator = staff("ops", "view_redis", "view_sessions", "manage_sessions", "manage_carts")
+    operator = staff("ops", "view_redis", "view_sessions", "manage_sessions", "manage_carts",
+                     "manage_cache")  # fmt: skip
     operator.is_superuser = False
     operator.save()
     alice = staff("alice")
@@ -83,6 +87,9 @@ def test_staff_open_every_page_and_end_a_session_in_a_real_browser(
     session(alice)
     put_cart(redis, keys.cart(visitor), {"1": 2})
     run(get_redis(), view_commands(visitor, ["1", "2", "1"]))
+    redis.zincrby(keys.viewed_items(), -100, "a")
+    assert Client().get("/pc/item/a/")["X-Cache"] == "miss"  # a cached page of item "a"
+    schedule_row_cache(product(), delay=30)
     page = open_page()
 
     log_in(page, "ops")
@@ -91,8 +98,27 @@ def test_staff_open_every_page_and_end_a_session_in_a_real_browser(
     page.screenshot(path=ARTIFACTS / "overview.png", full_page=True)
 
     page.click(".rs-nav >> text=Top items")
-    assert page.locator("svg.rs-chart rect.rs-bar").count() == 2
+    assert page.locator("svg.rs-chart rect.rs-bar").count() == 3
+    assert page.locator(".rs-trend svg.rs-spark").count() == 1
     page.screenshot(path=ARTIFACTS / "top-items.png", full_page=True)
+
+    page.click(".rs-nav >> text=Page cache")
+    assert page.locator("tr.rs-cache-entry").count() == 1
+    assert page.locator("#nav-sidebar .current-model").inner_text().strip() == "Page cache"
+    page.screenshot(path=ARTIFACTS / "page-cache.png", full_page=True)
+    page.click("a.rs-purge-item")
+    page.click("input[type=submit][value^='Yes']")
+    page.wait_for_url(f"**{ADMIN}page-cache/")
+    assert "Purged 1 cached page(s) of item a." in page.locator("ul.messagelist").inner_text()
+    assert page.locator("tr.rs-cache-entry").count() == 0
+
+    page.click(".rs-nav >> text=Row cache")
+    assert page.locator("tr.rs-row").count() == 1
+    page.screenshot(path=ARTIFACTS / "row-cache.png", full_page=True)
+    page.click("a.rs-refresh")
+    page.click("input[type=submit][value^='Yes']")
+    page.wait_for_url(f"**{ADMIN}row-cache/")
+    assert "refreshed" in page.locator("ul.messagelist").inner_text()
 
     page.click(".rs-nav >> text=Carts")
     assert page.locator("tr.rs-cart-row").count() == 1

@@ -10,9 +10,9 @@ from django.contrib.auth.models import Permission
 from django.test import Client
 
 from demo_project.shop.models import Product
-from redis_sessions import keys
+from redis_sessions import connection, keys
 from redis_sessions.connection import get_redis, run
-from redis_sessions.inspection import overview
+from redis_sessions.inspection import carts, items, overview
 from redis_sessions.loops import LoopRunner
 from redis_sessions.tracking import view_commands
 
@@ -20,7 +20,7 @@ from .inspection_helpers import ADMIN, client_for, put_cart, session, staff
 
 pytestmark = pytest.mark.django_db
 
-PAGES = ["", "sessions/", "carts/", "top-items/"]
+PAGES = ["", "sessions/", "carts/", "top-items/", "page-cache/", "row-cache/"]
 
 
 def test_the_apps_permissions_exist_without_a_table_of_its_own() -> None:
@@ -40,13 +40,14 @@ def test_the_apps_permissions_exist_without_a_table_of_its_own() -> None:
 def test_the_admin_index_lists_a_redis_section_with_every_page(admin_client: Client) -> None:
     body = admin_client.get("/admin/").content.decode()
     assert 'title="Models in the Redis application">Redis</a>' in body
-    for name in ("Overview", "Sessions", "Carts", "Top items"):
+    for name in ("Overview", "Sessions", "Carts", "Top items", "Page cache", "Row cache"):
         assert f">{name}</a>" in body
 
 
 def test_each_section_row_leads_to_its_page(admin_client: Client) -> None:
     for model, page in [("redis", ""), ("sessionrecord", "sessions/"), ("cartrecord", "carts/"),
-                        ("topitem", "top-items/")]:  # fmt: skip
+                        ("topitem", "top-items/"), ("pagecacheentry", "page-cache/"),
+                        ("cachedrow", "row-cache/")]:  # fmt: skip
         response = admin_client.get(f"/admin/redis_sessions/{model}/", follow=True)
         assert response.status_code == 200
         assert response.redirect_chain == [] or response.redirect_chain[-1][0] == ADMIN + page
@@ -79,10 +80,10 @@ def test_staff_without_the_view_permission_get_403() -> None:
         assert client.get(ADMIN + page).status_code == 403
 
 
-def test_view_redis_alone_opens_overview_and_top_items_but_not_sessions() -> None:
+def test_view_redis_alone_opens_overview_items_and_caches_but_not_sessions() -> None:
     client = client_for(staff("ops", "view_redis"))
-    assert client.get(ADMIN).status_code == 200
-    assert client.get(ADMIN + "top-items/").status_code == 200
+    for page in ("", "top-items/", "page-cache/", "row-cache/"):
+        assert client.get(ADMIN + page).status_code == 200
     assert client.get(ADMIN + "sessions/").status_code == 403
     assert client.get(ADMIN + "carts/").status_code == 403
 
@@ -101,6 +102,7 @@ def test_overview_counts_the_indexes_and_says_which_loops_never_ran(
     # admin_client's own session is the third.
     assert data.counts == {
         "sessions": 3, "logged-in sessions": 2, "non-empty carts": 1, "viewed items": 2,
+        "scheduled rows": 0,
     }  # fmt: skip
     body = admin_client.get(ADMIN).content.decode()
     assert "trimmed: 4" in body
@@ -188,17 +190,27 @@ def test_carts_page_lists_indexed_carts_with_units_and_value(
     assert "<td>3</td>" in body  # units
 
 
-def test_top_items_show_views_most_first_with_a_chart_and_analytics_placeholders(
+def test_top_items_show_views_most_first_with_a_chart_unique_visitors_and_a_trend(
     admin_client: Client,
 ) -> None:
     lamp = Product.objects.create(name="<b>Lamp</b>", slug="lamp", price=Decimal(1))
     run(get_redis(), view_commands(None, [str(lamp.pk)] * 3 + ["999"]))
+    for visitor in ("v1", "v2"):
+        run(get_redis(), view_commands(None, ["999"], visitor=visitor))
     body = admin_client.get(ADMIN + "top-items/").content.decode()
     assert body.index("&lt;b&gt;Lamp&lt;/b&gt;") < body.index(">999<")
     assert "<b>Lamp</b>" not in body  # labels are escaped, in the table and the SVG
     assert '<svg class="rs-chart"' in body and body.count('class="rs-bar"') == 2
     assert "<td>3</td>" in body
-    assert body.count("<td>—</td>") == 4  # unique visitors and sparkline: analytics pending
+    # Unique visitors today: none for the lamp (views without a visitor), 2 for 999.
+    assert "<td>0</td>" in body and "<td>2</td>" in body
+    # The trend of the top item by default: a big line and one in its row; the other
+    # row links to its own.
+    assert body.count('class="rs-spark"') == 2
+    assert "Last 30 days: &lt;b&gt;Lamp&lt;/b&gt; (3 views)" in body
+    assert 'href="?item=999" class="rs-trend-link"' in body
+    other = admin_client.get(ADMIN + "top-items/?item=999").content.decode()
+    assert "Last 30 days: 999 (3 views)" in other
 
 
 def test_pages_show_an_error_banner_not_a_500_when_redis_is_unreachable(
@@ -223,3 +235,58 @@ def test_the_pages_work_when_included_on_their_own(admin_client: Client) -> None
     assert 'href="/ops/redis/top-items/"' in body
     assert admin_client.get(f"/ops/redis/sessions/{key}/").status_code == 200
     assert Client().get("/ops/redis/").status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("page", "row"),
+    [("", "Overview"), ("sessions/", "Sessions"), ("page-cache/", "Page cache"),
+     ("row-cache/", "Row cache"), ("top-items/", "Top items")],
+)  # fmt: skip
+def test_the_admin_sidebar_highlights_only_the_page_shown(
+    admin_client: Client, page: str, row: str
+) -> None:
+    body = admin_client.get(ADMIN + page).content.decode()
+    start = body.index('id="nav-sidebar"')
+    sidebar = body[start : body.index("</nav>", start)]
+    assert sidebar.count('aria-current="page"') == 1
+    assert sidebar.count("current-model") == 1
+    assert f'href="{ADMIN + page}" aria-current="page">{row}</a>' in sidebar
+
+
+def test_a_session_page_highlights_sessions_in_the_sidebar(admin_client: Client) -> None:
+    key = session(a=1)
+    body = admin_client.get(f"{ADMIN}sessions/{key}/").content.decode()
+    start = body.index('id="nav-sidebar"')
+    sidebar = body[start : body.index("</nav>", start)]
+    assert sidebar.count('aria-current="page"') == 1
+    assert 'aria-current="page">Sessions</a>' in sidebar
+    assert f'href="{ADMIN}?">Overview</a>' in sidebar  # the same page, not a prefix
+
+
+@pytest.mark.parametrize("n", [3, 100])
+def test_top_items_cost_three_round_trips_whatever_the_number_of_rows(n: int) -> None:
+    run(get_redis(), view_commands(None, [f"i{k}" for k in range(n)], visitor="v"))
+    before = connection.round_trips()
+    top = items.top_items()
+    trend = items.trend(top)
+    # the top items, every row's unique visitors, the one trend's 30 days
+    assert connection.round_trips() - before == 3
+    assert len(top) == n and all(i.unique_today == 1 for i in top)
+    assert trend is not None and len(trend.days) == 30 and trend.total == 1
+
+
+def test_cart_values_are_priced_like_the_cart_with_one_query_for_the_page(
+    redis: Any, django_assert_num_queries: Any
+) -> None:
+    lamp = Product.objects.create(name="Lamp", slug="lamp", price=Decimal("10.50"))
+    gone = Product.objects.create(name="Gone", slug="gone", price=Decimal("99.00"))
+    put_cart(redis, keys.cart("abcdefgh12345678"), {str(lamp.pk): 2, str(gone.pk): 1})
+    put_cart(redis, keys.cart("abcdefgh87654321"), {str(gone.pk): 1})
+    gone.delete()
+    with django_assert_num_queries(1):  # the items (no user carts: no username query)
+        page = carts.cart_page()
+    values = {row.key: row.value for row in page.rows}
+    # A vanished item is left out of the value, as Cart.total() leaves it out.
+    assert values == {
+        keys.cart("abcdefgh12345678"): Decimal("21.00"), keys.cart("abcdefgh87654321"): None,
+    }  # fmt: skip

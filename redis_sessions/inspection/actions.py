@@ -1,4 +1,5 @@
-"""Actions: end a session, end a user's sessions, clear a cart.
+"""Actions on sessions and carts: end a session, end a user's sessions, clear a cart
+(the cache actions are in ``cache_actions``).
 
 Each is a GET that shows a confirmation page and a POST (CSRF-checked) that acts,
 records the action in the admin's ``LogEntry`` history and returns to the list with
@@ -15,16 +16,15 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils.html import format_html
 
-from .. import keys
 from ..backends.redis import SessionStore
+from ..cart import Cart
 from ..models import CartRecord, SessionRecord
 from ..users import end_user_sessions, user_session_keys
-from . import carts
 from .guard import inspection_view, link, log, page
 from .views import valid_session_key, valid_user_id
 
 
-def _confirm(
+def confirm(
     request: HttpRequest, title: str, question: Any, cancel_url: str, **extra: Any
 ) -> HttpResponse:
     return page(
@@ -39,7 +39,7 @@ def _confirm(
 def session_end_view(request: HttpRequest, session_key: str) -> HttpResponse:
     valid_session_key(session_key)
     if request.method != "POST":
-        return _confirm(
+        return confirm(
             request,
             "End session",
             format_html("End session <code>{}</code>? Its visitor is signed out and its "
@@ -67,7 +67,7 @@ def user_sessions_end_view(request: HttpRequest, user_id: str) -> HttpResponse:
     own = request.session.session_key if str(request.user.pk) == user_id else None
     if request.method != "POST":
         count = len([k for k in user_session_keys(user_id) if k != own])
-        return _confirm(
+        return confirm(
             request,
             "End all sessions of a user",
             format_html("End all {} session(s) of <strong>{}</strong>?", count, who),
@@ -85,21 +85,23 @@ def user_sessions_end_view(request: HttpRequest, user_id: str) -> HttpResponse:
 @inspection_view("manage_carts")
 def cart_clear_view(request: HttpRequest, owner: str, owner_id: str) -> HttpResponse:
     if owner == "session":
-        cart_key = keys.cart(valid_session_key(owner_id))
+        cart = Cart.for_session_key(valid_session_key(owner_id))
         back = link(request, "session_detail", owner_id)
     elif owner == "user":
-        cart_key = keys.user_cart(valid_user_id(owner_id))
+        cart = Cart.for_user(valid_user_id(owner_id))
         back = link(request, "carts")
     else:
         raise Http404("Not a cart")
+    cart_key = cart.key
+    assert cart_key is not None  # a cart named by key or user always has one
     if request.method != "POST":
-        return _confirm(
+        return confirm(
             request,
             "Clear cart",
             format_html("Remove every line of the cart <code>{}</code>?", cart_key),
             back,
         )
-    removed = carts.clear_cart(cart_key)
+    removed = cart.clear()
     log(request, CartRecord(key=cart_key), "deletion", f"Cleared the cart ({removed} lines).")
     messages.success(request, f"Cart cleared ({removed} lines removed).")
     return HttpResponseRedirect(back)

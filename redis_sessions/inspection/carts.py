@@ -1,12 +1,10 @@
-"""Reads and the one write for the carts page.
+"""Reads for the carts page.
 
 The list is a page of the ``carts:`` index (cart key -> last change), never a scan of
 sessions: two round trips per page (the index page, then every cart's lines). Values
-come from ``CART_MODEL`` prices in one query.
-
-``clear_cart`` is a stop-gap until the cart module offers its own API: it empties the
-hash and drops its index entry in one Lua script, so a line added in between cannot
-leave a non-empty cart the index does not know.
+are priced the way ``Cart.total()`` prices a cart (``cart_ops``: ``CART_MODEL`` items
+and ``CART_PRICE_FIELD``), with one query for the whole page instead of one per cart.
+Clearing a cart is the cart's own ``Cart.clear()`` (see ``actions``).
 """
 
 from __future__ import annotations
@@ -16,10 +14,8 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
-from django.apps import apps
-
-from .. import keys, scripts
-from ..conf import app_settings
+from .. import cart_ops as ops
+from .. import keys
 from ..connection import get_redis, run
 from .paging import PAGE_SIZE, Cursor, next_cursor, page_command, pairs
 from .sessions import usernames
@@ -70,37 +66,18 @@ def cart_page(cursor: Cursor | None = None, *, n: int = PAGE_SIZE) -> CartPage:
     return CartPage(rows, int(total), next_cursor(fetched, cursor, n))
 
 
-def prices(item_ids: set[str]) -> dict[str, Decimal]:
-    """``{item id: unit price}`` from ``CART_MODEL`` in one query ({} when unset)."""
-    label, price_field = app_settings.CART_MODEL, app_settings.CART_PRICE_FIELD
-    if not label or not price_field or not item_ids:
-        return {}
-    model = apps.get_model(label)
-    try:
-        found = model._default_manager.filter(pk__in=list(item_ids)).values_list("pk", price_field)
-        return {str(pk): Decimal(price) for pk, price in found}
-    except (ValueError, TypeError):  # ids in Redis that are not valid pks
-        return {}
-
-
 def _price(rows: list[CartRow]) -> None:
-    table = prices({item for row in rows for item in row.lines})
-    if not table:
+    """Each row's value as ``Cart.total()`` computes it (None when an item has no price;
+    lines whose item is gone are left out, as the cart drops them), one query."""
+    model = ops.item_model()
+    if model is None or not rows:
         return
+    usable, _ = ops.lookup_ids(model, list({item for row in rows for item in row.lines}))
+    found = model._default_manager.in_bulk(list(set(usable.values()))) if usable else {}
     for row in rows:
-        priced = [table[i] * q for i, q in row.lines.items() if i in table]
-        row.value = sum(priced, Decimal(0)) if priced else None
-
-
-def clear_cart(cart_key: str) -> int:
-    """Empty the cart at ``cart_key`` and drop it from ``carts:``; returns lines removed.
-
-    ``cart_key`` must be a cart key of this app (``keys.cart`` / ``keys.user_cart``).
-    """
-    if keys.cart_owner(cart_key) is None:
-        raise ValueError(f"{cart_key!r} is not a cart key of this app.")
-    command = scripts.get("cart_clear").command([cart_key, keys.carts()])
-    return int(run(get_redis(), [command])[0])
+        mine = {i: usable[i] for i in row.lines if i in usable}
+        lines, _ = ops.build_lines(row.lines, mine, [], found)
+        row.value = ops.sum_totals(lines) if lines else None
 
 
 def _text(value: Any) -> str:

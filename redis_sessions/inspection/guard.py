@@ -27,7 +27,8 @@ from ..exceptions import RedisUnavailable
 View = Callable[..., HttpResponse]
 SITE_ATTR = "_redis_sessions_admin_site"
 NAV = (("overview", "Overview"), ("sessions", "Sessions"), ("carts", "Carts"),
-       ("top_items", "Top items"))  # fmt: skip
+       ("top_items", "Top items"), ("page_cache", "Page cache"),
+       ("row_cache", "Row cache"))  # fmt: skip
 
 
 def site_of(request: HttpRequest) -> admin.AdminSite:
@@ -79,13 +80,39 @@ def page(
     status: int = 200,
 ) -> HttpResponse:
     """Render ``redis_sessions/admin/<template>`` inside the admin's chrome."""
+    site = site_of(request)
+    chrome = site.each_context(request)
+    _sidebar(request, site, chrome.get("available_apps") or [])
     full = {
-        **site_of(request).each_context(request),
+        **chrome,
         "title": title,
         "rs_nav": [(label, link(request, name)) for name, label in NAV],
         **(context or {}),
     }
     return render(request, f"redis_sessions/admin/{template}", full, status=status)
+
+
+def _sidebar(request: HttpRequest, site: admin.AdminSite, app_list: list[Any]) -> None:
+    """Point the admin sidebar's "Redis" rows at their pages, so the row of the page
+    shown is the one highlighted.
+
+    The admin highlights every row whose URL is a prefix of the current path; all the
+    pages live under the overview's URL, so the overview row would light up on every
+    page. Off the overview its link gets an empty query string: the same page, but no
+    longer a prefix of any path (a path never holds ``?``).
+    """
+    match = request.resolver_match
+    current = match.url_name if match else None
+    for app in app_list:
+        if app.get("app_label") != "redis_sessions":
+            continue
+        for row in app.get("models", []):
+            name = getattr(site._registry.get(row.get("model")), "page", None)
+            if name is None:
+                continue
+            row["admin_url"] = link(request, name)
+            if name == "overview" and current != "overview":
+                row["admin_url"] += "?"
 
 
 def log(request: HttpRequest, obj: Model, flag: str, message: str) -> None:

@@ -1,7 +1,10 @@
 """The top items of ``viewed:`` (scores are minus the view counts) and their chart.
 
-One round trip. The chart is an SVG built here, server-side: no JavaScript, and its
-colours are the admin's CSS variables so it follows the admin's light/dark theme.
+Three round trips for the page whatever its length: the top items, every item's
+unique visitors today (one pipeline of PFCOUNTs), and the 30 daily counts of the one
+item whose trend is shown. The charts are SVG built here, server-side: no
+JavaScript, and their colours are the admin's CSS variables so they follow the
+admin's light/dark theme.
 """
 
 from __future__ import annotations
@@ -12,12 +15,13 @@ from django.apps import apps
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from .. import keys
+from .. import analytics, keys
 from ..conf import app_settings
 from ..connection import get_redis, run
 from .paging import pairs
 
 TOP_N = 100
+TREND_DAYS = 30
 NO_DATA = "—"
 
 
@@ -27,13 +31,26 @@ class TopItem:
     item: str
     views: int
     label: str
-    # Filled by the analytics module once it exists (see ``analytics_columns``).
     unique_today: int | None = None
-    sparkline: SafeString | None = None
+    sparkline: SafeString | None = None  # only on the item whose trend is shown
+    trend_url: str = ""  # set by the view
+
+
+@dataclass
+class Trend:
+    """Daily views of one item over the last ``TREND_DAYS`` UTC days, oldest first."""
+
+    item: TopItem
+    days: list[tuple[str, int]]
+    svg: SafeString
+
+    @property
+    def total(self) -> int:
+        return sum(n for _, n in self.days)
 
 
 def top_items(n: int = TOP_N) -> list[TopItem]:
-    """The ``n`` most viewed items, most viewed first."""
+    """The ``n`` most viewed items, most viewed first, with their unique visitors today."""
     reply = run(get_redis(), [("ZRANGE", keys.viewed_items(), 0, n - 1, "WITHSCORES")])[0]
     scored = pairs(reply)
     labels = item_labels({item for item, _ in scored})
@@ -46,14 +63,22 @@ def top_items(n: int = TOP_N) -> list[TopItem]:
 
 
 def analytics_columns(items: list[TopItem]) -> None:
-    """HOOK(analytics): unique visitors today and a 30-day sparkline per item.
+    """Unique visitors today of every item, in one round trip (not one per row)."""
+    counts = analytics.unique_visitors_many([i.item for i in items])
+    for item, count in zip(items, counts, strict=True):
+        item.unique_today = count
 
-    They come from the analytics module, which is not merged yet; until then the
-    columns show "—". Once it lands, fill ``unique_today`` from its daily unique
-    counts (one pipeline for the page) and ``sparkline`` with ``sparkline_svg`` of
-    the item's ``DAILY_VIEWS_DAYS`` daily views.
-    """
-    return None
+
+def trend(items: list[TopItem], item_id: str | None = None) -> Trend | None:
+    """The daily views of ``item_id`` (one of ``items``; the first by default), one
+    round trip; its row gets the sparkline too."""
+    chosen = next((i for i in items if i.item == item_id), items[0] if items else None)
+    if chosen is None:
+        return None
+    days = analytics.views_per_day(chosen.item, TREND_DAYS)
+    values = [n for _, n in days]
+    chosen.sparkline = sparkline_svg(values)
+    return Trend(chosen, days, sparkline_svg(values, width=600, height=60))
 
 
 def item_labels(item_ids: set[str]) -> dict[str, str]:
@@ -97,7 +122,7 @@ def bar_chart_svg(items: list[TopItem], *, width: int = 640, bar: int = 14) -> S
 
 
 def sparkline_svg(values: list[int], *, width: int = 120, height: int = 24) -> SafeString:
-    """A tiny line of daily values (for the analytics hook)."""
+    """A line of daily values, scaled to the largest."""
     if len(values) < 2:
         return SafeString("")
     top = max(values) or 1

@@ -1,5 +1,9 @@
 """Reads for the overview page: counts, server facts, keys per family, loop state.
 
+Cached pages and fragments have no index to count (a set per item names only the
+pages of items), so their counts are the ``page:…`` and ``fragment:…`` families of
+the same sample, exact or estimated with it.
+
 Counts, server facts and heartbeats are one round trip. Keys per family come from a
 SCAN sample of the whole database (never KEYS): up to ``SCAN_CALLS`` calls of
 ``SCAN_COUNT``; if the scan finishes, the counts are exact, otherwise each family's
@@ -56,25 +60,27 @@ def overview() -> Overview:
         ("HLEN", keys.login()),
         ("ZCARD", keys.carts()),
         ("ZCARD", keys.viewed_items()),
+        ("ZCARD", keys.row_schedule()),
         ("INFO", "server"),
         ("INFO", "memory"),
         ("DBSIZE",),
         *(("GET", keys.heartbeat(name)) for name in LOOPS),
     ]
     replies = run(get_redis(), commands)
-    sessions, logged_in, carts, items, server, memory, dbsize = replies[:7]
+    sessions, logged_in, carts, items, rows, server, memory, dbsize = replies[:8]
     counts = {
         "sessions": int(sessions),
         "logged-in sessions": int(logged_in),
         "non-empty carts": int(carts),
         "viewed items": int(items),
+        "scheduled rows": int(rows),
     }
     return Overview(
         counts=counts,
         version=str(server.get("redis_version", "?")),
         memory=str(memory.get("used_memory_human", "?")),
         dbsize=int(dbsize),
-        loops=[_loop(name, raw) for name, raw in zip(LOOPS, replies[7:], strict=True)],
+        loops=[_loop(name, raw) for name, raw in zip(LOOPS, replies[8:], strict=True)],
     )
 
 
@@ -113,3 +119,10 @@ def key_families(calls: int = SCAN_CALLS, count: int = SCAN_COUNT) -> KeyFamilie
     scale = dbsize / sampled
     estimated = Counter({k: round(v * scale) for k, v in seen.items()})
     return KeyFamilies(estimated.most_common(), sampled, exact=False)
+
+
+def cached_counts(families: KeyFamilies) -> dict[str, int]:
+    """Cached pages and fragments, from the keys-per-family sample."""
+    counts = dict(families.counts)
+    return {"cached pages": counts.get("page:…", 0),
+            "cached fragments": counts.get("fragment:…", 0)}  # fmt: skip

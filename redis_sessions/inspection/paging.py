@@ -47,6 +47,14 @@ def page_command(zset: str, cursor: Cursor | None, n: int) -> tuple[Any, ...]:
     return ("ZREVRANGEBYSCORE", zset, top, "-inf", "WITHSCORES", "LIMIT", skip, n + 1)
 
 
+def ascending_page_command(zset: str, cursor: Cursor | None, n: int) -> tuple[Any, ...]:
+    """``page_command`` lowest score first (``schedule:``: the next refresh first); the
+    same cursors and ``next_cursor`` serve it."""
+    low: Any = "-inf" if cursor is None else repr(cursor.score)
+    skip = 0 if cursor is None else cursor.skip
+    return ("ZRANGEBYSCORE", zset, low, "+inf", "WITHSCORES", "LIMIT", skip, n + 1)
+
+
 def oldest_command(zset: str, n: int) -> tuple[Any, ...]:
     return ("ZRANGE", zset, 0, n - 1, "WITHSCORES")
 

@@ -1,4 +1,5 @@
-"""Read-only pages: overview, sessions, one session, carts, top items."""
+"""Read-only pages: overview, sessions, one session, carts, top items (the cache
+pages are in ``caches``)."""
 
 from __future__ import annotations
 
@@ -36,13 +37,15 @@ def _can(request: HttpRequest, permission: str) -> bool:
 
 @inspection_view("view_redis")
 def overview_view(request: HttpRequest) -> HttpResponse:
+    families = overview.key_families()
     return page(
         request,
         "overview.html",
         "Redis overview",
         {
             "overview": overview.overview(),
-            "families": overview.key_families(),
+            "families": families,
+            "cached": overview.cached_counts(families),
             "can_view_sessions": _can(request, "view_sessions"),
         },
     )
@@ -149,9 +152,13 @@ def carts_view(request: HttpRequest) -> HttpResponse:
 @inspection_view("view_redis")
 def top_items_view(request: HttpRequest) -> HttpResponse:
     top = items.top_items()
+    trend = items.trend(top, request.GET.get("item"))
+    for item in top:
+        item.trend_url = _query({"item": item.item})
     return page(
         request,
         "top_items.html",
         "Top items",
-        {"items": top, "chart": items.bar_chart_svg(top), "no_data": items.NO_DATA},
-    )
+        {"items": top, "chart": items.bar_chart_svg(top), "trend": trend,
+         "no_data": items.NO_DATA},
+    )  # fmt: skip
