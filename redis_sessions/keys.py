@@ -58,6 +58,12 @@ def session_keys(session_key: str) -> tuple[str, str, str]:
     return f"{p}session:{tag}", f"{p}viewed:{tag}", f"{p}cart:{tag}"
 
 
+def session_load_keys(session_key: str) -> tuple[str, str]:
+    """``(session, recent:)`` with one prefix lookup (every session load builds these)."""
+    p = prefix()
+    return f"{p}session:{{{session_key}}}", f"{p}recent:"
+
+
 def session_save_keys(session_key: str) -> tuple[str, str, str, str, str, str]:
     """``(session, recent:, expires:, login:, user-sessions head, tail)`` with one prefix
     lookup (the session save builds these on every write)."""

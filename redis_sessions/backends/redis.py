@@ -18,12 +18,14 @@ out. Undecodable data is an empty session plus a warning on
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import time
 from typing import Any
 
 from django.apps import apps
+from django.conf import settings
 from django.contrib.sessions.backends.base import (
     VALID_KEY_CHARS,
     CreateError,
@@ -32,6 +34,7 @@ from django.contrib.sessions.backends.base import (
 )
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.crypto import get_random_string
+from django.utils.module_loading import import_string
 
 from .. import keys, scripts
 from ..connection import arun, get_async_redis, get_redis, run, run_raw
@@ -57,6 +60,11 @@ def _check_installed() -> None:
         )
 
 
+@functools.cache
+def _serializer(path: str) -> Any:
+    return import_string(path)
+
+
 def _user_id(data: dict[str, Any]) -> str:
     user_id = data.get(AUTH_USER_ID)
     return "" if user_id is None else str(user_id)
@@ -67,7 +75,12 @@ class SessionStore(SessionBase):
 
     def __init__(self, session_key: str | None = None) -> None:
         _check_installed()
-        super().__init__(session_key)
+        # SessionBase.__init__, with the serializer class imported once per setting
+        # value instead of once per request.
+        self._session_key = session_key
+        self.accessed = False
+        self.modified = False
+        self.serializer = _serializer(settings.SESSION_SERIALIZER)
         self._queued_views: list[str] = []
         self._queued_visitor: str | None = None
         # The user id the login index holds for this key, as far as we know: "" for
@@ -112,11 +125,14 @@ class SessionStore(SessionBase):
 
     # -- building commands (shared by the sync and async twins) ------------------------
     def _load_commands(self, session_key: str) -> list[Command]:
-        return [
-            ("GET", keys.session(session_key)),
-            ("ZADD", keys.recent(), "XX", time.time(), session_key),
-            *self._take_views(session_key),
+        data_key, recent = keys.session_load_keys(session_key)
+        commands: list[Command] = [
+            ("GET", data_key),
+            ("ZADD", recent, "XX", time.time(), session_key),
         ]
+        if self._queued_views:
+            commands += self._take_views(session_key)
+        return commands
 
     def _loaded(self, replies: list[Any]) -> dict[str, Any]:
         raw = replies[0]
