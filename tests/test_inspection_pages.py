@@ -290,3 +290,22 @@ def test_cart_values_are_priced_like_the_cart_with_one_query_for_the_page(
     assert values == {
         keys.cart("abcdefgh12345678"): Decimal("21.00"), keys.cart("abcdefgh87654321"): None,
     }  # fmt: skip
+
+
+def test_carts_page_shows_the_abandoned_carts_clean_sessions_evicted(
+    admin_client: Client, redis: Any
+) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    kept, evicted = session(x=1), session(x=2)
+    redis.zadd(keys.recent(), {evicted: 1})  # the oldest: goes first
+    put_cart(redis, keys.cart(evicted), {"lamp": 2, "mug": 1})
+    redis.rpush(keys.abandoned_carts(), "not json")  # a foreign entry is not shown
+    # keeps the two newest: `kept` and the admin client's own session
+    call_command("clean_sessions", "--once", "--limit", "2", stdout=StringIO())
+    assert redis.exists(keys.session(kept))
+    body = admin_client.get(ADMIN + "carts/").content.decode()
+    assert body.count('class="rs-abandoned-row"') == 1
+    assert "lamp \u00d7 2" in body and "mug \u00d7 1" in body

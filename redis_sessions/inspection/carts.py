@@ -9,6 +9,7 @@ Clearing a cart is the cart's own ``Cart.clear()`` (see ``actions``).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -39,17 +40,55 @@ class CartRow:
 
 
 @dataclass
+class AbandonedCart:
+    """A cart that left with an evicted session, as a ``sessions_evicted`` receiver
+    recorded it in ``keys.abandoned_carts()`` (the demo shop's does)."""
+
+    time: datetime
+    reason: str
+    user: str | None
+    items: dict[str, int]
+
+    @property
+    def units(self) -> int:
+        return sum(self.items.values())
+
+
+@dataclass
 class CartPage:
     rows: list[CartRow]
     total: int
     next: Cursor | None
+    abandoned: list[AbandonedCart] = field(default_factory=list)
+
+
+ABANDONED_SHOWN = 20
+
+
+def _abandoned(entries: list[Any]) -> list[AbandonedCart]:
+    out = []
+    for entry in entries:
+        try:
+            data = json.loads(entry)
+            out.append(AbandonedCart(
+                datetime.fromtimestamp(float(data["time"]), tz=timezone.utc),
+                str(data.get("reason", "")), data.get("user"),
+                {str(k): int(v) for k, v in dict(data.get("items") or {}).items()},
+            ))  # fmt: skip
+        except (ValueError, TypeError, KeyError):
+            continue  # not written by a receiver we understand: not shown
+    return out
 
 
 def cart_page(cursor: Cursor | None = None, *, n: int = PAGE_SIZE) -> CartPage:
     """Non-empty carts, most recently changed first."""
     index = keys.carts()
     client = get_redis()
-    total, reply = run(client, [("ZCARD", index), page_command(index, cursor, n)])
+    # The newest abandoned carts ride along with the index page (same round trip).
+    total, reply, abandoned = run(client, [
+        ("ZCARD", index), page_command(index, cursor, n),
+        ("LRANGE", keys.abandoned_carts(), 0, ABANDONED_SHOWN - 1),
+    ])  # fmt: skip
     fetched = pairs(reply)
     page = fetched[:n]
     contents = run(client, [("HGETALL", k) for k, _ in page]) if page else []
@@ -63,7 +102,8 @@ def cart_page(cursor: Cursor | None = None, *, n: int = PAGE_SIZE) -> CartPage:
     names = usernames(r.owner_id for r in rows if r.owner == "user")
     for row in rows:
         row.username = names.get(row.owner_id) if row.owner == "user" else None
-    return CartPage(rows, int(total), next_cursor(fetched, cursor, n))
+    shown = _abandoned(abandoned) if cursor is None else []
+    return CartPage(rows, int(total), next_cursor(fetched, cursor, n), shown)
 
 
 def _price(rows: list[CartRow]) -> None:
