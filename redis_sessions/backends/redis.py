@@ -87,6 +87,7 @@ class SessionStore(SessionBase):
         # none, None when unknown (corrupt data). A save that keeps it needs no script.
         self._indexed_uid: str | None = ""
         self._saving_uid: str | None = None
+        self._seen = False
 
     # -- keys --------------------------------------------------------------------------
     def _validate_session_key(self, key: Any) -> bool:
@@ -156,6 +157,7 @@ class SessionStore(SessionBase):
             self._indexed_uid = None
             return {}
         self._indexed_uid = _user_id(data)
+        self._seen = True  # this load refreshed the last-seen time
         return data
 
     def _save_commands(
@@ -180,12 +182,11 @@ class SessionStore(SessionBase):
             # they are. SET NX/XX decides; the ZADDs only touch a member that exists
             # (XX: never re-index a session flushed meanwhile) or that is new (NX: never
             # move another session's scores), so no MULTI or script is needed.
-            return [
-                ("SET", data_key, payload, "EX", ttl, mode),
-                ("ZADD", recent, mode, now, session_key),
-                ("ZADD", expires, mode, now + ttl, session_key),
-                *self._take_views(session_key),
-            ]
+            commands: list[Command] = [("SET", data_key, payload, "EX", ttl, mode)]
+            if mode == "NX" or not self._seen:  # a load in this request already did it
+                commands.append(("ZADD", recent, mode, now, session_key))
+            commands.append(("ZADD", expires, mode, now + ttl, session_key))
+            return commands + self._take_views(session_key)
         save = scripts.get("session_save").command(
             [data_key, recent, expires, login],
             [payload, ttl, mode, now, now + ttl, session_key, uid, head, tail],
