@@ -39,7 +39,7 @@ from redis.backoff import NoBackoff
 
 from . import sentinel
 from .conf import app_settings
-from .exceptions import ConfigurationError, RedisUnavailable
+from .exceptions import ConfigurationError, RedisUnavailable, UnknownOutcome
 
 logger = logging.getLogger("redis_sessions")
 
@@ -99,11 +99,32 @@ def _watched(conn: Any, *, check: bool = True, handshake: bool = False,
     try:
         yield
     except _FAILURES as exc:
+        _note_outcome(exc, handshake=handshake, reading=not check, sending=count)
         breaker.trip(exc)
         raise
     finally:
         if handshake:
             conn._handshaking = False
+
+
+#: Set on a redis-py error: True when the failed commands may have run in Redis.
+MAY_HAVE_RUN = "redis_sessions_may_have_run"
+
+
+def _note_outcome(exc: BaseException, *, handshake: bool, reading: bool, sending: bool) -> None:
+    """Mark whether the commands of the failed step may have reached Redis.
+
+    A failure while connecting (or in the handshake of a new connection, even when
+    redis-py connects lazily from inside a send) means nothing of ours was sent. A
+    failure while reading a reply, or a timeout while writing (a slow peer may hold
+    part of the request), means Redis may have run the commands: the outcome is
+    unknown. A connection error while writing means the peer is gone (refused,
+    reset, broken pipe): nothing it could still run.
+    """
+    if handshake:
+        setattr(exc, MAY_HAVE_RUN, False)  # the outermost step decides: connecting
+    elif not hasattr(exc, MAY_HAVE_RUN):
+        setattr(exc, MAY_HAVE_RUN, reading or (sending and isinstance(exc, redis.TimeoutError)))
 
 
 class _SyncGuard:
@@ -284,7 +305,15 @@ def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
 
 
 # -- sending commands -----------------------------------------------------------------
-def unavailable(exc: BaseException) -> RedisUnavailable:
+def unavailable(exc: BaseException, commands: Sequence[Sequence[Any]] = ()) -> RedisUnavailable:
+    """``UnknownOutcome`` when ``commands`` may have run (see ``_note_outcome``), else
+    ``RedisUnavailable``: the commands certainly did not run."""
+    if getattr(exc, MAY_HAVE_RUN, False):
+        return UnknownOutcome(
+            f"Redis did not answer after the commands were sent ({exc}); they may or may "
+            "not have run, and they were not retried.",
+            attempted=[tuple(command) for command in commands],
+        )
     return RedisUnavailable(f"Redis is unavailable: {exc}")
 
 
@@ -318,7 +347,7 @@ def run(
         _raise_first(replies, raise_errors)
         return replies
     except (redis.ConnectionError, redis.TimeoutError) as exc:
-        raise unavailable(exc) from exc
+        raise unavailable(exc, commands) from exc
 
 
 def _raise_first(replies: list[Any], raise_errors: bool) -> None:
@@ -375,7 +404,7 @@ def run_raw(
     except (redis.ConnectionError, redis.TimeoutError) as exc:
         conn.disconnect()
         _local.conn = None
-        raise unavailable(exc) from exc
+        raise unavailable(exc, commands) from exc
     for i, reply in enumerate(replies):
         if isinstance(reply, redis.exceptions.NoScriptError):
             replies[i] = run(client, [commands[i]], raise_errors=raise_errors)[0]
@@ -407,7 +436,7 @@ async def arun(
         _raise_first(replies, raise_errors)
         return replies
     except (redis.ConnectionError, redis.TimeoutError) as exc:
-        raise unavailable(exc) from exc
+        raise unavailable(exc, commands) from exc
 
 
 def _reload_and_retry(client: redis.Redis, command: Sequence[Any]) -> Any:
