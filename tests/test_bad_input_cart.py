@@ -94,7 +94,7 @@ ids = st.one_of(
             "\ud800",
             "ü",
         ]
-    ),  # fmt: skip
+    ),
     st.integers(),
     st.text(max_size=8),
     st.text(alphabet="0123456789 -+_", max_size=6),
