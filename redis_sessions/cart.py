@@ -25,6 +25,7 @@ from .backends.redis import SessionStore
 from .cart_ops import CartLine
 from .cart_owner import Target, arequest_target, request_target, session_target, user_target
 from .connection import arun, get_async_redis, get_redis, run, run_raw
+from .exceptions import CartWrite, UnknownOutcome
 
 __all__ = ["Cart", "CartLine"]
 
@@ -109,7 +110,11 @@ class Cart:
         if target is None:  # set(item, 0) for a visitor without a session: nothing to do
             return 0
         # run_raw: the hot path's lean client (raw replies; the script answers ints)
-        reply = run_raw(get_redis(), [ops.write_command(script, target, item_id, qty)])[0]
+        command = ops.write_command(script, target, item_id, qty)
+        try:
+            reply = run_raw(get_redis(), [command])[0]
+        except UnknownOutcome as exc:
+            raise _unknown(script, target, item_id, qty) from exc
         return ops.check_write(reply, item_id, qty, adding=script == "cart_add")
 
     def _remove(self, item_ids: list[str] | None) -> int:
@@ -205,7 +210,10 @@ class Cart:
         if target is None:
             return 0
         command = ops.write_command(script, target, item_id, qty)
-        reply = (await arun(get_async_redis(), [command]))[0]
+        try:
+            reply = (await arun(get_async_redis(), [command]))[0]
+        except UnknownOutcome as exc:
+            raise _unknown(script, target, item_id, qty) from exc
         return ops.check_write(reply, item_id, qty, adding=script == "cart_add")
 
     async def _aremove(self, item_ids: list[str] | None) -> int:
@@ -253,3 +261,15 @@ class Cart:
 
     async def atotal(self) -> Decimal | None:
         return ops.sum_totals(await self.alines())
+
+
+def _unknown(script: str, target: Target, item_id: str, qty: int) -> UnknownOutcome:
+    # Never retried here or by the client: a second cart_add could apply twice.
+    write = CartWrite("add" if script == "cart_add" else "set", target.key, item_id, qty)
+    verb = f"add {qty} x" if write.operation == "add" else f"set to {qty}"
+    return UnknownOutcome(
+        f"Cart {write.operation} ({verb} {item_id!r}) sent, but Redis did not answer in time: "
+        "it may or may not have been applied, and it was not retried. Read the cart "
+        "(quantities()) before trying again.",
+        attempted=write,
+    )

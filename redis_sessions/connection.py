@@ -38,7 +38,7 @@ from redis.backoff import NoBackoff
 
 from . import sentinel
 from .conf import app_settings
-from .exceptions import ConfigurationError, RedisUnavailable
+from .exceptions import ConfigurationError, RedisUnavailable, UnknownOutcome
 
 logger = logging.getLogger("redis_sessions")
 
@@ -86,13 +86,14 @@ def round_trips() -> int:
 
 class _watched:
     """Around one connection step: refuse while the breaker is open, trip it on a
-    failure, count a round trip (not the handshake of a new connection).
+    failure, note whether the failed step may have run in Redis, count a round trip
+    (not the handshake of a new connection).
 
     A class rather than a @contextmanager generator: it runs three times per round
     trip on the session hot path, and this costs a fraction of a generator's setup.
     """
 
-    __slots__ = ("conn", "handshake")
+    __slots__ = ("conn", "handshake", "reading", "sending")
 
     def __init__(self, conn: Any, *, check: bool = True, handshake: bool = False,
                  count: bool = False) -> None:  # fmt: skip
@@ -102,7 +103,7 @@ class _watched:
             breaker.round_trips += 1
         if handshake:
             conn._handshaking = True
-        self.conn, self.handshake = conn, handshake
+        self.conn, self.handshake, self.reading, self.sending = conn, handshake, not check, count
 
     def __enter__(self) -> None:
         return None
@@ -111,8 +112,30 @@ class _watched:
         if self.handshake:
             self.conn._handshaking = False
         if exc is not None and isinstance(exc, _FAILURES):
+            _note_outcome(exc, handshake=self.handshake, reading=self.reading,
+                          sending=self.sending)  # fmt: skip
             breaker.trip(exc)
         return False
+
+
+#: Set on a redis-py error: True when the failed commands may have run in Redis.
+MAY_HAVE_RUN = "redis_sessions_may_have_run"
+
+
+def _note_outcome(exc: BaseException, *, handshake: bool, reading: bool, sending: bool) -> None:
+    """Mark whether the commands of the failed step may have reached Redis.
+
+    A failure while connecting (or in the handshake of a new connection, even when
+    redis-py connects lazily from inside a send) means nothing of ours was sent. A
+    failure while reading a reply, or a timeout while writing (a slow peer may hold
+    part of the request), means Redis may have run the commands: the outcome is
+    unknown. A connection error while writing means the peer is gone (refused,
+    reset, broken pipe): nothing it could still run.
+    """
+    if handshake:
+        setattr(exc, MAY_HAVE_RUN, False)  # the outermost step decides: connecting
+    elif not hasattr(exc, MAY_HAVE_RUN):
+        setattr(exc, MAY_HAVE_RUN, reading or (sending and isinstance(exc, redis.TimeoutError)))
 
 
 class _SyncGuard:
@@ -293,7 +316,15 @@ def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
 
 
 # -- sending commands -----------------------------------------------------------------
-def unavailable(exc: BaseException) -> RedisUnavailable:
+def unavailable(exc: BaseException, commands: Sequence[Sequence[Any]] = ()) -> RedisUnavailable:
+    """``UnknownOutcome`` when ``commands`` may have run (see ``_note_outcome``), else
+    ``RedisUnavailable``: the commands certainly did not run."""
+    if getattr(exc, MAY_HAVE_RUN, False):
+        return UnknownOutcome(
+            f"Redis did not answer after the commands were sent ({exc}); they may or may "
+            "not have run, and they were not retried.",
+            attempted=[tuple(command) for command in commands],
+        )
     return RedisUnavailable(f"Redis is unavailable: {exc}")
 
 
@@ -327,7 +358,7 @@ def run(
         _raise_first(replies, raise_errors)
         return replies
     except (redis.ConnectionError, redis.TimeoutError) as exc:
-        raise unavailable(exc) from exc
+        raise unavailable(exc, commands) from exc
 
 
 def _raise_first(replies: list[Any], raise_errors: bool) -> None:
@@ -384,7 +415,7 @@ def run_raw(
     except (redis.ConnectionError, redis.TimeoutError) as exc:
         conn.disconnect()
         _local.conn = None
-        raise unavailable(exc) from exc
+        raise unavailable(exc, commands) from exc
     for i, reply in enumerate(replies):
         if isinstance(reply, redis.exceptions.NoScriptError):
             replies[i] = run(client, [commands[i]], raise_errors=raise_errors)[0]
@@ -416,7 +447,7 @@ async def arun(
         _raise_first(replies, raise_errors)
         return replies
     except (redis.ConnectionError, redis.TimeoutError) as exc:
-        raise unavailable(exc) from exc
+        raise unavailable(exc, commands) from exc
 
 
 def _reload_and_retry(client: redis.Redis, command: Sequence[Any]) -> Any:

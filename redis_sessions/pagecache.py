@@ -224,7 +224,8 @@ def invalidate_page(page: str | HttpRequest) -> int:
         url = urlsplit(page)
         if not url.scheme or not url.netloc:
             raise ValueError(f"invalidate_page needs an absolute URL or a request, not {page!r}.")
-        digests = [pageentry.digest(m, url.scheme, url.netloc, url.path or "/", url.query)
+        path = pageentry.url_path(url.path)  # "/a%2A/" is the page Django sees as "/a*/"
+        digests = [pageentry.digest(m, url.scheme, url.netloc, path, url.query)
                    for m in ("GET", "HEAD")]  # fmt: skip
     return int(run(get_redis(), [("DEL", *(keys.page(d) for d in digests))])[0])
 

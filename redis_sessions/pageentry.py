@@ -13,10 +13,11 @@ import hashlib
 import json
 import re
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, unquote_to_bytes, urlencode
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.middleware import csrf
+from django.utils.encoding import repercent_broken_unicode
 
 #: 64 characters like a masked token, but with "_", which no real token contains.
 PLACEHOLDER = b"__redis_sessions_csrf_token__".ljust(64, b"_")
@@ -26,10 +27,23 @@ _NO_STORE = frozenset({"private", "no-store"})
 
 
 def digest(method: str, scheme: str, host: str, path: str, query: str) -> str:
-    """The cache key's digest for one URL; identical in every process."""
-    ordered = urlencode(sorted(parse_qsl(query, keep_blank_values=True)))
+    """The cache key's digest for one URL; identical in every process.
+
+    ``path`` is decoded, as Django's ``request.path``. The query is compared as Django
+    parses it (``request.GET``): parameters are sorted by name only, so ``?a=1&b=2``
+    and ``?b=2&a=1`` share a key while ``?a=1&a=2`` and ``?a=2&a=1`` (whose
+    ``getlist("a")`` differ) do not.
+    """
+    pairs = parse_qsl(query, keep_blank_values=True)
+    ordered = urlencode(sorted(pairs, key=lambda pair: pair[0]))  # stable: keeps value order
     text = "\n".join((method.upper(), scheme.lower(), host.lower(), path, ordered))
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def url_path(raw: str) -> str:
+    """The path of a URL as Django's ``request.path`` holds it: percent-decoded as a
+    WSGI server does, invalid UTF-8 re-encoded as Django does."""
+    return repercent_broken_unicode(unquote_to_bytes(raw or "/")).decode()
 
 
 def request_digest(request: HttpRequest, method: str | None = None) -> str:
