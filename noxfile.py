@@ -1,8 +1,9 @@
-"""The version matrix: ``nox`` runs it all, ``nox -s tests-3.11(django='4.2')`` one cell.
+"""The version matrix: ``nox`` runs it all; ``nox -l`` lists the cells.
 
-Django 4.2 and 5.2 run on Python 3.11; Django 6.x needs Python 3.12+ and runs where
-such an interpreter exists (nox skips a session whose interpreter is missing, and
-says so). redis-py is tested at its current and previous major.
+Django 5.2 runs on Python 3.10, Django 4.2 and 5.2 on Python 3.11; Django 6.x needs
+Python 3.12+ and runs where such an interpreter exists (nox skips a session whose
+interpreter is missing, and says so). redis-py is tested at its current and previous
+major.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ nox.options.sessions = ["tests"]
 ROOT = Path(__file__).parent
 
 MATRIX = [
+    ("3.10", "5.2", "8"),
     ("3.11", "4.2", "8"),
     ("3.11", "5.2", "8"),
     ("3.11", "5.2", "7"),

@@ -69,3 +69,20 @@ def test_wheel_installs_on_its_own_and_every_module_imports(wheel: Path, tmp_pat
     report = json.loads(result.stdout)
     assert report["file"].startswith(str(target))
     assert "redis_sessions.backends.redis" in report["modules"]
+
+
+def test_sdist_holds_the_app_and_its_metadata_only(tmp_path: Path) -> None:
+    pytest.importorskip("build", reason="the `build` package (dev extra) makes the sdist")
+    import tarfile
+
+    subprocess.run(
+        [sys.executable, "-m", "build", "--sdist", "--no-isolation", "-o", str(tmp_path),
+         str(ROOT)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    sdist = next(tmp_path.glob("django_redis_anatomy-*.tar.gz"))
+    with tarfile.open(sdist) as tar:
+        tops = {name.split("/")[1] for name in tar.getnames() if name.count("/") >= 1}
+    assert tops <= {"redis_sessions", "README.md", "CHANGELOG.md", "LICENSE",
+                    "pyproject.toml", "PKG-INFO", ".gitignore"}  # fmt: skip
+    assert "redis_sessions" in tops and "LICENSE" in tops
