@@ -12,6 +12,8 @@ from redis_sessions import connection, embedded, keys
 from redis_sessions.backends.redis import SessionStore
 from redis_sessions.connection import get_redis, run
 
+pytestmark = pytest.mark.single_server("starts its own single Redis")
+
 DURABLE = ("--appendonly", "yes", "--appendfsync", "everysec")
 WRITES = 5_000
 
