@@ -63,6 +63,7 @@ def test_a_first_add_creates_the_session_that_owns_the_cart(
     assert 'class="cart-count">2<' in client.get("/").content.decode()
 
 
+@pytest.mark.single_server("single-server round-trip budget")
 def test_a_template_that_does_not_use_the_cart_costs_no_round_trip(
     products: list[Product],
 ) -> None:

@@ -6,7 +6,7 @@ with the index key pointed at a throwaway zset of that slot, ``scratch:{TAG}``);
 ``carts:`` is then brought in line with what the cart is after the step (present
 and non-empty: ZADD; gone: ZREM). A crash between leaves ``carts:`` missing a cart
 (its next change adds it back; its session's eviction deletes it by key) or naming a
-gone one (``forget_abandoned_carts`` drops it).
+gone one (``forget_expired_carts`` drops it).
 """
 
 from __future__ import annotations
