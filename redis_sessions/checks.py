@@ -64,6 +64,8 @@ def check_settings(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
     strategy = user.get("CART_MERGE_STRATEGY", DEFAULTS["CART_MERGE_STRATEGY"])
     if strategy not in _MERGE_STRATEGIES:
         errors.append(_invalid("CART_MERGE_STRATEGY", strategy, f"one of {_MERGE_STRATEGIES}"))
+    if not isinstance(user.get("CLUSTER", False), bool):
+        errors.append(_invalid("CLUSTER", user["CLUSTER"], "True or False"))
     return errors
 
 

@@ -47,6 +47,8 @@ DEFAULTS: dict[str, Any] = {
     "ROW_CACHE_MODELS": {},
     # Loops (clean_sessions, rescale_viewed, cache_rows)
     "LOCK_TIMEOUT": 30,
+    # Redis Cluster (cluster/): URL / CACHE_ALIAS names one node of a cluster
+    "CLUSTER": False,
 }
 
 
@@ -174,6 +176,11 @@ class Settings:
     @property
     def LOCK_TIMEOUT(self) -> int:
         return int(_get("LOCK_TIMEOUT"))
+
+    @property
+    def CLUSTER(self) -> bool:
+        """The configured server is a node of a Redis Cluster (clients discover the rest)."""
+        return bool(_get("CLUSTER"))
 
 
 app_settings = Settings()

@@ -28,15 +28,17 @@ import threading
 import time
 import weakref
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import redis
 import redis.asyncio as aredis
 from django.core.signals import setting_changed
 from django.dispatch import receiver
+from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
 from redis.backoff import NoBackoff
+from redis.cluster import RedisCluster
 
-from . import sentinel
+from . import cluster, sentinel
 from .conf import app_settings
 from .exceptions import ConfigurationError, RedisUnavailable, UnknownOutcome
 
@@ -238,12 +240,18 @@ _async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aredis.Redi
 
 
 def get_redis() -> redis.Redis:
-    """The process-wide sync client (bytes responses, no retries, short timeouts)."""
+    """The process-wide sync client (bytes responses, no retries, short timeouts).
+
+    With ``CLUSTER`` it is a ``redis.cluster.RedisCluster`` (typed as ``Redis``: the
+    app only hands it to ``run``/``run_raw``, which route it per slot).
+    """
     global _sync_client
     client = _sync_client
     if client is not None:
         return client
     with _lock:
+        if _sync_client is None and app_settings.CLUSTER:
+            _sync_client = _cluster_client()
         if _sync_client is None:
             cls, kwargs = _source()
             kwargs["retry"] = redis.retry.Retry(NoBackoff(), 0)
@@ -265,6 +273,11 @@ def get_async_redis() -> aredis.Redis:
     client = _async_clients.get(loop)
     if client is not None:
         return client
+    if app_settings.CLUSTER:
+        # Typed as the plain client: the app only hands it to ``arun``.
+        client = cast(aredis.Redis, _async_cluster_client())
+        _async_clients[loop] = client
+        return client
     cls, kwargs = _source()
     sentinel_proxy = kwargs.pop("connection_pool", None) if sentinel.is_sentinel(cls) else None
     async_cls = sentinel.async_connection_class(cls) if sentinel_proxy else _ASYNC_CLASS.get(cls)
@@ -282,6 +295,47 @@ def get_async_redis() -> aredis.Redis:
     client = aredis.Redis(connection_pool=pool)
     _async_clients[loop] = client
     return client
+
+
+def _cluster_kwargs() -> tuple[type, dict[str, Any]]:
+    cls, kwargs = _source()
+    if kwargs.get("db"):
+        raise ConfigurationError("A Redis Cluster has only database 0; drop /N from the URL.")
+    for name in ("db", "retry_on_error", "retry_on_timeout", "connection_pool", "path"):
+        kwargs.pop(name, None)
+    return cls, kwargs
+
+
+def _cluster_client() -> Any:
+    """A RedisCluster from one node's address: the same short timeouts, no retries (a
+    cluster-level ``Retry`` of 0: a retried command could apply twice), and guarded
+    node connections (breaker, round-trip count). Topology is discovered here."""
+    from redis.cluster import REDIS_ALLOWED_KEYS
+
+    cls, kwargs = _cluster_kwargs()
+    host, port = kwargs.pop("host"), kwargs.pop("port")
+    kwargs = {k: v for k, v in kwargs.items() if k in REDIS_ALLOWED_KEYS}
+    try:
+        breaker.check()
+        # url=: only then does redis-py build node pools that take connection_class.
+        return RedisCluster(
+            url=f"redis://{host}:{port}", retry=redis.retry.Retry(NoBackoff(), 0),
+            connection_class=_guard(cls, _SyncGuard),
+            max_connections=app_settings.MAX_CONNECTIONS, **kwargs,
+        )  # fmt: skip
+    except (redis.RedisError, OSError, *cluster.FAILURES) as exc:
+        breaker.trip(exc)
+        raise unavailable(exc) from exc
+
+
+def _async_cluster_client() -> Any:
+    """redis.asyncio's RedisCluster, with the same timeouts and no retries (its node
+    connections are its own class: no breaker or round-trip count on this path)."""
+    _, kwargs = _cluster_kwargs()
+    accepted = _init_params(AsyncRedisCluster)
+    kwargs = {k: v for k, v in kwargs.items() if k in accepted and k != "retry"}
+    return AsyncRedisCluster(retry=aredis.retry.Retry(NoBackoff(), 0),
+                             max_connections=app_settings.MAX_CONNECTIONS, **kwargs)  # fmt: skip
 
 
 def _init_params(cls: type) -> set[str]:
@@ -302,7 +356,9 @@ def reset() -> None:
         if old is not None:
             old.disconnect()
             _local.conn = None
-        if _sync_client is not None:
+        if isinstance(_sync_client, RedisCluster):
+            _sync_client.disconnect_connection_pools()  # not close(): held clients stay usable
+        elif _sync_client is not None:
             _sync_client.connection_pool.disconnect()
         _sync_client = None
         _async_clients.clear()
@@ -337,7 +393,10 @@ def run(
     for an EVALSHA: the script is loaded and only that command is sent again (it ran
     nothing the first time, so this cannot apply anything twice). With
     ``raise_errors=False`` error replies are returned in their place instead.
+    On a cluster client the list goes to ``cluster.run`` (per-slot steps).
     """
+    if isinstance(client, RedisCluster):
+        return _run_cluster(client, commands, raise_errors)
     try:
         if len(commands) == 1:
             try:
@@ -359,6 +418,15 @@ def run(
         return replies
     except (redis.ConnectionError, redis.TimeoutError) as exc:
         raise unavailable(exc, commands) from exc
+
+
+def _run_cluster(client: Any, commands: Sequence[Sequence[Any]], raise_errors: bool) -> list[Any]:
+    try:
+        replies = cluster.run(client, commands)
+    except cluster.FAILURES as exc:
+        raise unavailable(exc) from exc
+    _raise_first(replies, raise_errors)
+    return replies
 
 
 def _raise_first(replies: list[Any], raise_errors: bool) -> None:
@@ -399,6 +467,8 @@ def run_raw(
     integers or bytes). Error replies are raised after every reply has been read, so
     the connection stays in step; NOSCRIPT is handled as in ``run``.
     """
+    if isinstance(client, RedisCluster):
+        return _run_cluster(client, commands, raise_errors)
     conn = _thread_connection(client)
     replies: list[Any] = []
     try:
@@ -427,6 +497,13 @@ async def arun(
     client: aredis.Redis, commands: Sequence[Sequence[Any]], *, raise_errors: bool = True
 ) -> list[Any]:
     """``run`` for redis.asyncio."""
+    if isinstance(client, AsyncRedisCluster):
+        try:
+            replies = await cluster.arun(client, commands)
+        except cluster.FAILURES as exc:
+            raise unavailable(exc) from exc
+        _raise_first(replies, raise_errors)
+        return replies
     try:
         if len(commands) == 1:
             try:

@@ -259,3 +259,16 @@ def item_pages_pattern() -> str:
 def item_of_pages_key(key: str) -> str:
     """The item id of an ``item-pages:`` key (the inverse of ``item_pages``)."""
     return key[len(f"{prefix()}item-pages:") :]
+
+
+# -- Redis Cluster (redis_sessions/cluster/) ---------------------------------------
+def cluster_scratch(tag: str) -> str:
+    """A throwaway zset in slot ``{tag}``: a cart script's index writes land here in
+    cluster mode (the real ``carts:`` is updated in a step of its own)."""
+    return f"{prefix()}scratch:{{{tag}}}"
+
+
+def cluster_merge(tag: str) -> str:
+    """A short-lived copy of an anonymous cart in the user's slot ``{tag}`` (the login
+    merge runs there in cluster mode)."""
+    return f"{prefix()}cart-merge:{{{tag}}}"

@@ -14,8 +14,49 @@ from redis_sessions import connection, keys
 _ids = itertools.count()
 
 
+# -- pytest --redis-cluster: the whole suite against a real 3-master cluster ----------
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--redis-cluster", action="store_true",
+                     help="run against a 3-master Redis Cluster started for the run")  # fmt: skip
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "single_server(reason): skipped under --redis-cluster, with the reason"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.getoption("--redis-cluster"):
+        return
+    for item in items:
+        marker = item.get_closest_marker("single_server")
+        if marker is not None:
+            reason = marker.args[0] if marker.args else "single-server only"
+            item.add_marker(pytest.mark.skip(reason=f"not on a cluster: {reason}"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def redis_cluster(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """With ``--redis-cluster``: start the cluster and point the app at it (URL of one
+    node, ``CLUSTER`` on) for the whole run; tests still isolate by key prefix."""
+    if not request.config.getoption("--redis-cluster"):
+        yield None
+        return
+    from tests import cluster_server
+
+    cluster = cluster_server.start()
+    user = {**getattr(settings, "REDIS_SESSIONS", {}), "URL": cluster.url, "CLUSTER": True}
+    try:
+        with override_settings(REDIS_SESSIONS=user):
+            yield cluster
+    finally:
+        connection.reset()
+        cluster.stop()
+
+
 @pytest.fixture(autouse=True)
-def redis_keyspace() -> Iterator[str]:
+def redis_keyspace(redis_cluster: Any) -> Iterator[str]:
     """A key prefix of its own for every test; its keys are deleted afterwards.
 
     Prefixes (not FLUSHDB) keep tests isolated on a shared server too: the suite may
@@ -36,7 +77,7 @@ def redis_keyspace() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def preloaded_scripts(django_db_blocker: Any) -> None:
+def preloaded_scripts(django_db_blocker: Any, redis_cluster: Any) -> None:
     """Load every Lua script once, so round-trip counts see the steady state (a first
     EVALSHA on a fresh server costs a SCRIPT LOAD and a resend)."""
     from redis_sessions import scripts

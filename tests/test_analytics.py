@@ -74,6 +74,7 @@ def test_a_cookieless_visitor_is_a_keyed_hash_of_address_and_agent_never_the_add
             assert b"10.1.2.3" not in redis.get(key)
 
 
+@pytest.mark.single_server("single-server round-trip budget")
 def test_views_during_a_request_ride_on_the_session_round_trip_with_their_visitor(
     redis: Any,
 ) -> None:

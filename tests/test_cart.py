@@ -287,6 +287,7 @@ def test_total_is_none_without_a_price_field(settings: Any) -> None:
     assert next(iter(cart)).total is None
 
 
+@pytest.mark.single_server("single-server round-trip budget")
 def test_each_write_and_quantities_cost_one_round_trip() -> None:
     (p,) = make_products(1)
     cart = session_cart()

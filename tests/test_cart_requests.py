@@ -63,6 +63,7 @@ def test_a_first_add_creates_the_session_that_owns_the_cart(
     assert 'class="cart-count">2<' in client.get("/").content.decode()
 
 
+@pytest.mark.single_server("single-server round-trip budget")
 def test_a_template_that_does_not_use_the_cart_costs_no_round_trip(
     products: list[Product],
 ) -> None:
@@ -76,6 +77,7 @@ def test_a_template_that_does_not_use_the_cart_costs_no_round_trip(
     assert connection.round_trips() - before == 2  # the session load, then HGETALL
 
 
+@pytest.mark.single_server("single-server round-trip budget")
 def test_the_cart_page_lists_lines_with_totals_in_one_round_trip_and_one_query(
     products: list[Product], django_assert_num_queries: Any
 ) -> None:

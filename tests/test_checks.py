@@ -49,6 +49,7 @@ def test_missing_cache_alias() -> None:
     assert ids(checks.check_connection()) == ["redis_sessions.E003"]
 
 
+@pytest.mark.single_server("URL set: no cache-alias checks")
 @override_settings(CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}})
 def test_cache_alias_that_is_not_django_redis() -> None:
     assert ids(checks.check_connection()) == ["redis_sessions.E005"]
@@ -59,6 +60,7 @@ def test_long_app_timeout_warns() -> None:
     assert ids(checks.check_connection()) == ["redis_sessions.W002"]
 
 
+@pytest.mark.single_server("URL set: no cache-alias checks")
 def test_long_or_missing_alias_timeouts_warn(settings: Any) -> None:
     settings.CACHES = {
         "default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": "redis://x",

@@ -85,6 +85,7 @@ def wait_for(condition: Any, process: subprocess.Popen[str], seconds: float = 60
         time.sleep(0.01)
 
 
+@pytest.mark.single_server("a manage.py subprocess, single server")
 @pytest.mark.slow
 def test_killed_mid_pass_leaves_no_half_deleted_session(redis: Any, redis_keyspace: str) -> None:
     total = 40_000
@@ -101,6 +102,7 @@ def test_killed_mid_pass_leaves_no_half_deleted_session(redis: Any, redis_keyspa
     assert key_space(redis) == set()
 
 
+@pytest.mark.single_server("a manage.py subprocess, single server")
 @pytest.mark.slow
 def test_sigterm_finishes_the_batch_prints_a_summary_and_exits_0(
     redis: Any, redis_keyspace: str

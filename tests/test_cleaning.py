@@ -248,6 +248,7 @@ def test_the_demo_records_abandoned_carts_in_a_capped_list(redis: Any, monkeypat
     assert all(json.dumps(e).find("sess") < 0 for e in entries)  # no session keys kept
 
 
+@pytest.mark.single_server("single-server round-trip budget")
 def test_a_pass_costs_one_round_trip_per_batch(redis: Any, no_receivers: None) -> None:
     populate(30)
     before = connection.round_trips()

@@ -16,6 +16,8 @@ from redis_sessions.backends.redis import SessionStore
 from redis_sessions.doctor import FAIL, OK, WARN, Report, diagnose
 from redis_sessions.loops import LoopRunner
 
+pytestmark = pytest.mark.single_server("reads one server's INFO, CONFIG, SCAN")
+
 Serve = Callable[..., embedded.EmbeddedRedis]
 
 

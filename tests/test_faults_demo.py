@@ -26,7 +26,10 @@ from redis_sessions.fragments import invalidate_fragment
 from redis_sessions.rowcache import get_row
 
 # transaction=True: the row cache fills only after a commit, as it would in production.
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.single_server("stops and restarts a single Redis of its own"),
+]
 
 
 @pytest.fixture

@@ -11,6 +11,8 @@ from django.test import Client
 
 from redis_sessions import connection, embedded
 
+pytestmark = pytest.mark.single_server("starts its own single Redis")
+
 
 @pytest.fixture
 def full_redis(settings: Any) -> Iterator[Any]:

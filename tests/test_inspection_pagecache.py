@@ -15,7 +15,10 @@ from redis_sessions.inspection import overview, pages
 
 from .inspection_helpers import ADMIN, client_for, session, staff
 
-pytestmark = pytest.mark.django_db
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.single_server("pages with one server's SCAN cursor"),
+]
 
 PAGE_CACHE = ADMIN + "page-cache/"
 

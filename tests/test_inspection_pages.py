@@ -44,6 +44,7 @@ def test_the_admin_index_lists_a_redis_section_with_every_page(admin_client: Cli
         assert f">{name}</a>" in body
 
 
+@pytest.mark.single_server("pages with one server's SCAN cursor")
 def test_each_section_row_leads_to_its_page(admin_client: Client) -> None:
     for model, page in [("redis", ""), ("sessionrecord", "sessions/"), ("cartrecord", "carts/"),
                         ("topitem", "top-items/"), ("pagecacheentry", "page-cache/"),
@@ -53,6 +54,7 @@ def test_each_section_row_leads_to_its_page(admin_client: Client) -> None:
         assert response.redirect_chain == [] or response.redirect_chain[-1][0] == ADMIN + page
 
 
+@pytest.mark.single_server("pages with one server's SCAN cursor")
 @pytest.mark.parametrize("page", PAGES)
 def test_every_page_renders_inside_the_admin_for_a_superuser(
     admin_client: Client, page: str
@@ -80,6 +82,7 @@ def test_staff_without_the_view_permission_get_403() -> None:
         assert client.get(ADMIN + page).status_code == 403
 
 
+@pytest.mark.single_server("pages with one server's SCAN cursor")
 def test_view_redis_alone_opens_overview_items_and_caches_but_not_sessions() -> None:
     client = client_for(staff("ops", "view_redis"))
     for page in ("", "top-items/", "page-cache/", "row-cache/"):
@@ -88,6 +91,7 @@ def test_view_redis_alone_opens_overview_items_and_caches_but_not_sessions() -> 
     assert client.get(ADMIN + "carts/").status_code == 403
 
 
+@pytest.mark.single_server("pages with one server's SCAN cursor")
 def test_overview_counts_the_indexes_and_says_which_loops_never_ran(
     admin_client: Client, redis: Any
 ) -> None:
@@ -110,6 +114,7 @@ def test_overview_counts_the_indexes_and_says_which_loops_never_ran(
     assert data.version and data.memory != "?"
 
 
+@pytest.mark.single_server("pages with one server's SCAN cursor")
 def test_keys_per_family_are_exact_when_the_sample_covers_the_database(redis: Any) -> None:
     session(a=1)
     session(b=2)
@@ -122,6 +127,7 @@ def test_keys_per_family_are_exact_when_the_sample_covers_the_database(redis: An
     assert counts["recent:"] == 1 and counts["carts:"] == 1
 
 
+@pytest.mark.single_server("pages with one server's SCAN cursor")
 def test_keys_per_family_are_scaled_estimates_when_the_sample_is_partial(redis: Any) -> None:
     redis.mset({keys.session(f"k{i:07d}"): "{}" for i in range(300)})
     families = overview.key_families(calls=1, count=10)
@@ -213,6 +219,7 @@ def test_top_items_show_views_most_first_with_a_chart_unique_visitors_and_a_tren
     assert "Last 30 days: 999 (3 views)" in other
 
 
+@pytest.mark.single_server("pages with one server's SCAN cursor")
 def test_pages_show_an_error_banner_not_a_500_when_redis_is_unreachable(
     settings: Any, tmp_path: Any
 ) -> None:
@@ -263,6 +270,7 @@ def test_a_session_page_highlights_sessions_in_the_sidebar(admin_client: Client)
     assert f'href="{ADMIN}?">Overview</a>' in sidebar  # the same page, not a prefix
 
 
+@pytest.mark.single_server("single-server round-trip budget")
 @pytest.mark.parametrize("n", [3, 100])
 def test_top_items_cost_three_round_trips_whatever_the_number_of_rows(n: int) -> None:
     run(get_redis(), view_commands(None, [f"i{k}" for k in range(n)], visitor="v"))

@@ -123,6 +123,7 @@ def trips_of(client: Client, url: str) -> int:
     return connection.round_trips() - start
 
 
+@pytest.mark.single_server("single-server round-trip budget")
 def test_first_and_last_page_of_10000_sessions_cost_the_same_few_round_trips(
     redis: Any, admin_client: Client
 ) -> None:

@@ -50,6 +50,7 @@ def test_the_page_lists_scheduled_rows_soonest_first_with_delay_and_entry(redis:
     assert "2 scheduled rows" in body
 
 
+@pytest.mark.single_server("single-server round-trip budget")
 def test_pages_follow_the_schedule_cursor_and_cost_two_round_trips_anywhere(redis: Any) -> None:
     now = time.time()
     # 120 rows, some sharing a next refresh time (ties cross page boundaries).

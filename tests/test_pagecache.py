@@ -41,6 +41,7 @@ def test_popular_item_page_is_stored_then_served_without_running_the_view(redis:
     assert calls["item"] == 1
 
 
+@pytest.mark.single_server("single-server round-trip budget")
 def test_a_hit_without_a_session_cookie_costs_one_round_trip(redis: Any) -> None:
     popular(redis, "a")
     client = Client()
@@ -50,6 +51,7 @@ def test_a_hit_without_a_session_cookie_costs_one_round_trip(redis: Any) -> None
     assert connection.round_trips() - before == 1
 
 
+@pytest.mark.single_server("single-server round-trip budget")
 def test_a_hit_with_a_session_cookie_costs_two_round_trips(redis: Any) -> None:
     popular(redis, "a")
     client = Client()

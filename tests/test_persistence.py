@@ -12,6 +12,8 @@ from redis_sessions import connection, embedded
 from redis_sessions.backends.redis import SessionStore
 from redis_sessions.cart import Cart
 
+pytestmark = pytest.mark.single_server("starts its own single Redis")
+
 DURABLE = ("--appendonly", "yes", "--appendfsync", "everysec")
 WRITES = 5_000
 USER = 5

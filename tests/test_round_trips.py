@@ -13,6 +13,8 @@ from redis_sessions import connection, keys
 from redis_sessions.backends.redis import SessionStore
 from redis_sessions.tracking import record_view
 
+pytestmark = pytest.mark.single_server("single-server round-trip budget")
+
 
 class Counter:
     count = 0

@@ -54,6 +54,7 @@ def test_a_hit_costs_one_round_trip_and_no_query(django_assert_num_queries: Any)
     assert row["id"] == item.pk
 
 
+@pytest.mark.single_server("single-server round-trip budget")
 def test_a_miss_costs_two_round_trips_and_one_query(django_assert_num_queries: Any) -> None:
     get_row(Product, product().pk)  # warm up: connect, load the script
     item = product()
@@ -128,6 +129,7 @@ def test_uuid_date_datetime_duration_decimal_and_json_fields_decode_to_themselve
     assert documents.decode(Everything, RowEncoder().encode(values)) == values
 
 
+@pytest.mark.single_server("single-server round-trip budget")
 def test_get_rows_costs_a_fixed_number_of_queries_whatever_the_batch(
     django_assert_num_queries: Any,
 ) -> None:

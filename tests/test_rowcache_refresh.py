@@ -60,6 +60,7 @@ def test_nothing_scheduled_means_no_next_time() -> None:
     assert refresh_due_rows()["next_in"] is None
 
 
+@pytest.mark.single_server("single-server round-trip budget")
 def test_a_pass_works_in_batches_with_two_round_trips_each(redis: Any) -> None:
     items = [product() for _ in range(7)]
     for item in items:

@@ -24,6 +24,8 @@ from redis_sessions import connection, embedded, keys
 from redis_sessions.backends.redis import SessionStore
 from redis_sessions.doctor import diagnose
 
+pytestmark = pytest.mark.single_server("starts its own single Redis")
+
 RECOVERY_BOUND = 10.0  # seconds: a correctness bound (no restart needed), not a benchmark
 SETUP_BOUND = 20.0
 

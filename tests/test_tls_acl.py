@@ -25,6 +25,8 @@ from redis_sessions.connection import get_redis, run
 from redis_sessions.doctor import diagnose
 from redis_sessions.exceptions import RedisUnavailable
 
+pytestmark = pytest.mark.single_server("starts its own single Redis")
+
 PASSWORD = "s3cret-pw"
 
 

@@ -15,6 +15,8 @@ from redis_sessions import embedded
 from redis_sessions.backends.redis import SessionStore
 from redis_sessions.exceptions import RedisUnavailable
 
+pytestmark = pytest.mark.single_server("starts its own single Redis")
+
 # Generous bound: the point is "no hang" (redis-py's default would wait 5+ s per
 # attempt, with retries), not speed.
 FAST = 2.0

@@ -24,6 +24,8 @@ from redis_sessions.exceptions import CartWrite, RedisUnavailable, UnknownOutcom
 USER = 41
 ITEM = "7"  # CART_MODEL is the demo Product: ids are integers
 
+pytestmark = pytest.mark.single_server("pauses a single Redis of its own")
+
 
 @pytest.fixture
 def paused_redis(settings: Any) -> Iterator[embedded.EmbeddedRedis]:

@@ -1,0 +1,180 @@
+"""Cluster splits of the page-cache and row-cache scripts.
+
+Page cache: a page entry, its render lock, ``viewed:``, the day's analytics keys and
+the session's keys are all in different slots. The lookup reads first, then takes
+the lock (SET NX, one key), then counts the view; a store writes the item's set of
+pages first, then the entry (the unchanged ``cache_store`` script on the entry's
+slot alone), then releases the lock (``lock_release``). A crash between leaves a set
+naming a page that is not there (harmless) or a lock that expires in seconds.
+
+Row cache: ``schedule:`` and ``delay:`` are two slots and every row has its own.
+Each row's compare-and-set stays atomic (``rowcache_fill`` on the row's slot); the
+schedule moves after the row's write, so a crash leaves a row due again (refreshed
+once more, never lost).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import scripts
+from . import Command, Step
+from .sessions import first_error, text
+
+
+def cache_get(k: list[Any], a: list[Any]) -> Step:
+    entry, lock, viewed = k[:3]
+    item, top, now, lock_ms, token, count = a[0], int(a[1]), a[2], a[3], a[4], text(a[5])
+    visitor, ttl, limit, session, bypass = text(a[6]), a[7], a[8], text(a[9]), text(a[10])
+    item = text(item)
+    reads: list[Command] = [("HMGET", entry, "fresh", "meta", "body")]
+    if session and bypass == "1":
+        reads.append(("EXISTS", k[7]))
+    if top > 0:
+        reads.append(("ZRANK", viewed, item))
+    replies = yield reads
+    error = first_error(replies)
+    if error is not None:
+        return error
+    fields, rest = replies[0], replies[1:]
+    if session and bypass == "1" and rest.pop(0) == 1:
+        return [b"bypass"]
+    if top > 0:
+        rank = rest.pop(0)
+        if rank is None or rank >= top:
+            return [b"cold"]
+    counts: list[Command] = []
+    if count == "1" and item:
+        counts += [("ZINCRBY", viewed, -1, item), ("ZINCRBY", k[3], 1, item),
+                   ("EXPIRE", k[3], ttl)]  # fmt: skip
+        if visitor:
+            counts += [("PFADD", k[4], visitor), ("EXPIRE", k[4], ttl)]
+        if session:
+            viewed_command = scripts.get("session_viewed").command([k[5], k[6]], [limit, now, item])
+            counts.append(viewed_command)
+    fresh = float(fields[0]) if fields[0] is not None else None
+    if fresh is not None and fresh > float(now):
+        if counts:
+            yield counts
+        return [b"hit", fields[1], fields[2]]
+    (locked,) = yield [("SET", lock, token, "PX", lock_ms, "NX")]
+    if locked:
+        # The entry and the lock live in two slots, so this is two steps: a worker may
+        # have stored the page and released its lock between our read and our SET NX.
+        # Look again before rendering (one more round trip, on a miss only).
+        (again,) = yield [("HMGET", entry, "fresh", "meta", "body")]
+        if again[0] is not None and float(again[0]) > float(now):
+            yield [scripts.get("lock_release").command([lock], [token])]
+            if counts:
+                yield counts
+            return [b"hit", again[1], again[2]]
+        return [b"render"]
+    if fresh is not None:
+        if counts:
+            yield counts
+        return [b"stale", fields[1], fields[2]]
+    return [b"wait"]
+
+
+def cache_store(k: list[Any], a: list[Any]) -> Step:
+    entry, lock = k[:2]
+    lifetime, token, member = int(a[3]), text(a[4]), a[5] if len(a) > 5 else ""
+    if len(k) > 2:
+        # 1. the item's set first: a crash after it names a page that is not there.
+        _, left = yield [("SADD", k[2], member), ("PTTL", k[2])]
+        if isinstance(left, int) and left < lifetime:
+            yield [("PEXPIRE", k[2], lifetime)]
+    # 2. the entry, atomically (the script on the entry's slot alone, holding no lock).
+    (stored,) = yield [scripts.get("cache_store").command([entry, entry], [*a[:4], "", member])]
+    # 3. our lock.
+    if token:
+        yield [scripts.get("lock_release").command([lock], [token])]
+    return stored
+
+
+def cache_invalidate_item(k: list[Any], a: list[Any]) -> Step:
+    (pages,) = k
+    head = text(a[0])
+    (digests,) = yield [("SMEMBERS", pages)]
+    if isinstance(digests, Exception):
+        return digests
+    digests = list(digests)
+    if not digests:
+        return 0
+    deleted = yield [("DEL", f"{head}{text(d)}") for d in digests]
+    # SREM, not DEL: a page stored meanwhile stays in the set.
+    yield [("SREM", pages, *digests)]
+    return sum(d for d in deleted if isinstance(d, int))
+
+
+def _row_keys(a: list[Any], member: str) -> tuple[str, str]:
+    head, version_head, tail = (text(v) for v in a[:3])
+    return f"{head}{member}{tail}", f"{version_head}{member}{tail}"
+
+
+def rowcache_due(k: list[Any], a: list[Any]) -> Step:
+    schedule, delay = k
+    now, batch, heads = a[0], a[1], [a[2], a[3], a[4]]
+    (due,) = yield [("ZRANGEBYSCORE", schedule, "-inf", now, "LIMIT", 0, batch)]
+    members = [text(m) for m in due]
+    if not members:
+        return [0, 0]
+    replies = yield [*[("ZSCORE", delay, m) for m in members],
+                     *[("GET", _row_keys(heads, m)[1]) for m in members]]  # fmt: skip
+    delays, versions = replies[: len(members)], replies[len(members) :]
+    out: list[Any] = [len(members), 0]
+    drop: list[Command] = []
+    for member, d, version in zip(members, delays, versions, strict=True):
+        if d is None or float(d) <= 0:
+            drop += [("ZREM", schedule, member), ("ZREM", delay, member),
+                     ("DEL", _row_keys(heads, member)[0])]  # fmt: skip
+            out[1] += 1
+        else:
+            out += [member.encode(), version if version is not None else b""]
+    if drop:
+        yield drop
+    return out
+
+
+def rowcache_store(k: list[Any], a: list[Any]) -> Step:
+    schedule, delay = k
+    heads, now = a[:3], float(a[3])
+    rows = [a[i : i + 4] for i in range(4, len(a), 4)]
+    members = [text(r[0]) for r in rows]
+    delays = yield [("ZSCORE", delay, m) for m in members]
+    stored = stale = removed = 0
+    writes: list[Command] = []
+    kept: list[tuple[str, float]] = []
+    fill = scripts.get("rowcache_fill")
+    for (member, expected, doc, ttl), d in zip(rows, delays, strict=True):
+        member = text(member)
+        entry, version = _row_keys(heads, member)
+        if text(doc) == "" or d is None or float(d) <= 0:
+            writes += [("ZREM", schedule, member), ("ZREM", delay, member), ("DEL", entry)]
+            removed += 1
+        else:
+            writes.append(fill.command([entry, version], [ttl, expected, doc]))
+            kept.append((member, float(d)))
+    # 1. the rows (each compare-and-set atomic in its slot), 2. the schedule.
+    replies = yield writes
+    results = [r[0] for r in replies if isinstance(r, list)]
+    moves: list[Command] = []
+    for (member, d), ok in zip(kept, results, strict=False):
+        if ok == 1:
+            stored += 1
+            moves.append(("ZADD", schedule, "XX", now + d, member))
+        else:
+            stale += 1
+            moves.append(("ZADD", schedule, "XX", now + 0.001, member))
+    replies = yield [*moves, ("ZRANGE", schedule, 0, 0, "WITHSCORES")]
+    first = replies[-1]
+    return [stored, stale, removed, repr(first[0][1]).encode() if first else b""]
+
+
+def rowcache_fill(k: list[Any], a: list[Any]) -> Step:
+    """One script per row: a row's entry and version share a slot, rows do not."""
+    fill = scripts.get("rowcache_fill")
+    replies = yield [fill.command(k[i : i + 2], [a[0], a[i + 1], a[i + 2]])
+                     for i in range(0, len(k), 2)]  # fmt: skip
+    error = first_error(replies)
+    return error or [r[0] for r in replies]

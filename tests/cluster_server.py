@@ -1,0 +1,119 @@
+"""A real 3-master Redis Cluster on loopback ports, for ``pytest --redis-cluster``.
+
+Three ``redis-server`` processes with ``cluster-enabled yes`` in a temp dir; the slots
+are split in three with ``CLUSTER ADDSLOTSRANGE`` and the nodes joined with
+``CLUSTER MEET`` (no ``redis-cli --cluster create``: nothing to answer, and it works
+with the bundled server too). Each process dies with the test run (PDEATHSIG).
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import redis
+
+from redis_sessions.embedded import _die_with_parent, find_redis_server
+
+SLOTS = 16384
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _free_port() -> int:
+    """A free port below 55536 whose cluster bus port (port + 10000) is free too
+    (an ephemeral port from ``bind(0)`` is often too high for a bus port)."""
+    while True:
+        port = random.randrange(20000, 40000)
+        if _free(port) and _free(port + 10000):
+            return port
+
+
+@dataclass
+class Cluster:
+    processes: list[subprocess.Popen[bytes]]
+    ports: list[int]
+    directory: Path
+
+    @property
+    def url(self) -> str:
+        """The URL of one node (any node lets a cluster client discover the rest)."""
+        return f"redis://127.0.0.1:{self.ports[0]}/0"
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def start(masters: int = 3, timeout: float = 20.0) -> Cluster:
+    """Start ``masters`` nodes, give each a third of the slots, wait for ``cluster_state:ok``."""
+    binary = find_redis_server()
+    directory = Path(tempfile.mkdtemp(prefix="redis-anatomy-cluster-"))
+    processes, ports = [], []
+    for _ in range(masters):
+        port = _free_port()
+        node_dir = directory / str(port)
+        node_dir.mkdir()
+        args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(node_dir),
+                "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                "--cluster-node-timeout", "5000", "--save", "", "--appendonly", "no",
+                "--daemonize", "no", "--logfile", str(node_dir / "redis.log")]  # fmt: skip
+        processes.append(subprocess.Popen(args, preexec_fn=_die_with_parent))
+        ports.append(port)
+    cluster = Cluster(processes, ports, directory)
+    try:
+        clients = [redis.Redis(host="127.0.0.1", port=port, socket_timeout=2) for port in ports]
+        deadline = time.monotonic() + timeout
+        for client in clients:
+            while True:
+                try:
+                    client.ping()
+                    break
+                except redis.ConnectionError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
+        share = SLOTS // masters
+        for i, client in enumerate(clients):
+            # Distinct epochs up front, as redis-cli does: no epoch collision to settle.
+            client.execute_command("CLUSTER SET-CONFIG-EPOCH", i + 1)
+            last = SLOTS - 1 if i == masters - 1 else (i + 1) * share - 1
+            client.execute_command("CLUSTER ADDSLOTSRANGE", i * share, last)
+        for port in ports[1:]:
+            clients[0].execute_command("CLUSTER MEET", "127.0.0.1", port)
+        for client in clients:
+            while client.execute_command("CLUSTER INFO").get("cluster_state") != "ok":
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the test cluster did not reach cluster_state:ok")
+                time.sleep(0.05)
+        for client in clients:  # every node must know every other before tests route
+            while len(client.execute_command("CLUSTER SLOTS")) < masters:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the test cluster nodes did not all meet")
+                time.sleep(0.05)
+            client.close()
+    except BaseException:
+        cluster.stop()
+        raise
+    return cluster
