@@ -18,6 +18,7 @@ from typing import Any
 from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.signals import setting_changed
+from django.db import connections, router
 from django.db.models import Model
 from django.dispatch import receiver
 
@@ -135,7 +136,21 @@ def clean_item(item: object) -> tuple[str, bool]:
         value = pk_field.to_python(item)
     except ValidationError:
         raise ValueError(f"{item!r} is not a valid {model._meta.label} id.") from None
+    if isinstance(value, int) and not _in_column_range(model, pk_field, value):
+        # Before any query: Django 4.2 on SQLite raises OverflowError for such an id.
+        raise ValueError(f"{item!r} is not a valid {model._meta.label} id.")
     return _checked_id(value if isinstance(value, str) else str(value), cfg), True
+
+
+def _in_column_range(model: type[Model], field: Any, value: int) -> bool:
+    low, high = connections[router.db_for_read(model)].ops.integer_field_range(
+        field.get_internal_type()
+    )
+    # Some backends (SQLite on Django 4.2) report no range: no database stores an
+    # integer key beyond 64 bits.
+    low = -(2**63) if low is None else low
+    high = 2**63 - 1 if high is None else high
+    return low <= value <= high
 
 
 def _checked_id(text: str, cfg: Config) -> str:

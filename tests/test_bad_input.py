@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+import django
 import pytest
 from django.test import Client, RequestFactory
 from hypothesis import HealthCheck, example, given, settings
@@ -180,6 +181,8 @@ def test_a_key_of_the_wrong_type_is_logged_and_never_a_500(
     with caplog.at_level(logging.WARNING):
         paths = ("/read/", "/write/", "/view/x/", "/view-write/y/", "/async/read/",
                  "/async/write/", "/read/")  # fmt: skip
+        if django.VERSION < (5, 1):  # no async session API: the async views cannot run
+            paths = tuple(p for p in paths if not p.startswith("/async/"))
         for path in paths:
             assert client.get(path).status_code == 200, path
     if case != "login-is-a-string":  # anonymous saves never touch login: (see below)

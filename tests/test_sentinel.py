@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import django
 import pytest
 import redis
 from django.test import Client
@@ -146,7 +147,8 @@ def test_sessions_work_through_sentinel_with_the_apps_no_retry_policy(
         key = client.cookies["sessionid"].value
         return await SessionStore(key).aget("n")
 
-    assert asyncio.run(async_read()) == 1
+    if django.VERSION >= (5, 1):  # Django's async session API
+        assert asyncio.run(async_read()) == 1
     assert f"Sentinel service {through_sentinel.service!r}" in diagnose().findings[0].detail
 
 

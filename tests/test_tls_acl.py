@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import django
 import pytest
 import redis
 from django.test import Client
@@ -58,8 +59,11 @@ def session_round_trip(tls: bool = False) -> None:
         await store.aset("n", 3)
         await store.asave()
 
-    asyncio.run(async_twin())
-    assert client.get("/read/").content == b"3"
+    if django.VERSION >= (5, 1):  # Django's async session API
+        asyncio.run(async_twin())
+        assert client.get("/read/").content == b"3"
+    else:
+        assert client.get("/read/").content == b"2"
     assert issubclass(get_redis().connection_pool.connection_class, redis.SSLConnection) is tls
 
 
