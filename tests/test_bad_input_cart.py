@@ -130,9 +130,12 @@ def expected_id(item: object) -> str | None:
     pk_field = Product._meta.pk
     assert pk_field is not None
     try:
-        text = str(pk_field.to_python(item))
+        value = pk_field.to_python(item)
     except ValidationError:
         return None
+    if isinstance(value, int) and not -(2**63) <= value < 2**63:
+        return None  # beyond any integer key column: cannot be a key of the model
+    text = str(value)
     return text if 1 <= len(text) <= 200 else None
 
 
