@@ -433,7 +433,17 @@ def _raise_first(replies: list[Any], raise_errors: bool) -> None:
     if raise_errors:
         for reply in replies:
             if isinstance(reply, Exception):
+                if _refused_for_memory(reply):
+                    # A full Redis refused the write (nothing applied): the same answer
+                    # as an unreachable one (503, or the caches' uncached fallback).
+                    raise RedisUnavailable(f"Redis refused a write: {reply}") from reply
                 raise reply
+
+
+def _refused_for_memory(reply: Exception) -> bool:
+    from .integrity import is_out_of_memory
+
+    return is_out_of_memory(reply)
 
 
 _local = threading.local()

@@ -12,6 +12,7 @@ session (no cookie, no session load), so a probe creates nothing in Redis.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from typing import Any
 
@@ -26,6 +27,9 @@ from .exceptions import RedisUnavailable
 
 #: The loops that write heartbeats (see ``loops.LoopRunner``).
 LOOPS = ("clean_sessions", "rescale_viewed", "cache_rows")
+
+
+logger = logging.getLogger("redis_sessions")
 
 
 def loop_status(raw: bytes | None, now: float) -> dict[str, Any] | None:
@@ -50,9 +54,12 @@ def health() -> dict[str, Any]:
         # No MULTI: a read-only probe; PING and MGET just share the round trip.
         _, beats = run(get_redis(), [("PING",), ("MGET", *(keys.heartbeat(n) for n in LOOPS))])
     except RedisUnavailable as exc:
-        return {"ok": False, "redis": {"reachable": False, "error": str(exc)}, "loops": {}}
+        # A fixed text: this endpoint is public, and the error names hosts and ports.
+        logger.warning("health: Redis unavailable: %s", exc)
+        return {"ok": False, "redis": {"reachable": False, "error": "unavailable"}, "loops": {}}
     except redis.ResponseError as exc:  # e.g. an ACL user without MGET: still not usable
-        return {"ok": False, "redis": {"reachable": True, "error": str(exc)}, "loops": {}}
+        logger.warning("health: Redis refused the probe: %s", exc)
+        return {"ok": False, "redis": {"reachable": True, "error": "refused"}, "loops": {}}
     latency_ms = (time.perf_counter() - started) * 1000
     now = time.time()
     return {

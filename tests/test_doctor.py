@@ -154,4 +154,5 @@ def test_health_view_answers_503_when_redis_is_down(serve: Serve) -> None:
     server.stop()
     response = Client(raise_request_exception=False).get("/health/")
     assert response.status_code == 503
-    assert response.json()["redis"]["reachable"] is False
+    assert response.json()["redis"] == {"reachable": False, "error": "unavailable"}
+    assert server.url.split("://")[1] not in response.content.decode()  # no address leaked

@@ -41,3 +41,17 @@ def test_full_redis_serves_reads_answers_503_to_writes_and_recovers(
     assert client.get("/write/").status_code == 200
     assert client.get("/read/").content == b"2"
     assert client.cookies["sessionid"].value == cookie
+
+
+def test_a_page_cache_hit_on_a_full_redis_is_served_uncached_not_a_500(full_redis: Any) -> None:
+    from redis_sessions import keys
+
+    full_redis.zincrby(keys.viewed_items(), -100, "f")  # popular
+    client = Client(raise_request_exception=False)
+    assert client.get("/pc/item/f/")["X-Cache"] == "miss"
+    assert client.get("/pc/item/f/")["X-Cache"] == "hit"
+    full_redis.config_set("maxmemory", 1)  # the hit's view counting is refused
+    response = client.get("/pc/item/f/")
+    assert response.status_code == 200 and response["X-Cache"] == "bypass"
+    full_redis.config_set("maxmemory", 0)
+    assert client.get("/pc/item/f/")["X-Cache"] == "hit"

@@ -273,3 +273,28 @@ def test_async_views_read_and_write_the_session_through_asgi() -> None:
     status, body, cookie = asyncio.run(scenario())
     assert status == 200 and body == {"n": 2}
     assert SessionStore(cookie)["n"] == 2
+
+
+@pytest.mark.django_db
+def test_logging_in_again_after_a_flush_indexes_the_new_session(
+    django_user_model: Any, rf: Any
+) -> None:
+    """Django's login() flushes a session whose user hash no longer matches, then saves a
+    new key for the same user: that key must be in login: and the user's set."""
+    from django.contrib.auth import login
+
+    user = django_user_model.objects.create_user("again", password="pw")
+    request = rf.get("/")
+    request.session = SessionStore()
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    request.session.save()
+    first = request.session.session_key
+    request = rf.get("/")
+    request.session = SessionStore(first)
+    request.session["_auth_user_hash"] = "stale"  # e.g. the password changed elsewhere
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    request.session.save()
+    second = request.session.session_key
+    assert second != first
+    assert user_session_keys(user) == [second]
+    assert end_user_sessions(user) == 1

@@ -255,7 +255,14 @@ class SessionStore(SessionBase):
         assert session_key is not None
         return bool(run(get_redis(), [("EXISTS", keys.session(session_key))])[0])
 
+    def _forget_indexes(self) -> None:
+        # A new key has no index entries yet (after flush() the store may still hold
+        # the old session's user id): its first save must write the login indexes.
+        self._indexed_uid = ""
+        self._seen = False
+
     def create(self) -> None:
+        self._forget_indexes()
         while True:
             self._session_key = self._get_new_session_key()
             try:
@@ -320,6 +327,7 @@ class SessionStore(SessionBase):
         return bool(replies[0])
 
     async def acreate(self) -> None:
+        self._forget_indexes()
         while True:
             self._session_key = self._get_new_session_key()
             try:
