@@ -57,6 +57,7 @@ class LoopRunner:
         self.stopping = False
         self.passes = 0
         self._renewed_at = 0.0
+        self._holding = False
 
     # -- stop requests -----------------------------------------------------------------
     def request_stop(self, *args: Any) -> None:
@@ -87,11 +88,22 @@ class LoopRunner:
         return not self.stopping
 
     def sleep(self, seconds: float) -> None:
+        """Wait, keeping a held lock alive (renewed at most every third of its TTL).
+
+        A failure to renew ends the wait early instead of the loop: an unreachable
+        Redis or a lost lock sends ``run`` back to acquiring the lock.
+        """
         deadline = time.monotonic() + seconds
         while not self.stopping and (left := deadline - time.monotonic()) > 0:
             time.sleep(min(left, 0.2))
-            if not self.stopping and seconds > self.lock_timeout / 3:
-                self._renew()
+            if self.stopping or not self._holding:
+                continue
+            try:
+                self.keep_going()
+            except (RedisUnavailable, LockLost) as exc:
+                self._holding = False
+                logger.warning("%s: %s while waiting; acquiring the lock again", self.name, exc)
+                return
 
     # -- the lock ----------------------------------------------------------------------
     def _acquire(self) -> None:
@@ -100,10 +112,12 @@ class LoopRunner:
             key = keys.loop_lock(self.name)
             if run(get_redis(), [("SET", key, self.token, "NX", "EX", self.lock_timeout)])[0]:
                 self._renewed_at = time.monotonic()
+                self._holding = True
                 return
             holder = run(get_redis(), [("GET", key)])[0]
             if holder == self.token.encode():  # ours from the previous pass
                 self._renew()
+                self._holding = True
                 return
             if not said:
                 self.log(
@@ -120,10 +134,12 @@ class LoopRunner:
                 [keys.loop_lock(self.name)], [self.token, self.lock_timeout * 1000])],
         )[0]  # fmt: skip
         if not renewed:
+            self._holding = False
             raise LockLost(f"{self.name}: lost the lock to another instance")
         self._renewed_at = time.monotonic()
 
     def _release(self) -> None:
+        self._holding = False
         with contextlib.suppress(RedisUnavailable):  # it expires by itself
             run(get_redis(), [scripts.get("lock_release").command(
                 [keys.loop_lock(self.name)], [self.token])])  # fmt: skip
@@ -157,7 +173,13 @@ class LoopRunner:
                         self._heartbeat(summary, time.monotonic() - started)
                         summaries.append(summary)
                         backoff = 1.0
+                    except LockLost as exc:
+                        # Ours expired (a long stall) and another instance took it: stop
+                        # this pass where it is and wait for the lock like a newcomer.
+                        logger.warning("%s", exc)
+                        continue
                     except RedisUnavailable as exc:
+                        self._holding = False
                         if self.once:
                             raise
                         logger.warning("%s: %s; retrying in %.0f s", self.name, exc, backoff)

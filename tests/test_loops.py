@@ -45,3 +45,32 @@ def test_stop_request_ends_the_loop_after_the_current_pass(redis: Any) -> None:
         return {"n": len(calls)}
 
     assert [s["n"] for s in runner.run(one_pass)] == [1, 2, 3]
+
+
+def test_a_redis_outage_while_the_loop_sleeps_does_not_end_it(settings: Any) -> None:
+    from redis_sessions import embedded
+
+    server = embedded.start()
+    settings.REDIS_SESSIONS = {**settings.REDIS_SESSIONS, "URL": server.url,
+                               "CIRCUIT_BREAKER_SECONDS": 0}  # fmt: skip
+    runner = LoopRunner("sleeper", interval=0.6, lock_timeout=1)
+    passes: list[float] = []
+
+    def one_pass(r: LoopRunner) -> dict[str, Any]:
+        passes.append(time.monotonic())
+        if len(passes) == 1:  # after this pass and its heartbeat, Redis hangs for 1 s:
+            # the lock renewals during the sleep fail (SIGSTOP, then SIGCONT)
+            threading.Timer(0.15, lambda: server.process.send_signal(19)).start()
+            threading.Timer(1.15, lambda: server.process.send_signal(18)).start()
+        if len(passes) == 2:
+            r.request_stop()
+        return {}
+
+    try:
+        summaries = runner.run(one_pass)
+    finally:
+        server.process.send_signal(18)
+        settings.REDIS_SESSIONS = {k: v for k, v in settings.REDIS_SESSIONS.items()
+                                   if k not in ("URL", "CIRCUIT_BREAKER_SECONDS")}  # fmt: skip
+        server.stop()
+    assert len(summaries) == 2  # the loop went on after the outage
