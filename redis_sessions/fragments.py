@@ -11,7 +11,10 @@ import hashlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from . import caching, keys
+from django.http import HttpRequest
+from django.middleware import csrf
+
+from . import caching, keys, pageentry
 from .connection import get_redis, run
 from .exceptions import RedisUnavailable
 from .tracking import clean_item_id
@@ -33,9 +36,19 @@ def invalidate_fragment(name: str, *vary_on: Any) -> bool:
 
 
 def cached_fragment(
-    name: str, vary_on: Sequence[Any], timeout: float, item: object, render: Callable[[], str]
+    name: str,
+    vary_on: Sequence[Any],
+    timeout: float,
+    item: object,
+    render: Callable[[], str],
+    request: HttpRequest | None = None,
 ) -> str:
-    """The fragment from Redis, or ``render()`` (stored unless the item is unpopular)."""
+    """The fragment from Redis, or ``render()`` (stored unless the item is unpopular).
+
+    A ``{% csrf_token %}`` inside the fragment is stored as a placeholder and each
+    hit gets the visitor's own token, as in the page cache; without the ``request``
+    a fragment holding a token is rendered every time and never stored.
+    """
     item_id = "" if item is None or item == "" else clean_item_id(item)
     digest = fragment_digest(name, vary_on)
     target = caching.Target(keys.fragment(digest), keys.fragment_lock(digest),
@@ -48,7 +61,12 @@ def cached_fragment(
         return render()
     if found.servable:
         assert found.body is not None
-        return found.body.decode()
+        body = found.body
+        if pageentry.PLACEHOLDER in body:
+            if request is None:
+                return render()
+            body = body.replace(pageentry.PLACEHOLDER, csrf.get_token(request).encode())
+        return body.decode()
     if found.state == caching.COLD:
         return render()
     try:
@@ -57,8 +75,20 @@ def cached_fragment(
         if found.token:
             _send(caching.release_command(target, found.token))
         raise
-    _send(caching.store_command(target, b"", content.encode(), timeout, found.token))
+    stored = _anonymous(content.encode(), request)
+    if stored is None:  # a visitor's CSRF token we cannot take out: never shared
+        if found.token:
+            _send(caching.release_command(target, found.token))
+        return content
+    _send(caching.store_command(target, b"", stored, timeout, found.token))
     return content
+
+
+def _anonymous(body: bytes, request: HttpRequest | None) -> bytes | None:
+    """``body`` without the visitor's CSRF token, or None when it cannot be shared."""
+    if request is not None:
+        return pageentry.scrub_csrf(request, body)
+    return None if b"csrfmiddlewaretoken" in body else body
 
 
 def _send(command: tuple[Any, ...]) -> None:

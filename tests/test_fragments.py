@@ -62,3 +62,34 @@ def test_the_timeout_must_be_a_number() -> None:
         Template("{% load redis_sessions %}{% redis_cache 'soon' x %}{% endredis_cache %}").render(
             Context()
         )
+
+
+def test_a_fragment_with_a_csrf_token_gives_each_visitor_their_own(redis: Any) -> None:
+    from django.middleware.csrf import _unmask_cipher_token, get_token  # type: ignore[attr-defined]
+    from django.template import RequestContext
+    from django.test import RequestFactory
+
+    form = Template(
+        "{% load redis_sessions %}{% redis_cache 60 form %}{% csrf_token %}{% endredis_cache %}"
+    )
+
+    def token_in(html: str) -> str:
+        return html.split('value="')[1].split('"')[0]
+
+    first, second = RequestFactory().get("/"), RequestFactory().get("/")
+    get_token(first), get_token(second)  # each visitor has a secret of their own
+    html_one = form.render(RequestContext(first, {}))
+    stored = redis.hget(keys.fragment(fragment_digest("form")), "body")
+    assert token_in(html_one).encode() not in stored  # never the visitor's token
+    html_two = form.render(RequestContext(second, {}))  # a hit for the second visitor
+    assert _unmask_cipher_token(token_in(html_two)) == second.META["CSRF_COOKIE"]
+    assert _unmask_cipher_token(token_in(html_one)) == first.META["CSRF_COOKIE"]
+
+
+def test_a_fragment_with_a_csrf_token_and_no_request_is_never_stored(redis: Any) -> None:
+    form = Template(
+        "{% load redis_sessions %}{% redis_cache 60 bare %}"
+        '<input name="csrfmiddlewaretoken" value="x">{% endredis_cache %}'
+    )
+    form.render(Context({}))
+    assert not redis.exists(keys.fragment(fragment_digest("bare")))

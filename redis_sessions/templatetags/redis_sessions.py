@@ -47,8 +47,9 @@ class RedisCacheNode(template.Node):
         if self.item is not None and item in (None, ""):
             return self.nodelist.render(context)  # an item tag with no item: not cached
         return cached_fragment(
-            self.name, vary, timeout, item, lambda: self.nodelist.render(context)
-        )
+            self.name, vary, timeout, item, lambda: self.nodelist.render(context),
+            request=context.get("request"),
+        )  # fmt: skip
 
 
 @register.tag("redis_cache")
