@@ -42,15 +42,16 @@ PENDING_ATTR = "_redis_sessions_page"
 _outage = caching.OutageLog("page cache")
 
 
-def _logged_in(request: HttpRequest) -> bool:
+def _personal(request: HttpRequest) -> bool:
+    """Whether the page may depend on who the visitor is: logged in, or a session that
+    holds data (a view may show it, and the copy would then be someone's page)."""
     session = getattr(request, "session", None)
     if session is not None and session.session_key is None and not session.modified:
         return False  # no session cookie and no login in this request: anonymous
     user = getattr(request, "user", None)
-    if user is not None:
-        return bool(user.is_authenticated)  # loads the session when there is a cookie
-    session = getattr(request, "session", None)
-    return session is not None and session.get("_auth_user_id") is not None
+    if user is not None and user.is_authenticated:  # loads the session when there is one
+        return True
+    return session is not None and bool(list(session.keys()))
 
 
 def _target(request: HttpRequest, digest: str, item: str, public: bool) -> caching.Target:
@@ -120,7 +121,7 @@ def _before(
     item = "" if raw is None else clean_item_id(raw)
     timeout = app_settings.PAGE_CACHE_TIMEOUT if timeout is None else timeout
     try:
-        if not public and _logged_in(request):
+        if not public and _personal(request):
             return _BYPASS
         digest = pageentry.request_digest(request)
         target = _target(request, digest, item, public)
@@ -219,14 +220,20 @@ def invalidate_page(page: str | HttpRequest) -> int:
     """Drop the cached GET and HEAD copies of a page, given by an absolute URL or a
     request for it; returns how many were dropped."""
     if isinstance(page, HttpRequest):
-        digests = [pageentry.request_digest(page, m) for m in ("GET", "HEAD")]
+        where = (page.scheme or "http", page.get_host(), page.path,
+                 page.META.get("QUERY_STRING", ""))  # fmt: skip
+        languages = sorted({"", pageentry.page_language()})  # its own, and the default
+        digests = [pageentry.digest(m, *where, language)
+                   for m in ("GET", "HEAD") for language in languages]  # fmt: skip
     else:
         url = urlsplit(page)
         if not url.scheme or not url.netloc:
             raise ValueError(f"invalidate_page needs an absolute URL or a request, not {page!r}.")
         path = pageentry.url_path(url.path)  # "/a%2A/" is the page Django sees as "/a*/"
-        digests = [pageentry.digest(m, url.scheme, url.netloc, path, url.query)
-                   for m in ("GET", "HEAD")]  # fmt: skip
+        where = (url.scheme, url.netloc, path, url.query)
+        languages = pageentry.other_languages()
+        digests = [pageentry.digest(m, *where, language)
+                   for m in ("GET", "HEAD") for language in languages]  # fmt: skip
     return int(run(get_redis(), [("DEL", *(keys.page(d) for d in digests))])[0])
 
 

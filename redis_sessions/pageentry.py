@@ -15,8 +15,10 @@ import re
 from typing import Any
 from urllib.parse import parse_qsl, unquote_to_bytes, urlencode
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.middleware import csrf
+from django.utils import translation
 from django.utils.encoding import repercent_broken_unicode
 
 #: 64 characters like a masked token, but with "_", which no real token contains.
@@ -26,7 +28,7 @@ _NOT_STORED_HEADERS = frozenset({"x-cache", "set-cookie"})
 _NO_STORE = frozenset({"private", "no-store"})
 
 
-def digest(method: str, scheme: str, host: str, path: str, query: str) -> str:
+def digest(method: str, scheme: str, host: str, path: str, query: str, language: str = "") -> str:
     """The cache key's digest for one URL; identical in every process.
 
     ``path`` is decoded, as Django's ``request.path``. The query is compared as Django
@@ -37,7 +39,25 @@ def digest(method: str, scheme: str, host: str, path: str, query: str) -> str:
     pairs = parse_qsl(query, keep_blank_values=True)
     ordered = urlencode(sorted(pairs, key=lambda pair: pair[0]))  # stable: keeps value order
     text = "\n".join((method.upper(), scheme.lower(), host.lower(), path, ordered))
+    if language:  # a page in another language than LANGUAGE_CODE is another page
+        text += "\n" + language
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def page_language() -> str:
+    """The active language when it is not the site's default (``""`` otherwise): what
+    LocaleMiddleware chose for this request, as Django's own page cache keys it."""
+    if not settings.USE_I18N:
+        return ""
+    language = translation.get_language() or ""
+    return "" if language == settings.LANGUAGE_CODE else language
+
+
+def other_languages() -> list[str]:
+    """Every language a page may have been cached in besides the default (``""``)."""
+    if not settings.USE_I18N:
+        return [""]
+    return ["", *(code for code, _ in settings.LANGUAGES if code != settings.LANGUAGE_CODE)]
 
 
 def url_path(raw: str) -> str:
@@ -53,6 +73,7 @@ def request_digest(request: HttpRequest, method: str | None = None) -> str:
         request.get_host(),
         request.path,
         request.META.get("QUERY_STRING", ""),
+        page_language(),
     )
 
 

@@ -21,6 +21,16 @@ from redis_sessions.tracking import today
 from tests.pagecache_urls import calls
 
 
+def with_empty_session(client: Client) -> None:
+    """Give ``client`` a session cookie for a session that holds no data (an anonymous
+    visitor's: a session with data gets fresh pages, like a logged-in one)."""
+    from redis_sessions.backends.redis import SessionStore
+
+    store = SessionStore()
+    store.create()
+    client.cookies["sessionid"] = store.session_key or ""
+
+
 @pytest.fixture(autouse=True)
 def fresh_calls() -> Iterator[None]:
     calls.clear()
@@ -55,7 +65,7 @@ def test_a_hit_without_a_session_cookie_costs_one_round_trip(redis: Any) -> None
 def test_a_hit_with_a_session_cookie_costs_two_round_trips(redis: Any) -> None:
     popular(redis, "a")
     client = Client()
-    client.get("/write/")  # now the client has a session cookie
+    with_empty_session(client)  # now the client has a session cookie
     client.get("/pc/item/a/")
     before = connection.round_trips()
     assert client.get("/pc/item/a/")["X-Cache"] == "hit"
@@ -65,7 +75,7 @@ def test_a_hit_with_a_session_cookie_costs_two_round_trips(redis: Any) -> None:
 def test_each_view_is_counted_once_on_a_miss_and_on_a_hit(redis: Any) -> None:
     popular(redis, "a")
     client = Client()
-    client.get("/write/")
+    with_empty_session(client)
     key = client.session.session_key
     client.get("/pc/item/a/")  # miss: the view's record_view counts it
     client.get("/pc/item/a/")  # hit: the cache counts it
@@ -140,7 +150,7 @@ def test_a_visitor_with_a_non_empty_cart_gets_fresh_pages(redis: Any) -> None:
     popular(redis, "a")
     Client().get("/pc/item/a/")
     client = Client()
-    client.get("/write/")
+    with_empty_session(client)
     redis.hset(keys.cart(client.session.session_key), "42", 1)
     assert client.get("/pc/item/a/")["X-Cache"] == "bypass"
     assert client.get("/pc/public/a/")["X-Cache"] == "miss"  # public: the cart is no matter
@@ -300,3 +310,30 @@ def test_session_of_a_cookie_visitor_is_refreshed_on_a_hit(redis: Any) -> None:
     redis.zadd(keys.recent(), {store.session_key: 1})
     client.get("/pc/item/a/")
     assert redis.zscore(keys.recent(), store.session_key) > 1
+
+
+def test_an_anonymous_visitor_whose_session_holds_data_gets_a_fresh_page_never_stored(
+    redis: Any,
+) -> None:
+    from redis_sessions.backends.redis import SessionStore
+
+    popular(redis, "p")
+    store = SessionStore()
+    store["name"] = "ALICE"  # what a view might show: this page is the visitor's own
+    store.save()
+    alice = Client()
+    alice.cookies["sessionid"] = store.session_key or ""
+    assert [alice.get("/pc/item/p/")["X-Cache"] for _ in range(2)] == ["bypass", "bypass"]
+    assert Client().get("/pc/item/p/")["X-Cache"] == "miss"  # nobody got Alice's copy
+
+
+def test_a_page_in_another_language_is_another_cache_entry(redis: Any) -> None:
+    from django.utils import translation
+
+    popular(redis, "l")
+    assert Client().get("/pc/item/l/")["X-Cache"] == "miss"
+    with translation.override("fr"):
+        assert Client().get("/pc/item/l/")["X-Cache"] == "miss"  # not the default's copy
+        assert Client().get("/pc/item/l/")["X-Cache"] == "hit"
+    assert Client().get("/pc/item/l/")["X-Cache"] == "hit"
+    assert invalidate_page("http://testserver/pc/item/l/") == 2  # both languages' GETs
