@@ -150,6 +150,15 @@ def _quantity(value: bytes) -> int:
         return 0
 
 
+def _cart(flat: Sequence[Any]) -> dict[str, int]:
+    """A cart as HGETALL sent it (field, quantity, ...): item id -> quantity."""
+    items, quantities = flat[::2], flat[1::2]
+    try:  # the common case in C-level loops: bytes fields, integer quantities
+        return dict(zip(map(bytes.decode, items), map(int, quantities), strict=True))
+    except (TypeError, ValueError):
+        return {_text(f): _quantity(q) for f, q in zip(items, quantities, strict=True)}
+
+
 def parse_evicted(reason: str, candidates: Sequence[Candidate], reply: Sequence[Any]) -> Evicted:
     """What the script removed: the candidates its flags mark (one byte each, ``1``
     evicted), with their user ids and carts when the step reported them."""
@@ -158,14 +167,9 @@ def parse_evicted(reason: str, candidates: Sequence[Candidate], reply: Sequence[
         flags = flags.encode()
     removed = [_text(c[0]) for c, flag in zip(candidates, flags, strict=True) if flag == 49]
     result = Evicted(reason, len(candidates), removed, keys_deleted=int(deleted))
-    for i, session_key in enumerate(removed if uids else ()):
-        if uids[i]:
-            result.user_ids[session_key] = _text(uids[i])
-        cart = carts[i] if i < len(carts) else None
-        if cart:
-            result.carts[session_key] = {
-                _text(cart[j]): _quantity(cart[j + 1]) for j in range(0, len(cart), 2)
-            }
+    if uids:  # reported: a receiver is connected
+        result.user_ids = {k: _text(u) for k, u in zip(removed, uids, strict=True) if u}
+        result.carts = {k: _cart(c) for k, c in zip(removed, carts, strict=False) if c}
     return result
 
 
