@@ -5,7 +5,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import pytest
+
 from redis_sessions import keys
+from redis_sessions.backends.redis import SessionStore
 from redis_sessions.cleaner import clean_pass
 from redis_sessions.cleaning import Evicted
 from tests.populate import populate, session_key
@@ -16,8 +19,9 @@ def newest(redis: Any, count: int) -> list[str]:
     return [k.decode() for k in redis.zrange(keys.recent(), -count, -1)]
 
 
+@pytest.mark.usefixtures("no_receivers")
 def test_sessions_older_than_the_picks_arriving_mid_pass_are_evicted_once(
-    redis: Any, no_receivers: None
+    redis: Any,
 ) -> None:
     populate(60, start=100)
     kept = newest(redis, 5)
@@ -38,12 +42,11 @@ def test_sessions_older_than_the_picks_arriving_mid_pass_are_evicted_once(
     assert_consistent(redis)
 
 
+@pytest.mark.usefixtures("no_receivers")
 def test_sessions_deleted_or_used_mid_pass_leave_exactly_the_newest(
-    redis: Any, no_receivers: None
+    redis: Any,
 ) -> None:
     populate(60)
-    from redis_sessions.backends.redis import SessionStore
-
     touched: list[str] = []
 
     def on_batch(evicted: Evicted, elapsed: float) -> None:
@@ -63,8 +66,9 @@ def test_sessions_deleted_or_used_mid_pass_leave_exactly_the_newest(
     assert_consistent(redis)
 
 
+@pytest.mark.usefixtures("no_receivers")
 def test_a_script_flushed_mid_pass_is_loaded_again_and_the_pass_completes(
-    redis: Any, no_receivers: None
+    redis: Any,
 ) -> None:
     populate(50)
     flushed: list[bool] = []
@@ -81,8 +85,9 @@ def test_a_script_flushed_mid_pass_is_loaded_again_and_the_pass_completes(
     assert_consistent(redis)
 
 
+@pytest.mark.usefixtures("no_receivers")
 def test_a_stopped_pass_finishes_and_reports_both_batches_in_flight(
-    redis: Any, no_receivers: None
+    redis: Any,
 ) -> None:
     populate(60)
     asked: list[bool] = []
