@@ -3,16 +3,28 @@
 A pass first forgets sessions whose data Redis expired (so they do not count against
 the limit), then evicts the oldest sessions beyond ``limit``, in batches of
 ``batch_size``. Each batch is one atomic step (``cleaning.evict_command``); the pick
-of the next batch travels in the same round trip as the eviction of the current one
+of a later batch travels in the same round trip as the eviction of the current one
 (a pipeline, not MULTI: the pick only reads, and the script re-checks whatever it
 picked), so a batch costs one round trip.
+
+Beyond the limit, two batches are in flight on one connection (``InFlight``): the
+next batch's pipeline is sent before the current one's reply is read, so the
+cleaner's own work (parsing a pick, building the next command, the receivers)
+overlaps Redis running the previous script. Each pick therefore skips the batches
+still ahead of it (known, or being picked by a pipeline on the wire); a pick that
+lands on a batch already claimed drops those sessions, and a pass that ran out of
+picks while ``recent:`` may still be over the limit picks again from the oldest.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
+
+import redis
 
 from . import keys, scripts
 from .cleaning import (
@@ -21,16 +33,17 @@ from .cleaning import (
     Candidate,
     Evicted,
     evict_command,
+    evict_frame,
     expired_candidates,
     expired_pick_command,
     notify,
-    over_limit_candidates,
     over_limit_pick_commands,
     parse_evicted,
+    score_pairs,
     wants_carts,
 )
 from .conf import app_settings
-from .connection import get_redis, run
+from .connection import InFlight, get_redis, run
 from .loops import LoopRunner
 
 LOOP_NAME = "clean_sessions"
@@ -45,6 +58,7 @@ class _Pass:
         self.keep_going = keep_going
         self.on_batch = on_batch
         self.client = get_redis()
+        self.last_read = 0.0
         self.stats: dict[str, Any] = {
             "removed": 0, "expired": 0, "over_limit": 0, "survivors": 0,
             "keys_deleted": 0, "batches": 0, "longest_batch": 0.0,
@@ -55,9 +69,12 @@ class _Pass:
         started = time.perf_counter()
         replies = run(self.client, [evict_command(reason, picked, wants_carts()), *then])
         elapsed = time.perf_counter() - started
-        evicted = parse_evicted(reason, len(picked), replies[0])
+        self._record(parse_evicted(reason, picked, replies[0]), elapsed)
+        return replies[1:]
+
+    def _record(self, evicted: Evicted, elapsed: float) -> None:
         notify(evicted)
-        s = self.stats
+        reason, s = evicted.reason, self.stats
         removed = len(evicted.session_keys)
         s["removed"] += removed
         s["expired" if reason == EXPIRED else "over_limit"] += removed
@@ -67,7 +84,6 @@ class _Pass:
         s["longest_batch"] = max(s["longest_batch"], round(elapsed, 4))
         if self.on_batch is not None:
             self.on_batch(evicted, elapsed)
-        return replies[1:]
 
     def expired(self) -> bool:
         offset = 0
@@ -91,14 +107,93 @@ class _Pass:
         return True
 
     def over_limit(self) -> bool:
-        picks = over_limit_pick_commands(self.batch)
-        picked = over_limit_candidates(run(self.client, picks), self.limit, self.batch)
-        while picked:
-            if not self.keep_going():
-                return False
-            replies = self._step(LIMIT, picked, picks)
-            picked = over_limit_candidates(replies, self.limit, self.batch)
-        return True
+        with InFlight(self.client) as flight:
+            while True:
+                # The two oldest batches beyond the limit: the second one's pipeline
+                # goes out before the first one's reply is back.
+                flight.send(over_limit_pick_commands(2 * self.batch))
+                size, flat = _raised(flight.read())
+                pairs = score_pairs(flat)[: max(0, int(size) - self.limit)]
+                queue = [b for b in (pairs[: self.batch], pairs[self.batch :]) if b]
+                if not queue:
+                    return True
+                ended = self._overlapped(flight, deque(queue))
+                if ended is None:
+                    return False
+                # The last pick skipped batches that turned out not to come (shorter
+                # picks, or a change meanwhile): look again from the oldest.
+                offset, size = ended
+                if offset == 0 or size <= self.limit:
+                    return True
+
+    def _overlapped(
+        self, flight: InFlight, queue: deque[list[Candidate]]
+    ) -> tuple[int, int] | None:
+        """Evict ``queue`` and what later picks find, two pipelines in flight; the
+        offset and ZCARD of the last pick, or None when told to stop (the batches
+        already sent are finished and reported first)."""
+        frames = {want: evict_frame(LIMIT, want) for want in (False, True)}
+        recent, batch = keys.recent(), self.batch
+        sent: deque[tuple[list[Candidate], int, float]] = deque()
+        claimed = {key for picked in queue for key, _ in picked}
+        last, stopped = (0, 0), False
+        while sent or (queue and not stopped):
+            while queue and len(sent) < 2 and not stopped:
+                if not self.keep_going():
+                    stopped = True
+                    break
+                picked = queue.popleft()
+                # What the pick must skip is still ahead of it then: the batches known
+                # but not sent yet, and one batch per pick still on the wire.
+                offset = sum(map(len, queue)) + batch * len(sent)
+                report = wants_carts()
+                pick = ("ZRANGE", recent, offset, offset + batch - 1, "WITHSCORES")
+                flight.send([evict_command(LIMIT, picked, report, frames[report]),
+                             ("ZCARD", recent), pick])  # fmt: skip
+                sent.append((picked, offset, time.perf_counter()))
+            if not sent:
+                break
+            picked, offset, started = sent.popleft()
+            try:
+                size, flat = self._finish(flight, picked, started)
+            except redis.exceptions.NoScriptError:
+                # Flushed mid-pass: finish what is on the wire, load it, pick afresh.
+                self._drain(flight, sent)
+                run(self.client, [("SCRIPT", "LOAD", scripts.get("session_evict").source)])
+                return 1, self.limit + 1
+            except BaseException:
+                self._drain(flight, sent)
+                raise
+            claimed.difference_update(key for key, _ in picked)
+            more = score_pairs(flat)[: max(0, min(batch, size - self.limit - offset))]
+            more = [pair for pair in more if pair[0] not in claimed]
+            if more:
+                queue.append(more)
+                claimed.update(key for key, _ in more)
+            last = (offset, size)
+        return None if stopped else last
+
+    def _finish(self, flight: InFlight, picked: list[Candidate], started: float) -> tuple[int, Any]:
+        """Read one pipeline: record its step; the ZCARD and pick that followed it."""
+        reply, size, flat = _raised(flight.read())
+        now = time.perf_counter()
+        # Its own time: from its send, or from the previous reply if that came later.
+        elapsed, self.last_read = now - max(started, self.last_read), now
+        self._record(parse_evicted(LIMIT, picked, reply), elapsed)
+        return int(size), flat
+
+    def _drain(self, flight: InFlight, sent: deque[tuple[list[Candidate], int, float]]) -> None:
+        while sent:
+            picked, _, started = sent.popleft()
+            with contextlib.suppress(redis.ResponseError):  # that step ran nothing
+                self._finish(flight, picked, started)
+
+
+def _raised(replies: list[Any]) -> list[Any]:
+    for reply in replies:
+        if isinstance(reply, Exception):
+            raise reply
+    return replies
 
 
 def clean_pass(

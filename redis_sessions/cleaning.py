@@ -9,8 +9,9 @@ login and cart, and a process killed between two batches leaves no half-deleted
 session behind.
 
 After each step ``signals.sessions_evicted`` is sent with what the script actually
-removed; the anonymous carts are read inside the script, and only when a receiver is
-connected.
+removed; the user ids and anonymous carts are read inside the script, and returned
+only when a receiver is connected (otherwise the script answers one flag per picked
+session, and the keys come from the pick).
 
 ``clear_expired()`` / ``aclear_expired()`` are one pass over expired sessions (what
 Django's ``clearsessions`` calls through ``SessionStore.clear_expired``).
@@ -31,15 +32,20 @@ from .signals import sessions_evicted
 
 logger = logging.getLogger("redis_sessions.cleaning")
 Command = tuple[Any, ...]
-#: A picked session: its key and the ``recent:`` score seen at pick time ("" when the
-#: pick came from ``expires:``, where the data key itself is re-checked).
-Candidate = tuple[str, bytes | str]
+#: A picked session: its key (``str``, or ``bytes`` as Redis sent it) and the
+#: ``recent:`` score seen at pick time ("" when the pick came from ``expires:``, where
+#: the data key itself is re-checked).
+Candidate = tuple[Any, Any]
 LIMIT, EXPIRED = "limit", "expired"
 
 
 @dataclass
 class Evicted:
-    """What one atomic step removed (and what the signal carries)."""
+    """What one atomic step removed (and what the signal carries).
+
+    ``user_ids`` and ``carts`` are filled only when a ``sessions_evicted`` receiver is
+    connected (the step reports them only then); ``session_keys`` always.
+    """
 
     reason: str
     picked: int
@@ -58,24 +64,26 @@ def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-def _score(value: Any) -> bytes | str:
-    # RESP2 replies carry the server's own text of the score (passed back untouched);
-    # RESP3 gives a float, whose repr round-trips. The script compares as numbers.
-    return repr(value) if isinstance(value, float) else value
-
-
 # -- picking --------------------------------------------------------------------------
 def over_limit_pick_commands(batch: int) -> list[Command]:
     """ZCARD and the oldest ``batch`` of ``recent:``, for ``over_limit_candidates``."""
     return [("ZCARD", keys.recent()), ("ZRANGE", keys.recent(), 0, batch - 1, "WITHSCORES")]
 
 
+def score_pairs(flat: Sequence[Any]) -> list[Candidate]:
+    """(member, score) pairs of a raw ZRANGE WITHSCORES reply, members left as sent.
+
+    The scores go back to the script untouched: RESP2 gives the server's own text,
+    RESP3 a float, which the client packs with ``repr`` (it round-trips exactly).
+    """
+    if flat and isinstance(flat[0], list):  # RESP3: [[member, score], ...]
+        return [(m, s) for m, s in flat]
+    return list(zip(flat[::2], flat[1::2], strict=True))
+
+
 def over_limit_candidates(replies: Sequence[Any], limit: int, batch: int) -> list[Candidate]:
     size, flat = replies[0], replies[1]
-    if flat and isinstance(flat[0], list):  # RESP3: [[member, score], ...]
-        pairs = [(_text(m), _score(s)) for m, s in flat]
-    else:
-        pairs = [(_text(flat[i]), _score(flat[i + 1])) for i in range(0, len(flat), 2)]
+    pairs = [(_text(m), s) for m, s in score_pairs(flat)]
     return pairs[: max(0, min(batch, int(size) - limit))]
 
 
@@ -102,30 +110,37 @@ def pick_expired(batch: int, offset: int = 0) -> list[Candidate]:
 
 # -- evicting -------------------------------------------------------------------------
 def wants_carts() -> bool:
-    """Whether the step should read the carts: only for a connected receiver."""
+    """Whether the step should report user ids and read the carts: only for a
+    connected receiver (the signal is sent only then)."""
     from .backends.redis import SessionStore
 
     return sessions_evicted.has_listeners(SessionStore)
 
 
-def evict_command(reason: str, candidates: Sequence[Candidate], with_carts: bool) -> Command:
+def evict_frame(reason: str, report: bool) -> tuple[Any, ...]:
+    """The part of the eviction command that does not depend on the batch (built
+    once per pass by the cleaner: key names read the settings each time)."""
     head, tail = keys.user_sessions_template()
-    args: list[Any] = [
-        reason,
-        "1" if with_carts else "0",
+    script = scripts.get("session_evict")
+    return (
+        "EVALSHA", script.sha, 4, keys.recent(), keys.expires(), keys.login(), keys.carts(),
+        reason, "1" if report else "0",
         keys.session("")[:-2],  # "P:session:" (the script adds "{KEY}")
-        keys.viewed("")[:-2],
-        keys.cart("")[:-2],
-        head,
-        tail,
-        len(candidates),
-        *[session_key for session_key, _ in candidates],
-    ]
+        keys.viewed("")[:-2], keys.cart("")[:-2], head, tail,
+    )  # fmt: skip
+
+
+def evict_command(
+    reason: str, candidates: Sequence[Candidate], report: bool,
+    frame: tuple[Any, ...] | None = None,
+) -> Command:  # fmt: skip
+    """EVALSHA session_evict for ``candidates``; ``report``: return the evicted
+    sessions' user ids and carts (only a connected receiver needs them)."""
+    frame = frame or evict_frame(reason, report)
+    session_keys = [key for key, _ in candidates]
     if reason == LIMIT:
-        args += [score for _, score in candidates]
-    return scripts.get("session_evict").command(
-        [keys.recent(), keys.expires(), keys.login(), keys.carts()], args
-    )
+        return (*frame, len(candidates), *session_keys, *[score for _, score in candidates])
+    return (*frame, len(candidates), *session_keys)
 
 
 def _quantity(value: bytes) -> int:
@@ -135,17 +150,26 @@ def _quantity(value: bytes) -> int:
         return 0
 
 
-def parse_evicted(reason: str, picked: int, reply: Sequence[Any]) -> Evicted:
-    removed, uids, carts, deleted = reply
-    result = Evicted(reason, picked, [_text(k) for k in removed], keys_deleted=int(deleted))
-    for i, session_key in enumerate(result.session_keys):
-        if uids[i]:
-            result.user_ids[session_key] = _text(uids[i])
-        cart = carts[i] if i < len(carts) else None
-        if cart:
-            result.carts[session_key] = {
-                _text(cart[j]): _quantity(cart[j + 1]) for j in range(0, len(cart), 2)
-            }
+def _cart(flat: Sequence[Any]) -> dict[str, int]:
+    """A cart as HGETALL sent it (field, quantity, ...): item id -> quantity."""
+    items, quantities = flat[::2], flat[1::2]
+    try:  # the common case in C-level loops: bytes fields, integer quantities
+        return dict(zip(map(bytes.decode, items), map(int, quantities), strict=True))
+    except (TypeError, ValueError):
+        return {_text(f): _quantity(q) for f, q in zip(items, quantities, strict=True)}
+
+
+def parse_evicted(reason: str, candidates: Sequence[Candidate], reply: Sequence[Any]) -> Evicted:
+    """What the script removed: the candidates its flags mark (one byte each, ``1``
+    evicted), with their user ids and carts when the step reported them."""
+    flags, uids, carts, deleted = reply  # flags: b"1" (49) evicted, b"0" kept
+    if isinstance(flags, str):
+        flags = flags.encode()
+    removed = [_text(c[0]) for c, flag in zip(candidates, flags, strict=True) if flag == 49]
+    result = Evicted(reason, len(candidates), removed, keys_deleted=int(deleted))
+    if uids:  # reported: a receiver is connected
+        result.user_ids = {k: _text(u) for k, u in zip(removed, uids, strict=True) if u}
+        result.carts = {k: _cart(c) for k, c in zip(removed, carts, strict=False) if c}
     return result
 
 
@@ -174,7 +198,7 @@ def evict(candidates: Sequence[Candidate], reason: str = LIMIT) -> Evicted:
     if not candidates:
         return Evicted(reason, 0)
     command = evict_command(reason, candidates, wants_carts())
-    evicted = parse_evicted(reason, len(candidates), run(get_redis(), [command])[0])
+    evicted = parse_evicted(reason, candidates, run(get_redis(), [command])[0])
     notify(evicted)
     return evicted
 
@@ -192,9 +216,8 @@ def clear_expired(batch: int | None = None) -> int:
         due = expired_candidates(run(client, [expired_pick_command(batch, offset)])[0])
         if not due:
             return total
-        with_carts = wants_carts()
-        reply = run(client, [evict_command(EXPIRED, due, with_carts)])[0]
-        evicted = parse_evicted(EXPIRED, len(due), reply)
+        reply = run(client, [evict_command(EXPIRED, due, wants_carts())])[0]
+        evicted = parse_evicted(EXPIRED, due, reply)
         notify(evicted)
         total += len(evicted.session_keys)
         # Sessions still alive (their expiry was extended) stay due: step over them.
@@ -211,7 +234,7 @@ async def aclear_expired(batch: int | None = None) -> int:
         if not due:
             return total
         command = evict_command(EXPIRED, due, wants_carts())
-        evicted = parse_evicted(EXPIRED, len(due), (await arun(client, [command]))[0])
+        evicted = parse_evicted(EXPIRED, due, (await arun(client, [command]))[0])
         notify(evicted)
         total += len(evicted.session_keys)
         offset += evicted.survivors

@@ -503,6 +503,72 @@ def run_raw(
     return replies
 
 
+class InFlight:
+    """Command lists sent ahead of their replies on one pooled connection of its own.
+
+    Each ``send`` is ONE round trip (counted as one); the next list may go before the
+    previous one's replies are read, so that the caller's work overlaps Redis's
+    (``clean_sessions`` keeps two batches in flight). Redis runs the lists in the
+    order sent. ``read`` returns the oldest list's raw replies (no callbacks), error
+    replies in place, NOSCRIPT included: a later list may depend on an earlier one,
+    so only the caller knows what to send again. Not the thread's ``run_raw``
+    connection: code run between a send and its read (a signal receiver) may use that
+    one. On a cluster client each list runs at ``send`` (``run``'s per-slot steps)
+    and ``read`` hands its replies back: the same order, without the overlap.
+    Use as a context manager; a list still unread at exit drops the connection.
+    """
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.client, self.conn = client, cast(Any, None)
+        self.pending: list[tuple[Sequence[Sequence[Any]], list[Any] | None]] = []
+
+    def __enter__(self) -> InFlight:
+        if not isinstance(self.client, RedisCluster):
+            try:
+                self.conn = self.client.connection_pool.get_connection()
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
+                raise unavailable(exc) from exc
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.conn is not None:
+            if self.pending:
+                self.conn.disconnect()  # replies still on the wire: out of step
+            self.client.connection_pool.release(self.conn)
+            self.conn = None
+
+    def send(self, commands: Sequence[Sequence[Any]]) -> None:
+        if self.conn is None:
+            self.pending.append((commands, run(self.client, commands, raise_errors=False)))
+            return
+        self.pending.append((commands, None))
+        try:
+            self.conn.send_packed_command(self.conn.pack_commands(commands))
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            raise self._failed(exc) from exc
+
+    def read(self) -> list[Any]:
+        commands, replies = self.pending[0]
+        if replies is None:
+            replies = []
+            try:
+                for _ in commands:
+                    try:
+                        replies.append(self.conn.read_response())
+                    except redis.ResponseError as exc:
+                        replies.append(exc)
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
+                raise self._failed(exc) from exc
+        del self.pending[0]
+        return replies
+
+    def _failed(self, exc: BaseException) -> RedisUnavailable:
+        if len(self.pending) > 1:
+            setattr(exc, MAY_HAVE_RUN, True)  # lists sent before may have run
+        attempted = [command for commands, _ in self.pending for command in commands]
+        return unavailable(exc, attempted)
+
+
 async def arun(
     client: aredis.Redis, commands: Sequence[Sequence[Any]], *, raise_errors: bool = True
 ) -> list[Any]:

@@ -214,12 +214,12 @@ def test_the_signal_carries_what_was_removed_with_the_carts(
     }
 
 
-def test_without_a_receiver_the_step_does_not_read_the_carts(
+def test_without_a_receiver_the_step_reports_neither_carts_nor_user_ids(
     redis: Any, no_receivers: None
 ) -> None:
     populate(2)
     evicted = evict(pick_over_limit(limit=0, batch=100))
-    assert len(evicted.session_keys) == 2 and evicted.carts == {}
+    assert len(evicted.session_keys) == 2 and evicted.carts == {} and evicted.user_ids == {}
 
 
 def test_a_failing_receiver_does_not_stop_the_pass(redis: Any, caplog: Any) -> None:

@@ -112,7 +112,7 @@ def _flat(reply: Any) -> list[Any]:
 
 def session_evict(k: list[Any], a: list[Any]) -> Step:
     recent, expires, login, carts = k
-    mode, want_carts = text(a[0]), text(a[1]) == "1"
+    mode, report = text(a[0]), text(a[1]) == "1"
     data_head, viewed_head, cart_head, us_head, us_tail = (text(v) for v in a[2:7])
     n = int(a[7])
     picked = [text(v) for v in a[8 : 8 + n]]
@@ -120,17 +120,19 @@ def session_evict(k: list[Any], a: list[Any]) -> Step:
     if mode == "limit":
         (scores,) = yield [("ZMSCORE", recent, *picked)]
         seen = a[8 + n : 8 + 2 * n]
-        doomed = [key for key, now, then in zip(picked, scores, seen, strict=True)
-                  if now is not None and float(now) == float(then)]  # fmt: skip
+        kept = [now is not None and float(now) == float(then)
+                for now, then in zip(scores, seen, strict=True)]  # fmt: skip
     else:
         exists = yield [("EXISTS", f"{data_head}{{{key}}}") for key in picked]
-        doomed = [key for key, found in zip(picked, exists, strict=True) if found == 0]
+        kept = [found == 0 for found in exists]
+    flags = bytes(49 if gone else 48 for gone in kept)  # b"1" evicted, b"0" kept
+    doomed = [key for key, gone in zip(picked, kept, strict=True) if gone]
     if not doomed:
-        return [[], [], [], 0]
+        return [flags, [], [], 0]
     cart_keys = [f"{cart_head}{{{key}}}" for key in doomed]
     # 2. user ids (and carts, for the receivers) before anything goes.
     replies = yield [("HMGET", login, *doomed),
-                     *([("HGETALL", c) for c in cart_keys] if want_carts else [])]  # fmt: skip
+                     *([("HGETALL", c) for c in cart_keys] if report else [])]  # fmt: skip
     uids = [b"" if u is None else u for u in replies[0]]
     cart_lists = [_flat(r) for r in replies[1:]]
     # 3. the sessions' own keys: one DEL per session (one slot each).
@@ -142,4 +144,4 @@ def session_evict(k: list[Any], a: list[Any]) -> Step:
            *[("SREM", f"{us_head}{text(u)}{us_tail}", key)
              for key, u in zip(doomed, uids, strict=True) if u]]  # fmt: skip
     total = sum(d for d in deleted if isinstance(d, int))
-    return [[key.encode() for key in doomed], uids, cart_lists, total]
+    return [flags, uids if report else [], cart_lists, total]
