@@ -391,7 +391,10 @@ def run(
 
     A reply that is an error is raised after all replies are read, except NOSCRIPT
     for an EVALSHA: the script is loaded and only that command is sent again (it ran
-    nothing the first time, so this cannot apply anything twice). With
+    nothing the first time, so this cannot apply anything twice). The resent script
+    then runs after the commands that followed it in the list: callers whose later
+    commands depend on a script's effect load it first (only a restarted or flushed
+    server has no scripts; see ``scripts.all_scripts``). With
     ``raise_errors=False`` error replies are returned in their place instead.
     On a cluster client the list goes to ``cluster.run`` (per-slot steps).
     """

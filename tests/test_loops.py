@@ -4,6 +4,8 @@ import threading
 import time
 from typing import Any
 
+import pytest
+
 from redis_sessions import keys
 from redis_sessions.loops import LoopRunner, read_heartbeat
 
@@ -47,6 +49,7 @@ def test_stop_request_ends_the_loop_after_the_current_pass(redis: Any) -> None:
     assert [s["n"] for s in runner.run(one_pass)] == [1, 2, 3]
 
 
+@pytest.mark.single_server("pauses a single Redis of its own")
 def test_a_redis_outage_while_the_loop_sleeps_does_not_end_it(settings: Any) -> None:
     from redis_sessions import embedded
 
