@@ -317,3 +317,16 @@ def test_carts_page_shows_the_abandoned_carts_clean_sessions_evicted(
     body = admin_client.get(ADMIN + "carts/").content.decode()
     assert body.count('class="rs-abandoned-row"') == 1
     assert "lamp \u00d7 2" in body and "mug \u00d7 1" in body
+
+
+def test_secrets_nested_in_session_values_are_masked_too() -> None:
+    import json
+
+    from redis_sessions.inspection.sessions import decoded_data
+
+    raw = json.dumps({"oauth": {"provider": "x", "access_token": "SECRET-1"},
+                      "keys": [{"api_key": "SECRET-2"}]}).encode()  # fmt: skip
+    shown, undecodable = decoded_data(raw)
+    assert not undecodable
+    text = repr(shown)
+    assert "SECRET-1" not in text and "SECRET-2" not in text and "provider" in text

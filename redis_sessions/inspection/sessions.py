@@ -228,9 +228,19 @@ def decoded_data(raw: bytes) -> tuple[list[tuple[str, str]], bool]:
         return [], True
     shown = []
     for name in sorted(data, key=str):
-        value = MASK if SECRET_KEY_RE.search(str(name)) else _preview(data[name])
+        value = MASK if SECRET_KEY_RE.search(str(name)) else _preview(_masked(data[name]))
         shown.append((str(name), value))
     return shown, False
+
+
+def _masked(value: Any) -> Any:
+    """``value`` with secret-looking entries masked at any depth (``{"oauth":
+    {"access_token": ...}}`` shows no token)."""
+    if isinstance(value, dict):
+        return {k: MASK if SECRET_KEY_RE.search(str(k)) else _masked(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v) for v in value]
+    return value
 
 
 def _preview(value: Any) -> str:
