@@ -66,6 +66,17 @@ def check_settings(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
         errors.append(_invalid("CART_MERGE_STRATEGY", strategy, f"one of {_MERGE_STRATEGIES}"))
     if not isinstance(user.get("CLUSTER", False), bool):
         errors.append(_invalid("CLUSTER", user["CLUSTER"], "True or False"))
+    elif user.get("CLUSTER") and isinstance(breaker, (int, float)) and breaker <= 0:
+        # redis-py's cluster pipeline sends a command again after a timed-out reply;
+        # only an open breaker stops that second send (a second increment).
+        errors.append(
+            checks.Error(
+                "REDIS_SESSIONS['CLUSTER'] needs CIRCUIT_BREAKER_SECONDS above 0.",
+                hint="On a cluster, the open breaker is what keeps a write whose reply "
+                "timed out from being sent twice. Keep the default (2.0).",
+                id="redis_sessions.E006",
+            )
+        )
     return errors
 
 

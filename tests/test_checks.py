@@ -80,3 +80,8 @@ def test_missing_or_misplaced_middleware_warns(settings: Any) -> None:
     assert ids(checks.check_sessions()) == ["redis_sessions.W004"]
     settings.MIDDLEWARE = [*middleware, checks.MIDDLEWARE]
     assert ids(checks.check_sessions()) == ["redis_sessions.W005"]
+
+
+@override_settings(REDIS_SESSIONS={"CLUSTER": True, "CIRCUIT_BREAKER_SECONDS": 0})
+def test_a_cluster_without_a_circuit_breaker_is_an_error() -> None:
+    assert ids(checks.check_settings()) == ["redis_sessions.E006"]
