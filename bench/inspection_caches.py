@@ -34,6 +34,7 @@ django.setup()
 from django.conf import settings  # noqa: E402
 from django.test import override_settings  # noqa: E402
 
+from bench.inspection import timed  # noqa: E402
 from redis_sessions import analytics, connection, keys  # noqa: E402
 from redis_sessions.inspection import items, rows  # noqa: E402
 from redis_sessions.inspection.paging import PAGE_SIZE, Cursor  # noqa: E402
@@ -81,15 +82,6 @@ def whole_schedule_page() -> None:
     everything = client.zrange(keys.row_schedule(), 0, -1, withscores=True)
     page = everything[-PAGE_SIZE:]
     client.zmscore(keys.row_delay(), [m for m, _ in page])
-
-
-def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, float]:
-    trips = connection.round_trips()
-    started = time.perf_counter()
-    for _ in range(repeat):
-        fn()
-    elapsed = time.perf_counter() - started
-    return elapsed * 1000 / repeat, (connection.round_trips() - trips) / repeat
 
 
 def main() -> None:
