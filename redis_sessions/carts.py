@@ -25,6 +25,7 @@ from . import keys, scripts
 from .cart_owner import session_target, user_target
 from .conf import app_settings
 from .connection import arun, get_async_redis, get_redis, run
+from .replies import scored_pairs
 
 Command = tuple[Any, ...]
 
@@ -92,7 +93,7 @@ def cart_count() -> int:
 def recent_carts(limit: int = 100) -> list[tuple[str, float]]:
     """``(cart key, last change time)`` of the most recently changed carts."""
     reply = run(get_redis(), [("ZREVRANGE", keys.carts(), 0, limit - 1, "WITHSCORES")])[0]
-    return [(k.decode(), float(s)) for k, s in reply]
+    return scored_pairs(reply)
 
 
 def forget_expired_carts(batch: int = 1000) -> int:

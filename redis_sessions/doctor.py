@@ -133,7 +133,11 @@ def persistence_finding(client: redis.Redis, info: dict[str, Any]) -> Finding:
                   raise_errors=False)  # fmt: skip
     config: dict[str, str] = {}
     for reply in replies:
-        if isinstance(reply, dict):  # CONFIG may be denied (ACL) or renamed (managed Redis)
+        # CONFIG may be denied (ACL) or renamed (managed Redis): an error reply is
+        # skipped. RESP3 answers a map; redis-py 7's RESP2 leaves a flat list.
+        if isinstance(reply, list):
+            reply = dict(zip(reply[::2], reply[1::2], strict=True))
+        if isinstance(reply, dict):
             config.update({_text(k): _text(v) for k, v in reply.items()})
     aof = bool(int(info.get("aof_enabled", 0)))
     fsync = config.get("appendfsync")

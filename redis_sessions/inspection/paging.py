@@ -10,9 +10,11 @@ Members with equal scores come in reverse byte order in Redis and here alike.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+
+from ..replies import scored_pairs
 
 PAGE_SIZE = 50
 
@@ -59,11 +61,7 @@ def oldest_command(zset: str, n: int) -> tuple[Any, ...]:
     return ("ZRANGE", zset, 0, n - 1, "WITHSCORES")
 
 
-def pairs(reply: Sequence[Any]) -> list[tuple[str, float]]:
-    """``(member, score)`` pairs from a WITHSCORES reply (nested or flat)."""
-    if reply and isinstance(reply[0], (list, tuple)):
-        return [(_text(m), float(s)) for m, s in reply]
-    return [(_text(reply[i]), float(reply[i + 1])) for i in range(0, len(reply), 2)]
+pairs = scored_pairs  # the name the inspection modules use
 
 
 def _text(value: Any) -> str:
