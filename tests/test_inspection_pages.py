@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -39,7 +40,8 @@ def test_the_apps_permissions_exist_without_a_table_of_its_own() -> None:
 
 def test_the_admin_index_lists_a_redis_section_with_every_page(admin_client: Client) -> None:
     body = admin_client.get("/admin/").content.decode()
-    assert 'title="Models in the Redis application">Redis</a>' in body
+    # The section's link, whatever the admin version's markup around it.
+    assert re.search(r'<a href="/admin/redis_sessions/"[^>]*>Redis</a>', body)
     for name in ("Overview", "Sessions", "Carts", "Top items", "Page cache", "Row cache"):
         assert f">{name}</a>" in body
 

@@ -134,11 +134,17 @@ def openssl(*args: str, cwd: Path) -> None:
 def make_certificates(directory: Path, name: str = "ca") -> dict[str, Path]:
     """A throwaway CA and a server certificate for localhost / 127.0.0.1."""
     ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    # Python 3.13 verifies strictly (VERIFY_X509_STRICT): a CA needs its key usage.
     openssl("req", "-x509", *ec, "-days", "1", "-subj", f"/CN={name}",
+            "-addext", "basicConstraints=critical,CA:TRUE",
+            "-addext", "keyUsage=critical,keyCertSign,cRLSign",
             "-keyout", f"{name}.key", "-out", f"{name}.crt", cwd=directory)  # fmt: skip
     openssl("req", *ec, "-subj", "/CN=localhost", "-keyout", "server.key",
             "-out", "server.csr", cwd=directory)  # fmt: skip
-    (directory / "san.ext").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+    (directory / "san.ext").write_text(
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\n"
+        "keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n"
+    )
     openssl("x509", "-req", "-in", "server.csr", "-CA", f"{name}.crt", "-CAkey", f"{name}.key",
             "-CAcreateserial", "-days", "1", "-extfile", "san.ext", "-out", "server.crt",
             cwd=directory)  # fmt: skip
