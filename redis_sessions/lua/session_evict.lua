@@ -32,6 +32,16 @@ end
 local n, first = tonumber(ARGV[8]), 9
 local last = first + n - 1
 local doomed, flags, d = {}, {}, 0
+-- Record whether the j-th picked session still qualifies for eviction.
+local function judge(j, qualifies)
+  if qualifies then
+    d = d + 1
+    doomed[d] = ARGV[j]
+    flags[j - first + 1] = '1'
+  else
+    flags[j - first + 1] = '0'
+  end
+end
 if mode == 'limit' then
   -- ZMSCORE answers nil (false) for a member that is gone: deleted meanwhile, skip it.
   for i = first, last, SLICE do
@@ -39,24 +49,12 @@ if mode == 'limit' then
     local now = redis.call('ZMSCORE', KEYS[1], unpack(ARGV, i, upto))
     for j = i, upto do
       local score = now[j - i + 1]
-      if score and tonumber(score) == tonumber(ARGV[j + n]) then
-        d = d + 1
-        doomed[d] = ARGV[j]
-        flags[j - first + 1] = '1'
-      else
-        flags[j - first + 1] = '0'
-      end
+      judge(j, score and tonumber(score) == tonumber(ARGV[j + n]))
     end
   end
 else
   for j = first, last do
-    if redis.call('EXISTS', data_head .. '{' .. ARGV[j] .. '}') == 0 then
-      d = d + 1
-      doomed[d] = ARGV[j]
-      flags[j - first + 1] = '1'
-    else
-      flags[j - first + 1] = '0'
-    end
+    judge(j, redis.call('EXISTS', data_head .. '{' .. ARGV[j] .. '}') == 0)
   end
 end
 if d == 0 then
