@@ -36,6 +36,7 @@ from .cleaning import (
     evict_frame,
     expired_candidates,
     expired_pick_command,
+    limit_shares,
     notify,
     over_limit_pick_commands,
     parse_evicted,
@@ -55,6 +56,7 @@ class _Pass:
     def __init__(self, limit: int, batch: int, keep_going: Callable[[], bool],
                  on_batch: OnBatch | None) -> None:  # fmt: skip
         self.limit, self.batch = limit, batch
+        self.partition = 0  # of recent:, expires: and login: (clean_pass sets it)
         self.keep_going = keep_going
         self.on_batch = on_batch
         self.client = get_redis()
@@ -67,7 +69,8 @@ class _Pass:
     def _step(self, reason: str, picked: list[Candidate], then: list[Any]) -> list[Any]:
         """Evict ``picked`` and send ``then`` (the next pick) in the same round trip."""
         started = time.perf_counter()
-        replies = run(self.client, [evict_command(reason, picked, wants_carts()), *then])
+        command = evict_command(reason, picked, wants_carts(), partition=self.partition)
+        replies = run(self.client, [command, *then])
         elapsed = time.perf_counter() - started
         self._record(parse_evicted(reason, picked, replies[0]), elapsed)
         return replies[1:]
@@ -91,18 +94,19 @@ class _Pass:
         # eviction, run() would load it and send that alone again, AFTER the pick
         # pipelined behind it, and that pick would be stale (a wasted batch).
         load = ("SCRIPT", "LOAD", scripts.get("session_evict").source)
-        picked = expired_candidates(
-            run(self.client, [load, expired_pick_command(self.batch, offset)])[1]
-        )
+        pick = expired_pick_command(self.batch, offset, self.partition)
+        picked = expired_candidates(run(self.client, [load, pick])[1])
         while picked:
             if not self.keep_going():
                 return False
             before = self.stats["survivors"]
-            reply = self._step(EXPIRED, picked, [expired_pick_command(self.batch, offset)])
+            pick = expired_pick_command(self.batch, offset, self.partition)
+            reply = self._step(EXPIRED, picked, [pick])
             if self.stats["survivors"] > before:
                 # Some were still alive and stay due: step over them and pick again.
                 offset += self.stats["survivors"] - before
-                reply = [run(self.client, [expired_pick_command(self.batch, offset)])[0]]
+                pick = expired_pick_command(self.batch, offset, self.partition)
+                reply = [run(self.client, [pick])[0]]
             picked = expired_candidates(reply[0])
         return True
 
@@ -111,7 +115,7 @@ class _Pass:
             while True:
                 # The two oldest batches beyond the limit: the second one's pipeline
                 # goes out before the first one's reply is back.
-                flight.send(over_limit_pick_commands(2 * self.batch))
+                flight.send(over_limit_pick_commands(2 * self.batch, self.partition))
                 size, flat = _raised(flight.read())
                 pairs = score_pairs(flat)[: max(0, int(size) - self.limit)]
                 queue = [b for b in (pairs[: self.batch], pairs[self.batch :]) if b]
@@ -132,8 +136,8 @@ class _Pass:
         """Evict ``queue`` and what later picks find, two pipelines in flight; the
         offset and ZCARD of the last pick, or None when told to stop (the batches
         already sent are finished and reported first)."""
-        frames = {want: evict_frame(LIMIT, want) for want in (False, True)}
-        recent, batch = keys.recent(), self.batch
+        frames = {want: evict_frame(LIMIT, want, self.partition) for want in (False, True)}
+        recent, batch = keys.recent(self.partition), self.batch
         sent: deque[tuple[list[Candidate], int, float]] = deque()
         claimed = {key for picked in queue for key, _ in picked}
         last, stopped = (0, 0), False
@@ -212,13 +216,25 @@ def clean_pass(
     """
     limit = app_settings.SESSION_LIMIT if limit is None else limit
     batch = batch_size or app_settings.CLEAN_BATCH_SIZE
+    shares = limit_shares(limit)
     if dry_run:
-        size, due = run(get_redis(), [("ZCARD", keys.recent()),
-                                      ("ZCOUNT", keys.expires(), "-inf", time.time())])  # fmt: skip
-        return {"dry_run": True, "sessions": size, "over_limit": max(0, size - limit),
-                "expired_due": due}  # fmt: skip
+        now = time.time()
+        counts = [(("ZCARD", keys.recent(p)), ("ZCOUNT", keys.expires(p), "-inf", now))
+                  for p in range(len(shares))]  # fmt: skip
+        replies = run(get_redis(), [c for pair in counts for c in pair])
+        sizes, due = replies[::2], replies[1::2]
+        return {"dry_run": True, "sessions": sum(sizes), "expired_due": sum(due),
+                "over_limit": sum(max(0, size - share)
+                                  for size, share in zip(sizes, shares, strict=True))}  # fmt: skip
+    # With PARTITIONS above 1, partition by partition, each keeping its share.
     one = _Pass(limit, batch, keep_going, on_batch)
-    one.stats["complete"] = one.expired() and one.over_limit()
+    complete = True
+    for partition, share in enumerate(shares):
+        one.partition, one.limit = partition, share
+        if not (one.expired() and one.over_limit()):
+            complete = False
+            break
+    one.stats["complete"] = complete
     return one.stats
 
 

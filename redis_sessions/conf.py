@@ -49,6 +49,8 @@ DEFAULTS: dict[str, Any] = {
     "LOCK_TIMEOUT": 30,
     # Redis Cluster (cluster/): URL / CACHE_ALIAS names one node of a cluster
     "CLUSTER": False,
+    # Hot global indexes split in N keys (keys.py): recent:, expires:, login:, viewed:
+    "PARTITIONS": 1,
 }
 
 
@@ -181,6 +183,11 @@ class Settings:
     def CLUSTER(self) -> bool:
         """The configured server is a node of a Redis Cluster (clients discover the rest)."""
         return bool(_get("CLUSTER"))
+
+    @property
+    def PARTITIONS(self) -> int:
+        """How many keys each hot global index is split into (1: the book's one key)."""
+        return int(_get("PARTITIONS"))
 
 
 app_settings = Settings()

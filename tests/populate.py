@@ -2,7 +2,8 @@
 
 The layout is the one ``lua/session_save.lua``, ``session_viewed.lua`` and the cart
 write: data with a TTL, ``recent:``, ``expires:``, ``viewed:{KEY}``, ``cart:{KEY}`` and
-its ``carts:`` entry, and for logged-in sessions ``login:`` and ``user-sessions:{UID}``.
+its ``carts:`` entry, and for logged-in sessions ``login:`` and ``user-sessions:{UID}``
+(each index entry in the session's partition when ``PARTITIONS`` is above 1).
 """
 
 from __future__ import annotations
@@ -43,9 +44,10 @@ def populate(
     for first in range(start, start + n, CHUNK):
         idx = range(first, min(first + CHUNK, start + n))
         commands: list[tuple[Any, ...]] = []
-        recent: list[Any] = []
-        expires: list[Any] = []
-        login: list[Any] = []
+        # per partition of the global indexes (PARTITIONS; one when it is 1)
+        recent: dict[int, list[Any]] = {}
+        expires: dict[int, list[Any]] = {}
+        login: dict[int, list[Any]] = {}
         carts: list[Any] = []
         for i in idx:
             key = session_key(i)
@@ -55,8 +57,9 @@ def populate(
             uid = user_id(i) if logged_in_every and i % logged_in_every == 0 else None
             data = {"_auth_user_id": uid} if uid else {"n": i}
             commands.append(("SET", data_key, json.dumps(data), "EX", ttl))
-            recent += [seen, key]
-            expires += [seen + ttl, key]  # saved when last seen
+            part = keys.session_partition(key)
+            recent.setdefault(part, []).extend((seen, key))
+            expires.setdefault(part, []).extend((seen + ttl, key))  # saved when last seen
             if viewed:
                 pairs: list[Any] = []
                 for v in range(viewed):
@@ -69,13 +72,12 @@ def populate(
                 commands.append(("HSET", cart_key, *lines))
                 carts += [seen, cart_key]
             if uid:
-                login += [key, uid]
+                login.setdefault(part, []).extend((key, uid))
                 commands.append(("SADD", keys.user_sessions(uid), key))
-        commands.append(("ZADD", keys.recent(), *recent))
-        commands.append(("ZADD", keys.expires(), *expires))
+        commands += [("ZADD", keys.recent(p), *members) for p, members in recent.items()]
+        commands += [("ZADD", keys.expires(p), *members) for p, members in expires.items()]
         if carts:
             commands.append(("ZADD", keys.carts(), *carts))
-        if login:
-            commands.append(("HSET", keys.login(), *login))
+        commands += [("HSET", keys.login(p), *pairs) for p, pairs in login.items()]
         run(client, commands)
     return made

@@ -206,7 +206,7 @@ class SessionStore(SessionBase):
         data_key, viewed_key, cart_key = keys.session_keys(session_key)
         head, tail = keys.user_sessions_template()
         return scripts.get("session_delete").command(
-            [data_key, viewed_key, cart_key, keys.recent(), keys.expires(), keys.login(),
+            [data_key, viewed_key, cart_key, *keys.session_index_keys(session_key),
              keys.carts()],
             [session_key, head, tail],
         )  # fmt: skip
@@ -219,7 +219,7 @@ class SessionStore(SessionBase):
         head, tail = keys.user_sessions_template()
         return scripts.get("session_cycle").command(
             [old_data, new_data, old_viewed, new_viewed, old_cart, new_cart,
-             keys.recent(), keys.expires(), keys.login(), keys.carts()],
+             *keys.session_index_keys(old), keys.carts(), *keys.session_index_keys(new)],
             [self.serializer().dumps(data), ttl, now, now + ttl, old, new, head, tail],
         )  # fmt: skip
 

@@ -1,0 +1,216 @@
+"""``PARTITIONS``: the hot global indexes split into N keys, reads merging them."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from django.core import checks
+from django.test import override_settings
+
+from redis_sessions import analytics, keys
+from redis_sessions.backends.redis import SessionStore
+from redis_sessions.checks import check_settings
+from redis_sessions.cleaner import clean_pass
+from redis_sessions.cleaning import clear_expired, evict, limit_shares, pick_over_limit
+from redis_sessions.connection import get_redis, run
+from redis_sessions.tracking import view_commands
+from redis_sessions.users import end_user_sessions
+from tests.populate import populate
+
+N = 4
+
+
+@pytest.fixture
+def partitioned(settings: Any) -> int:
+    settings.REDIS_SESSIONS = {**settings.REDIS_SESSIONS, "PARTITIONS": N}
+    return N
+
+
+def members(redis: Any, key: str) -> set[str]:
+    return {m.decode() for m in redis.zrange(key, 0, -1)}
+
+
+def indexed(redis: Any) -> dict[str, set[str]]:
+    """Session keys in each family of index, over every partition, checking on the
+    way that each entry sits in its session's own partition."""
+    found: dict[str, set[str]] = {"recent": set(), "expires": set(), "login": set()}
+    for p in range(keys.partitions()):
+        for family, got in (
+            ("recent", members(redis, keys.recent(p))),
+            ("expires", members(redis, keys.expires(p))),
+            ("login", {k.decode() for k in redis.hkeys(keys.login(p))}),
+        ):
+            assert all(keys.session_partition(k) == p for k in got), (family, p)
+            found[family] |= got
+    return found
+
+
+def test_partition_zero_keeps_the_book_name_and_the_others_a_number(partitioned: int) -> None:
+    assert keys.recent(0) == keys.recent() and keys.recent(0).endswith(":recent:")
+    assert keys.all_recent() == [keys.recent()] + [f"{keys.recent()}{p}" for p in (1, 2, 3)]
+    assert keys.all_viewed_items()[2].endswith(":viewed:2")
+    assert keys.kind(keys.login(3)) == keys.kind(keys.login()) == "login:"
+    # every partition gets its share of random session keys
+    spread = {keys.session_partition(SessionStore()._get_new_session_key()) for _ in range(200)}
+    assert spread == set(range(N))
+
+
+def test_one_partition_is_the_one_key_layout() -> None:
+    assert keys.partitions() == 1
+    assert keys.all_login() == [keys.login()]
+    assert keys.session_partition("anything") == keys.item_partition("x") == 0
+    assert keys.session_save_keys("abc")[1:4] == (keys.recent(), keys.expires(), keys.login())
+
+
+@pytest.mark.parametrize("value", [0, -1, "2", 1.5, True])
+def test_a_bad_partitions_value_is_a_system_check_error(value: object) -> None:
+    with override_settings(REDIS_SESSIONS={"PARTITIONS": value}):
+        errors = check_settings()
+    assert [e.id for e in errors] == ["redis_sessions.E004"]
+    assert isinstance(errors[0], checks.Error) and "PARTITIONS" in errors[0].msg
+
+
+def test_sessions_are_indexed_in_their_own_partition(redis: Any, partitioned: int) -> None:
+    stores = []
+    for i in range(12):
+        store = SessionStore()
+        store["n"] = i
+        if i % 3 == 0:
+            store["_auth_user_id"] = "7"
+        store.save()
+        stores.append(store)
+    made = {s.session_key for s in stores}
+    assert len({keys.session_partition(k) for k in made if k}) > 1
+    found = indexed(redis)
+    assert found["recent"] == found["expires"] == made
+    assert found["login"] == {s.session_key for s in stores[::3]}
+    # a load refreshes the last-seen time in the session's partition
+    key = stores[1].session_key
+    assert key is not None
+    recent = keys.session_index_keys(key)[0]
+    before = redis.zscore(recent, key)
+    time.sleep(0.01)
+    assert SessionStore(key).load() == {"n": 1}
+    assert redis.zscore(recent, key) > before
+    # deleting and ending sessions clear the right partitions
+    stores[1].delete()
+    assert end_user_sessions("7") == 4
+    found = indexed(redis)
+    anonymous = {s.session_key for i, s in enumerate(stores) if i % 3 and i != 1}
+    assert found["recent"] == found["expires"] == anonymous
+    assert found["login"] == set()
+
+
+def test_cycle_key_moves_the_index_entries_to_the_new_key_partition(
+    redis: Any, partitioned: int
+) -> None:
+    store = SessionStore()
+    store["_auth_user_id"] = "9"
+    store.save()
+    old = store.session_key
+    assert old is not None
+    # cycle until the new key lands in another partition (3 in 4 do)
+    for _ in range(20):
+        store.cycle_key()
+        new = store.session_key
+        assert new is not None
+        if keys.session_partition(new) != keys.session_partition(old):
+            break
+        old = new
+    else:
+        pytest.fail("20 new keys in one partition")
+    found = indexed(redis)
+    assert found["recent"] == found["expires"] == found["login"] == {new}
+    assert redis.smembers(keys.user_sessions("9")) == {new.encode()}
+
+
+def test_clean_pass_keeps_each_partition_share_of_the_limit(redis: Any, partitioned: int) -> None:
+    made = populate(200)
+    summary = clean_pass(limit=41, batch_size=7)
+    assert summary["complete"] and summary["removed"] == summary["over_limit"] == 159
+    shares = limit_shares(41)
+    assert sum(shares) == 41 and sorted(shares) == [10, 10, 10, 11]
+    for p, share in enumerate(shares):
+        # populate's order is the last-seen order: each partition keeps its newest
+        mine = [k for k in made if keys.session_partition(k) == p]
+        assert [k.decode() for k in redis.zrange(keys.recent(p), 0, -1)] == mine[-share:]
+    found = indexed(redis)
+    assert found["recent"] == found["expires"]
+    assert found["login"] <= found["recent"]
+    live = found["recent"]
+    for key in set(made) - live:  # every trace of the evicted ones went
+        assert redis.exists(keys.session(key), keys.viewed(key), keys.cart(key)) == 0
+    assert {m.decode() for m in redis.zrange(keys.carts(), 0, -1)} == {keys.cart(k) for k in live}
+    dry = clean_pass(limit=41, dry_run=True)
+    assert dry == {"dry_run": True, "sessions": 41, "over_limit": 0, "expired_due": 0}
+    assert clean_pass(limit=41, batch_size=7)["removed"] == 0
+
+
+def test_a_session_touched_after_the_pick_survives_in_any_partition(
+    redis: Any, partitioned: int
+) -> None:
+    made = populate(40, logged_in_every=1)
+    p = keys.session_partition(made[0])
+    picked = pick_over_limit(limit=0, batch=100, partition=p)
+    assert picked and all(keys.session_partition(k) == p for k, _ in picked)
+    touched = picked[0][0]
+    SessionStore(touched).load()
+    evicted = evict(picked)
+    assert touched not in evicted.session_keys and evicted.survivors == 1
+    assert redis.hget(keys.login(p), touched) is not None
+    assert redis.exists(keys.session(touched), keys.cart(touched)) == 2
+
+
+def test_expired_sessions_go_from_every_partition(redis: Any, partitioned: int) -> None:
+    made = populate(40)
+    gone = made[::3]
+    for key in gone:  # what Redis does when their TTL runs out
+        redis.delete(keys.session(key))
+        redis.zadd(keys.session_index_keys(key)[1], {key: 1.0})
+    assert len({keys.session_partition(k) for k in gone}) == N
+    assert clear_expired(batch=5) == len(gone)
+    assert indexed(redis)["recent"] == set(made) - set(gone)
+
+
+def _view(item: str, times: int) -> None:
+    run(get_redis(), view_commands(None, [item] * times, None))
+
+
+def test_views_are_counted_in_the_item_partition_and_reads_merge(
+    redis: Any, partitioned: int
+) -> None:
+    counts = {f"item{i}": 3 * i + 1 for i in range(20)}
+    for item, times in counts.items():
+        _view(item, times)
+    for item in counts:
+        p = keys.item_partition(item)
+        assert redis.zscore(keys.viewed_items(p), item) == -counts[item]
+        assert all(
+            redis.zscore(k, item) is None
+            for k in keys.all_viewed_items()
+            if k != keys.viewed_items(p)
+        )
+    assert len({keys.item_partition(i) for i in counts}) > 1
+    by_views = sorted(counts, key=lambda i: -counts[i])
+    assert analytics.top_items(5) == [(i, float(counts[i])) for i in by_views[:5]]
+    assert [analytics.item_rank(i) for i in by_views] == list(range(1, 21))
+    assert analytics.item_rank("never") is None
+
+
+def test_rescale_keeps_exactly_the_top_items_over_all_partitions(
+    redis: Any, partitioned: int
+) -> None:
+    counts = {f"item{i}": 2 * i + 2 for i in range(30)}
+    for item, times in counts.items():
+        _view(item, times)
+    summary = analytics.rescale_viewed(max_items=10)
+    assert summary == {"removed": 20, "kept": 10}
+    top = sorted(counts, key=lambda i: -counts[i])[:10]
+    left = {
+        m.decode(): -s
+        for k in keys.all_viewed_items()
+        for m, s in redis.zrange(k, 0, -1, withscores=True)
+    }
+    assert left == {i: counts[i] / 2 for i in top}
