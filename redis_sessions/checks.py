@@ -9,7 +9,7 @@ from django.apps import AppConfig
 from django.conf import settings
 from django.core import checks
 
-from .conf import DEFAULTS, app_settings
+from .conf import DEFAULTS, app_settings, raw_user_settings
 
 ENGINE = "redis_sessions.backends.redis"
 MIDDLEWARE = "redis_sessions.middleware.RedisSessionsMiddleware"
@@ -33,7 +33,7 @@ def register() -> None:
 
 
 def check_settings(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[Any]:
-    user = getattr(settings, "REDIS_SESSIONS", None)
+    user = raw_user_settings()
     if user is None:
         return []
     if not isinstance(user, dict):
@@ -182,7 +182,7 @@ def check_row_cache(app_configs: Sequence[AppConfig] | None = None, **kwargs: An
 
     from .rowcache.registry import table
 
-    user = getattr(settings, "REDIS_SESSIONS", None)
+    user = raw_user_settings()
     value = user.get("ROW_CACHE_MODELS", {}) if isinstance(user, dict) else {}
     if not isinstance(value, dict):
         return [_invalid("ROW_CACHE_MODELS", value, "a dict of model label -> options")]

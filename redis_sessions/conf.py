@@ -54,6 +54,11 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+def raw_user_settings() -> Any:
+    """``settings.REDIS_SESSIONS`` as written (possibly not a dict): for the checks."""
+    return getattr(settings, "REDIS_SESSIONS", None)
+
+
 def _get(name: str) -> Any:
     user: dict[str, Any] = getattr(settings, "REDIS_SESSIONS", None) or {}
     return user.get(name, DEFAULTS[name])
