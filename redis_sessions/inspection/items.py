@@ -15,10 +15,8 @@ from django.apps import apps
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from .. import analytics, keys
+from .. import analytics
 from ..conf import app_settings
-from ..connection import get_redis, run
-from .paging import pairs
 
 TOP_N = 100
 TREND_DAYS = 30
@@ -51,12 +49,11 @@ class Trend:
 
 def top_items(n: int = TOP_N) -> list[TopItem]:
     """The ``n`` most viewed items, most viewed first, with their unique visitors today."""
-    reply = run(get_redis(), [("ZRANGE", keys.viewed_items(), 0, n - 1, "WITHSCORES")])[0]
-    scored = pairs(reply)
+    scored = analytics.top_items(n)  # every partition of viewed:, merged
     labels = item_labels({item for item, _ in scored})
     items = [
-        TopItem(rank, item, int(-score), labels.get(item, item))
-        for rank, (item, score) in enumerate(scored, start=1)
+        TopItem(rank, item, int(views), labels.get(item, item))
+        for rank, (item, views) in enumerate(scored, start=1)
     ]
     analytics_columns(items)
     return items
