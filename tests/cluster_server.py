@@ -66,20 +66,30 @@ class Cluster:
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
-def start(masters: int = 3, timeout: float = 20.0) -> Cluster:
-    """Start ``masters`` nodes, give each a third of the slots, wait for ``cluster_state:ok``."""
+def _node(
+    binary: str, directory: Path, node_timeout_ms: int
+) -> tuple[subprocess.Popen[bytes], int]:
+    port = _free_port()
+    node_dir = directory / str(port)
+    node_dir.mkdir()
+    args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(node_dir),
+            "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+            "--cluster-node-timeout", str(node_timeout_ms), "--save", "", "--appendonly", "no",
+            "--daemonize", "no", "--logfile", str(node_dir / "redis.log")]  # fmt: skip
+    return subprocess.Popen(args, preexec_fn=_die_with_parent), port
+
+
+def start(masters: int = 3, timeout: float = 20.0, *, replicas: int = 0,
+          node_timeout_ms: int = 5000) -> Cluster:  # fmt: skip
+    """Start ``masters`` nodes, give each a third of the slots, wait for
+    ``cluster_state:ok``; then ``replicas`` replicas of each master (``ports`` lists the
+    masters first, then the replicas in master order)."""
     binary = find_redis_server()
     directory = Path(tempfile.mkdtemp(prefix="redis-anatomy-cluster-"))
     processes, ports = [], []
     for _ in range(masters):
-        port = _free_port()
-        node_dir = directory / str(port)
-        node_dir.mkdir()
-        args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(node_dir),
-                "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-                "--cluster-node-timeout", "5000", "--save", "", "--appendonly", "no",
-                "--daemonize", "no", "--logfile", str(node_dir / "redis.log")]  # fmt: skip
-        processes.append(subprocess.Popen(args, preexec_fn=_die_with_parent))
+        process, port = _node(binary, directory, node_timeout_ms)
+        processes.append(process)
         ports.append(port)
     cluster = Cluster(processes, ports, directory)
     try:
@@ -113,7 +123,55 @@ def start(masters: int = 3, timeout: float = 20.0) -> Cluster:
                     raise RuntimeError("the test cluster nodes did not all meet")
                 time.sleep(0.05)
             client.close()
+        if replicas:
+            _add_replicas(cluster, binary, replicas, node_timeout_ms, deadline)
     except BaseException:
         cluster.stop()
         raise
     return cluster
+
+
+def node_id(port: int) -> str:
+    client = redis.Redis(host="127.0.0.1", port=port, socket_timeout=2)
+    try:
+        return str(client.execute_command("CLUSTER MYID").decode())
+    finally:
+        client.close()
+
+
+def _add_replicas(cluster: Cluster, binary: str, per_master: int, node_timeout_ms: int,
+                  deadline: float) -> None:  # fmt: skip
+    """Start ``per_master`` replicas of each master, join them, wait for their links."""
+    masters = list(cluster.ports)
+    seed = redis.Redis(host="127.0.0.1", port=masters[0], socket_timeout=2)
+    for master in masters:
+        master_id = node_id(master)
+        for _ in range(per_master):
+            process, port = _node(binary, cluster.directory, node_timeout_ms)
+            cluster.processes.append(process)
+            cluster.ports.append(port)
+            replica = redis.Redis(host="127.0.0.1", port=port, socket_timeout=2)
+            while True:
+                try:
+                    replica.ping()
+                    break
+                except redis.ConnectionError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
+            seed.execute_command("CLUSTER MEET", "127.0.0.1", port)
+            # It must know its master before it can replicate it.
+            while True:
+                try:
+                    replica.execute_command("CLUSTER REPLICATE", master_id)
+                    break
+                except redis.ResponseError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
+            while replica.info("replication").get("master_link_status") != "up":
+                if time.monotonic() > deadline:
+                    raise RuntimeError("a test cluster replica did not sync")
+                time.sleep(0.05)
+            replica.close()
+    seed.close()
