@@ -44,7 +44,7 @@ from .exceptions import ConfigurationError, RedisUnavailable, UnknownOutcome
 
 logger = logging.getLogger("redis_sessions")
 
-__all__ = ["get_async_redis", "get_redis", "reset", "round_trips"]
+__all__ = ["get_async_redis", "get_redis", "primaries", "reset", "round_trips"]
 
 
 class _Breaker:
@@ -295,6 +295,20 @@ def get_async_redis() -> aredis.Redis:
     client = aredis.Redis(connection_pool=pool)
     _async_clients[loop] = client
     return client
+
+
+def primaries(client: redis.Redis) -> list[tuple[str, redis.Redis]]:
+    """``(name, client)`` of every primary, for what must run on each one (SCAN,
+    DBSIZE, INFO, CONFIG GET): ``[("", client)]`` on a single server; on a cluster, the
+    client redis-py keeps for each primary node (``host:port``, in address order), with
+    the cluster client's guarded connections, timeouts and no retries."""
+    if not isinstance(client, RedisCluster):
+        return [("", client)]
+    try:
+        nodes = sorted(client.get_primaries(), key=lambda node: (node.host, int(node.port)))
+        return [(node.name, client.get_redis_connection(node)) for node in nodes]
+    except (redis.RedisError, OSError, *cluster.FAILURES) as exc:
+        raise unavailable(exc) from exc
 
 
 def _cluster_kwargs() -> tuple[type, dict[str, Any]]:

@@ -80,7 +80,6 @@ def log_in(page: Any, username: str) -> None:
     page.wait_for_url(f"**{ADMIN}")
 
 
-@pytest.mark.single_server("pages with one server's SCAN cursor")
 @pytest.mark.django_db(transaction=True)
 def test_staff_open_every_page_and_end_a_session_in_a_real_browser(
     open_page: Callable[[], Any], redis: Any

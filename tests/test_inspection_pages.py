@@ -17,7 +17,15 @@ from redis_sessions.inspection import carts, items, overview
 from redis_sessions.loops import LoopRunner
 from redis_sessions.tracking import view_commands
 
-from .inspection_helpers import ADMIN, client_for, put_cart, session, staff
+from .inspection_helpers import (
+    ADMIN,
+    client_for,
+    point_at_nothing,
+    put_cart,
+    put_strings,
+    session,
+    staff,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -46,7 +54,6 @@ def test_the_admin_index_lists_a_redis_section_with_every_page(admin_client: Cli
         assert f">{name}</a>" in body
 
 
-@pytest.mark.single_server("pages with one server's SCAN cursor")
 def test_each_section_row_leads_to_its_page(admin_client: Client) -> None:
     for model, page in [("redis", ""), ("sessionrecord", "sessions/"), ("cartrecord", "carts/"),
                         ("topitem", "top-items/"), ("pagecacheentry", "page-cache/"),
@@ -56,7 +63,6 @@ def test_each_section_row_leads_to_its_page(admin_client: Client) -> None:
         assert response.redirect_chain == [] or response.redirect_chain[-1][0] == ADMIN + page
 
 
-@pytest.mark.single_server("pages with one server's SCAN cursor")
 @pytest.mark.parametrize("page", PAGES)
 def test_every_page_renders_inside_the_admin_for_a_superuser(
     admin_client: Client, page: str
@@ -84,7 +90,6 @@ def test_staff_without_the_view_permission_get_403() -> None:
         assert client.get(ADMIN + page).status_code == 403
 
 
-@pytest.mark.single_server("pages with one server's SCAN cursor")
 def test_view_redis_alone_opens_overview_items_and_caches_but_not_sessions() -> None:
     client = client_for(staff("ops", "view_redis"))
     for page in ("", "top-items/", "page-cache/", "row-cache/"):
@@ -93,7 +98,6 @@ def test_view_redis_alone_opens_overview_items_and_caches_but_not_sessions() -> 
     assert client.get(ADMIN + "carts/").status_code == 403
 
 
-@pytest.mark.single_server("pages with one server's SCAN cursor")
 def test_overview_counts_the_indexes_and_says_which_loops_never_ran(
     admin_client: Client, redis: Any
 ) -> None:
@@ -116,7 +120,6 @@ def test_overview_counts_the_indexes_and_says_which_loops_never_ran(
     assert data.version and data.memory != "?"
 
 
-@pytest.mark.single_server("pages with one server's SCAN cursor")
 def test_keys_per_family_are_exact_when_the_sample_covers_the_database(redis: Any) -> None:
     session(a=1)
     session(b=2)
@@ -129,9 +132,8 @@ def test_keys_per_family_are_exact_when_the_sample_covers_the_database(redis: An
     assert counts["recent:"] == 1 and counts["carts:"] == 1
 
 
-@pytest.mark.single_server("pages with one server's SCAN cursor")
 def test_keys_per_family_are_scaled_estimates_when_the_sample_is_partial(redis: Any) -> None:
-    redis.mset({keys.session(f"k{i:07d}"): "{}" for i in range(300)})
+    put_strings(redis, {keys.session(f"k{i:07d}"): "{}" for i in range(300)})
     families = overview.key_families(calls=1, count=10)
     assert not families.exact
     assert 0 < families.sampled < 300
@@ -221,7 +223,6 @@ def test_top_items_show_views_most_first_with_a_chart_unique_visitors_and_a_tren
     assert "Last 30 days: 999 (3 views)" in other
 
 
-@pytest.mark.single_server("pages with one server's SCAN cursor")
 def test_pages_show_an_error_banner_not_a_500_when_redis_is_unreachable(
     settings: Any, tmp_path: Any
 ) -> None:
@@ -229,7 +230,7 @@ def test_pages_show_an_error_banner_not_a_500_when_redis_is_unreachable(
     settings.SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
     user = staff("ops", "view_redis", "view_sessions")
     client = client_for(user)
-    settings.REDIS_SESSIONS = {**settings.REDIS_SESSIONS, "URL": f"unix://{tmp_path}/none.sock"}
+    point_at_nothing(settings, tmp_path)
     for page in PAGES:
         response = client.get(ADMIN + page)
         assert response.status_code == 503
