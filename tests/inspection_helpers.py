@@ -66,3 +66,14 @@ def point_at_nothing(settings: Any, tmp_path: Any) -> None:
             sock.bind(("127.0.0.1", 0))
             url = f"redis://127.0.0.1:{sock.getsockname()[1]}/0"
     settings.REDIS_SESSIONS = {**settings.REDIS_SESSIONS, "URL": url}
+
+
+def listed(key: str) -> str:
+    """The reference of session ``key`` once the sessions list has shown it (the page
+    stores it for the session's actions), as an operator who sees the list gets it."""
+    from redis_sessions.inspection import refs
+
+    body = client_for(staff("lister", "view_sessions")).get(ADMIN + "sessions/").content.decode()
+    ref = refs.ref(key)
+    assert ref in body and key not in body
+    return ref

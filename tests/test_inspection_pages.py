@@ -14,12 +14,14 @@ from demo_project.shop.models import Product
 from redis_sessions import connection, keys
 from redis_sessions.connection import get_redis, run
 from redis_sessions.inspection import carts, items, overview
+from redis_sessions.inspection.refs import ref
 from redis_sessions.loops import LoopRunner
 from redis_sessions.tracking import view_commands
 
 from .inspection_helpers import (
     ADMIN,
     client_for,
+    listed,
     point_at_nothing,
     put_cart,
     put_strings,
@@ -147,7 +149,7 @@ def test_session_detail_shows_data_with_secrets_masked_viewed_items_and_cart(
     key = session(user, colour="blue", api_token="s3cr3t")
     run(get_redis(), view_commands(key, ["42"]))
     put_cart(redis, keys.cart(key), {"42": 3})
-    body = admin_client.get(f"{ADMIN}sessions/{key}/").content.decode()
+    body = admin_client.get(f"{ADMIN}sessions/{listed(key)}/").content.decode()
     assert "blue" in body and "alice" in body
     assert user.get_session_auth_hash() not in body and "s3cr3t" not in body
     assert body.count("********") == 2
@@ -163,7 +165,7 @@ def test_session_detail_of_an_unknown_or_malformed_key_is_404(admin_client: Clie
 def test_session_detail_hides_actions_the_viewer_may_not_take(redis: Any) -> None:
     key = session(a=1)
     put_cart(redis, keys.cart(key), {"1": 1})
-    body = client_for(staff("reader", "view_sessions")).get(f"{ADMIN}sessions/{key}/")
+    body = client_for(staff("reader", "view_sessions")).get(f"{ADMIN}sessions/{listed(key)}/")
     text = body.content.decode()
     assert body.status_code == 200
     assert "End session" not in text and "Clear cart" not in text
@@ -179,9 +181,9 @@ def test_sessions_can_be_filtered_by_username_and_by_having_a_cart(
     put_cart(redis, keys.user_cart(bob.pk), {"2": 1})  # a user cart is not a session row
 
     by_user = admin_client.get(ADMIN + "sessions/?user=ALICE").content.decode()
-    assert a1[:10] in by_user and a2[:10] in by_user and b1[:10] not in by_user
+    assert ref(a1) in by_user and ref(a2) in by_user and ref(b1) not in by_user
     with_cart = admin_client.get(ADMIN + "sessions/?cart=1").content.decode()
-    assert with_cart.count('class="rs-session"') == 1 and anon[:10] in with_cart
+    assert with_cart.count('class="rs-session"') == 1 and ref(anon) in with_cart
     nobody = admin_client.get(ADMIN + "sessions/?user=nobody").content.decode()
     assert "No user is called" in nobody
 
@@ -241,9 +243,9 @@ def test_pages_show_an_error_banner_not_a_500_when_redis_is_unreachable(
 def test_the_pages_work_when_included_on_their_own(admin_client: Client) -> None:
     key = session(a=1)
     body = admin_client.get("/ops/redis/sessions/").content.decode()
-    assert f'href="/ops/redis/sessions/{key}/"' in body
+    assert f'href="/ops/redis/sessions/{ref(key)}/"' in body
     assert 'href="/ops/redis/top-items/"' in body
-    assert admin_client.get(f"/ops/redis/sessions/{key}/").status_code == 200
+    assert admin_client.get(f"/ops/redis/sessions/{ref(key)}/").status_code == 200
     assert Client().get("/ops/redis/").status_code == 302
 
 
@@ -265,7 +267,7 @@ def test_the_admin_sidebar_highlights_only_the_page_shown(
 
 def test_a_session_page_highlights_sessions_in_the_sidebar(admin_client: Client) -> None:
     key = session(a=1)
-    body = admin_client.get(f"{ADMIN}sessions/{key}/").content.decode()
+    body = admin_client.get(f"{ADMIN}sessions/{listed(key)}/").content.decode()
     start = body.index('id="nav-sidebar"')
     sidebar = body[start : body.index("</nav>", start)]
     assert sidebar.count('aria-current="page"') == 1
