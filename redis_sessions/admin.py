@@ -77,7 +77,7 @@ class SessionAdmin(InspectionAdmin):
     page = "sessions"
 
     def page_url(self, object_id: str | None = None) -> str:
-        if object_id and ":" not in object_id:  # a session key, not "user:UID"
+        if object_id and ":" not in object_id:  # a session reference, not "user:UID"
             name = f"{self.admin_site.name}:redis_sessions:session_detail"
             return reverse(name, args=[object_id])
         return super().page_url()

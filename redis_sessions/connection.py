@@ -44,7 +44,7 @@ from .exceptions import ConfigurationError, RedisUnavailable, UnknownOutcome
 
 logger = logging.getLogger("redis_sessions")
 
-__all__ = ["get_async_redis", "get_redis", "reset", "round_trips"]
+__all__ = ["get_async_redis", "get_redis", "primaries", "reset", "round_trips"]
 
 
 class _Breaker:
@@ -297,6 +297,20 @@ def get_async_redis() -> aredis.Redis:
     return client
 
 
+def primaries(client: redis.Redis) -> list[tuple[str, redis.Redis]]:
+    """``(name, client)`` of every primary, for what must run on each one (SCAN,
+    DBSIZE, INFO, CONFIG GET): ``[("", client)]`` on a single server; on a cluster, the
+    client redis-py keeps for each primary node (``host:port``, in address order), with
+    the cluster client's guarded connections, timeouts and no retries."""
+    if not isinstance(client, RedisCluster):
+        return [("", client)]
+    try:
+        nodes = sorted(client.get_primaries(), key=lambda node: (node.host, int(node.port)))
+        return [(node.name, client.get_redis_connection(node)) for node in nodes]
+    except (redis.RedisError, OSError, *cluster.FAILURES) as exc:
+        raise unavailable(exc) from exc
+
+
 def _cluster_kwargs() -> tuple[type, dict[str, Any]]:
     cls, kwargs = _source()
     if kwargs.get("db"):
@@ -329,13 +343,26 @@ def _cluster_client() -> Any:
 
 
 def _async_cluster_client() -> Any:
-    """redis.asyncio's RedisCluster, with the same timeouts and no retries (its node
-    connections are its own class: no breaker or round-trip count on this path)."""
+    """redis.asyncio's RedisCluster, with the same timeouts, no retries and guarded node
+    connections (the breaker and the round-trip count, as on the sync path).
+
+    Unlike the sync client it takes no ``connection_class``: it builds every node's
+    connections from the class in its shared ``connection_kwargs`` (read again for
+    each node it discovers). That class is swapped for its guarded subclass before
+    the first command, in the kwargs and on the startup node already made, so every
+    node connection, those of the topology discovery too, is guarded.
+    """
     _, kwargs = _cluster_kwargs()
     accepted = _init_params(AsyncRedisCluster)
     kwargs = {k: v for k, v in kwargs.items() if k in accepted and k != "retry"}
-    return AsyncRedisCluster(retry=aredis.retry.Retry(NoBackoff(), 0),
-                             max_connections=app_settings.MAX_CONNECTIONS, **kwargs)  # fmt: skip
+    client = AsyncRedisCluster(retry=aredis.retry.Retry(NoBackoff(), 0),
+                               max_connections=app_settings.MAX_CONNECTIONS, **kwargs)  # fmt: skip
+    shared = client.nodes_manager.connection_kwargs
+    guarded = _guard(shared.get("connection_class", aredis.Connection), _AsyncGuard)
+    shared["connection_class"] = client.connection_kwargs["connection_class"] = guarded
+    for node in client.nodes_manager.startup_nodes.values():
+        node.connection_class = guarded
+    return client
 
 
 def _init_params(cls: type) -> set[str]:
@@ -428,6 +455,16 @@ def _run_cluster(client: Any, commands: Sequence[Sequence[Any]], raise_errors: b
         replies = cluster.run(client, commands)
     except cluster.FAILURES as exc:
         raise unavailable(exc) from exc
+    return _cluster_replies(replies, raise_errors)
+
+
+def _cluster_replies(replies: list[Any], raise_errors: bool) -> list[Any]:
+    """A cluster pipeline returns a node's connection failure (a timeout, a refused
+    connect) in place of the replies it lost: raised as ``RedisUnavailable`` (or
+    ``UnknownOutcome``) even with ``raise_errors=False``, as on a single server."""
+    for reply in replies:
+        if isinstance(reply, cluster.FAILURES):
+            raise unavailable(reply) from reply
     _raise_first(replies, raise_errors)
     return replies
 
@@ -581,8 +618,7 @@ async def arun(
             replies = await cluster.arun(client, commands)
         except cluster.FAILURES as exc:
             raise unavailable(exc) from exc
-        _raise_first(replies, raise_errors)
-        return replies
+        return _cluster_replies(replies, raise_errors)
     try:
         if len(commands) == 1:
             try:

@@ -3,7 +3,8 @@
 ``diagnose()`` talks to the server the app uses and returns one ``Finding`` per
 concern, each with a verdict: ``OK``, ``WARN`` (works, but know the risk) or ``FAIL``
 (unsafe for sessions: users will be logged out, carts lost or requests fail). The
-management command prints them and exits 1 when any is ``FAIL``.
+management command prints them and exits 1 when any is ``FAIL``. On a Redis Cluster
+the server checks run on every primary, a line per node.
 
 Only reads: INFO, CONFIG GET (when allowed), COMMAND INFO, TYPE, SCAN and a few PINGs.
 """
@@ -14,14 +15,14 @@ import statistics
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import redis
 
-from . import keys, sentinel
+from . import keys, nodes, sentinel
 from .conf import app_settings
-from .connection import get_redis, run
+from .connection import get_redis, primaries, run
 from .exceptions import RedisUnavailable
 from .health import LOOPS, loop_status
 
@@ -64,33 +65,52 @@ class Report:
 
 
 def diagnose(*, sample: int = 10_000, pings: int = 5) -> Report:
-    """Check the configured server; ``sample`` caps the keys SCAN looks at."""
-    client = get_redis()
+    """Check the configured server; ``sample`` caps the keys SCAN looks at.
+
+    On a Redis Cluster the server checks (version, persistence, eviction, memory,
+    latency) run on every primary, one line per node (``eviction 10.0.0.5:7000``):
+    one unsafe node makes the report unsafe. The key checks cover the whole cluster.
+    """
     try:
-        pong, server, persistence, memory = run(
-            client,
-            [("PING",), ("INFO", "server"), ("INFO", "persistence"), ("INFO", "memory")],
-            raise_errors=False,  # INFO is @dangerous: an ACL user may not be allowed it
-        )
+        client = get_redis()  # a cluster client discovers the topology here
+        servers = primaries(client)
+        infos = [run(node, [("PING",), ("INFO", "server"), ("INFO", "persistence"),
+                            ("INFO", "memory")],
+                     raise_errors=False)  # INFO is @dangerous: an ACL user may be refused it
+                 for _, node in servers]  # fmt: skip
     except RedisUnavailable as exc:
         return Report([Finding("connection", FAIL, f"cannot talk to Redis: {exc}")])
-    if isinstance(pong, Exception):
-        return Report([Finding("connection", FAIL, f"cannot talk to Redis: {pong}")])
+    for (name, _), (pong, *_) in zip(servers, infos, strict=True):
+        if isinstance(pong, Exception):
+            where = f" ({name})" if name else ""
+            return Report([Finding("connection", FAIL, f"cannot talk to Redis{where}: {pong}")])
     findings = [Finding("connection", OK, describe(client))]
     try:
-        findings += [
-            _if_info("version", server, lambda info: version(client, info)),
-            _if_info("persistence", persistence, lambda info: persistence_finding(client, info)),
-            _if_info("eviction", memory, eviction),
-            _if_info("memory", memory, memory_finding),
-            latency(client, pings),
-            *heartbeats(client),
-            index_types(client),
-            key_counts(client, sample),
-        ]
+        for (name, node), replies in zip(servers, infos, strict=True):
+            findings += [_on(name, finding) for finding in _server_findings(node, replies, pings)]
+        findings += [*heartbeats(client), index_types(client), key_counts(client, sample)]
     except (RedisUnavailable, redis.ConnectionError, redis.TimeoutError) as exc:
         findings.append(Finding("connection", FAIL, f"lost the connection: {exc}"))
     return Report(findings)
+
+
+def _server_findings(node: redis.Redis, replies: list[Any], pings: int) -> list[Finding]:
+    """The checks of one server (one primary of a cluster), from its PING and INFOs."""
+    _, server, persistence, memory = replies
+    return [
+        _if_info("version", server, lambda info: version(node, info)),
+        _if_info("persistence", persistence, lambda info: persistence_finding(node, info)),
+        _if_info("eviction", memory, eviction),
+        _if_info("memory", memory, memory_finding),
+        latency(node, pings),
+    ]
+
+
+def _on(node: str, finding: Finding) -> Finding:
+    """``finding`` named for its cluster node (unchanged on a single server)."""
+    if not node:
+        return finding
+    return replace(finding, check=f"{finding.check} {node}", data={**finding.data, "node": node})
 
 
 def _if_info(check: str, info: Any, judge: Callable[[dict[str, Any]], Finding]) -> Finding:
@@ -102,11 +122,14 @@ def _if_info(check: str, info: Any, judge: Callable[[dict[str, Any]], Finding]) 
 
 def describe(client: redis.Redis) -> str:
     """Where the app's Redis is, without the password."""
-    pool = client.connection_pool
+    servers = primaries(client)
+    pool = servers[0][1].connection_pool
     kw = pool.connection_kwargs
     where = kw.get("path") or f"{kw.get('host', '?')}:{kw.get('port', '?')}"
     if sentinel.is_sentinel(pool.connection_class):
         where = f"Sentinel service {kw['connection_pool'].service_name!r}"
+    if nodes.is_cluster(client):
+        where = f"Redis Cluster of {len(servers)} primaries ({', '.join(n for n, _ in servers)})"
     tls = " (TLS)" if issubclass(pool.connection_class, redis.SSLConnection) else ""
     user = f" as {kw['username']}" if kw.get("username") else ""
     return f"{where} db {kw.get('db', 0)}{tls}{user}, key prefix {keys.prefix()!r}"
@@ -245,14 +268,14 @@ def key_counts(client: redis.Redis, sample: int) -> Finding:
     prefix = keys.prefix()
     counts: Counter[str] = Counter()
     cursor, seen = 0, 0
-    while True:
-        cursor, batch = client.scan(cursor, match=keys.scan_pattern(), count=1000)
+    while True:  # every primary of a cluster, one after the other (nodes.scan)
+        cursor, batch, _ = nodes.scan(client, cursor, match=keys.scan_pattern(), count=1000)
         for key in batch:
             counts[kind_of(_text(key)[len(prefix) :])] += 1
         seen += len(batch)
         if not cursor or seen >= sample:
             break
-    total = int(run(client, [("DBSIZE",)])[0])
+    total = nodes.dbsize(client)
     shown = ", ".join(f"{kind} {n}" for kind, n in sorted(counts.items())) or "none"
     scope = "all" if not cursor else f"a sample of {seen}"
     return Finding("keys", OK, f"{scope} under {prefix!r}: {shown}; {total} in the database",

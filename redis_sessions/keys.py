@@ -342,3 +342,10 @@ def cluster_merge(tag: str) -> str:
     """A short-lived copy of an anonymous cart in the user's slot ``{tag}`` (the login
     merge runs there in cluster mode)."""
     return f"{prefix()}cart-merge:{{{tag}}}"
+
+
+# -- inspection pages ------------------------------------------------------------------
+def session_ref(digest: str) -> str:
+    """``P:session-ref:DIGEST``: the session key behind its digest on the inspection
+    pages (a short-lived string written by the page that showed the digest)."""
+    return f"{prefix()}session-ref:{digest}"

@@ -54,18 +54,20 @@ class Redis(_Unmanaged):
 
 
 class SessionRecord(_Unmanaged):
-    """A session in Redis (``key`` is the session key); the object of session actions."""
+    """A session in Redis (``key`` is its reference, ``inspection.refs``: never the
+    session key, a bearer token); the object of session actions."""
 
     class Meta(_Unmanaged.Meta):
         verbose_name = "session"
         verbose_name_plural = "sessions"
 
     def __str__(self) -> str:
-        return f"Session {self.key[:8]}…"
+        return f"Session {self.key}"
 
 
 class CartRecord(_Unmanaged):
-    """A cart in Redis (``key`` is the cart's Redis key)."""
+    """A cart in Redis (``key``: a user cart's Redis key; "cart of session REF" for a
+    session's cart, whose key holds the session key)."""
 
     class Meta(_Unmanaged.Meta):
         verbose_name = "cart"

@@ -13,8 +13,9 @@ app_name = "redis_sessions"
 urlpatterns = [
     path("", views.overview_view, name="overview"),
     path("sessions/", views.sessions_view, name="sessions"),
-    path("sessions/<str:session_key>/", views.session_detail_view, name="session_detail"),
-    path("sessions/<str:session_key>/end/", actions.session_end_view, name="session_end"),
+    # A session is addressed by its reference (inspection/refs.py), never by its key.
+    path("sessions/<str:ref>/", views.session_detail_view, name="session_detail"),
+    path("sessions/<str:ref>/end/", actions.session_end_view, name="session_end"),
     path(
         "users/<str:user_id>/end-sessions/",
         actions.user_sessions_end_view,

@@ -3,6 +3,7 @@ sessions, carts and views written through the real engine or the real key layout
 
 from __future__ import annotations
 
+import socket
 import time
 from typing import Any
 
@@ -12,6 +13,7 @@ from django.test import Client
 
 from redis_sessions import keys
 from redis_sessions.backends.redis import SessionStore
+from redis_sessions.connection import run
 
 ADMIN = "/admin/redis_sessions/redis/"
 
@@ -48,3 +50,30 @@ def put_cart(redis: Any, cart_key: str, lines: dict[str, int]) -> None:
     """A cart as the cart module stores it: the hash plus its ``carts:`` entry."""
     redis.hset(cart_key, mapping=lines)
     redis.zadd(keys.carts(), {cart_key: time.time()})
+
+
+def put_strings(redis: Any, values: dict[str, str]) -> None:
+    """MSET on either topology (a cluster refuses an MSET across slots): one pipeline."""
+    run(redis, [("SET", key, value) for key, value in values.items()])
+
+
+def point_at_nothing(settings: Any, tmp_path: Any) -> None:
+    """Point the app at a Redis that is not there: a missing unix socket, or on a
+    cluster (which needs host and port) a loopback port nobody listens on."""
+    url = f"unix://{tmp_path}/none.sock"
+    if settings.REDIS_SESSIONS.get("CLUSTER"):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            url = f"redis://127.0.0.1:{sock.getsockname()[1]}/0"
+    settings.REDIS_SESSIONS = {**settings.REDIS_SESSIONS, "URL": url}
+
+
+def listed(key: str) -> str:
+    """The reference of session ``key`` once the sessions list has shown it (the page
+    stores it for the session's actions), as an operator who sees the list gets it."""
+    from redis_sessions.inspection import refs
+
+    body = client_for(staff("lister", "view_sessions")).get(ADMIN + "sessions/").content.decode()
+    ref = refs.ref(key)
+    assert ref in body and key not in body
+    return ref

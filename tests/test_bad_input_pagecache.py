@@ -168,7 +168,6 @@ def test_an_odd_host_is_never_a_500_and_a_refused_one_stores_nothing(redis: Any,
         assert Client().get("/pc/item/h/")["X-Cache"] == "hit"
 
 
-@pytest.mark.single_server("SCANs one server")
 def test_the_apps_scan_pattern_matches_only_its_own_prefix_when_the_prefix_has_glob_characters(
     redis: Any, redis_keyspace: str, settings: Any
 ) -> None:

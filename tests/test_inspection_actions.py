@@ -12,7 +12,7 @@ from redis_sessions import keys
 from redis_sessions.cart import Cart
 from redis_sessions.users import user_session_keys
 
-from .inspection_helpers import ADMIN, client_for, put_cart, session, staff
+from .inspection_helpers import ADMIN, client_for, listed, put_cart, session, staff
 
 pytestmark = pytest.mark.django_db
 
@@ -24,10 +24,12 @@ def test_ending_a_session_asks_first_then_ends_it_and_records_it_in_the_history(
     client = client_for(operator)
     key = session(colour="blue")
     put_cart(redis, keys.cart(key), {"1": 1})
-    url = f"{ADMIN}sessions/{key}/end/"
+    ref = listed(key)  # the list names the session by its reference, never its key
+    url = f"{ADMIN}sessions/{ref}/end/"
 
     confirm = client.get(url)
     assert confirm.status_code == 200 and "Yes, I\u2019m sure" in confirm.content.decode()
+    assert ref in confirm.content.decode() and key not in confirm.content.decode()
     assert redis.exists(keys.session(key))  # a GET changes nothing
 
     response = client.post(url)
@@ -36,14 +38,15 @@ def test_ending_a_session_asks_first_then_ends_it_and_records_it_in_the_history(
     assert redis.zscore(keys.recent(), key) is None
     assert redis.zscore(keys.carts(), keys.cart(key)) is None
     entry = LogEntry.objects.get()
-    assert (entry.user_id, entry.object_id, entry.action_flag) == (operator.pk, key, DELETION)
+    assert (entry.user_id, entry.object_id, entry.action_flag) == (operator.pk, ref, DELETION)
+    assert key not in entry.object_repr
     assert entry.content_type.model == "sessionrecord"
     assert "Ended the session" in entry.change_message
     # The admin's "Recent actions" link leads back to the session's page.
-    assert entry.get_admin_url() == f"/admin/redis_sessions/sessionrecord/{key}/change/"
-    assert client.get(entry.get_admin_url())["Location"] == f"{ADMIN}sessions/{key}/"
+    assert entry.get_admin_url() == f"/admin/redis_sessions/sessionrecord/{ref}/change/"
+    assert client.get(entry.get_admin_url())["Location"] == f"{ADMIN}sessions/{ref}/"
     listing = client.get(response["Location"]).content.decode()
-    assert "ended" in listing and key[:10] not in listing
+    assert f"Session {ref} ended." in listing and key[:10] not in listing
 
 
 def test_ending_all_sessions_of_a_user_keeps_the_operators_own(redis: Any) -> None:
@@ -73,15 +76,18 @@ def test_clearing_a_cart_removes_its_lines_and_its_index_entry(redis: Any) -> No
     client = client_for(staff("ops", "view_sessions", "manage_carts"))
     key = session(x=1)
     put_cart(redis, keys.cart(key), {"1": 2, "2": 1})
-    url = f"{ADMIN}carts/session/{key}/clear/"
-    assert "Remove every line" in client.get(url).content.decode()
+    ref = listed(key)
+    url = f"{ADMIN}carts/session/{ref}/clear/"
+    question = client.get(url).content.decode()
+    assert "Remove every line" in question and key not in question
     response = client.post(url)
-    assert response["Location"] == f"{ADMIN}sessions/{key}/"
+    assert response["Location"] == f"{ADMIN}sessions/{ref}/"
     assert not redis.exists(keys.cart(key))
     assert redis.zscore(keys.carts(), keys.cart(key)) is None
     assert redis.exists(keys.session(key))  # the session itself stays
     entry = LogEntry.objects.get()
-    assert entry.content_type.model == "cartrecord" and entry.object_id == keys.cart(key)
+    assert entry.content_type.model == "cartrecord"
+    assert entry.object_id == f"cart of session {ref}"
     assert "2 lines" in entry.change_message
 
 
@@ -123,7 +129,7 @@ def test_actions_without_their_permission_get_403_and_change_nothing(
     # Every permission but the one the action needs.
     others = {"view_redis", "view_sessions", "manage_sessions", "manage_carts"} - {permission}
     client = client_for(staff("ops", *others))
-    url = ADMIN + path.format(key=key, uid=alice.pk)
+    url = ADMIN + path.format(key=listed(key), uid=alice.pk)
     assert client.get(url).status_code == 403
     assert client.post(url).status_code == 403
     assert redis.exists(keys.session(key), keys.cart(key)) == 2
@@ -133,12 +139,53 @@ def test_actions_without_their_permission_get_403_and_change_nothing(
 def test_an_action_posted_without_a_csrf_token_is_refused(redis: Any) -> None:
     client = client_for(staff("ops", "view_sessions", "manage_sessions"), enforce_csrf_checks=True)
     key = session(x=1)
-    assert client.post(f"{ADMIN}sessions/{key}/end/").status_code == 403
+    assert client.post(f"{ADMIN}sessions/{listed(key)}/end/").status_code == 403
     assert redis.exists(keys.session(key))
 
 
 def test_actions_on_malformed_keys_are_404(admin_client: Client) -> None:
     assert admin_client.post(f"{ADMIN}sessions/NOPE/end/").status_code == 404
+    assert admin_client.post(f"{ADMIN}sessions/{'0' * 16}/end/").status_code == 404  # unknown
     assert admin_client.post(f"{ADMIN}carts/user/a{{b}}/clear/").status_code == 404
     assert admin_client.post(f"{ADMIN}carts/other/abcdefgh1234/clear/").status_code == 404
     assert admin_client.post(f"{ADMIN}users/x:y/end-sessions/").status_code == 404
+
+
+def test_session_keys_never_reach_the_html_and_a_session_is_ended_by_its_reference(
+    redis: Any,
+) -> None:
+    """A session key is a bearer token: the pages show a digest (``inspection.refs``)."""
+    from redis_sessions.inspection import refs
+
+    alice = staff("alice")
+    key = session(alice, colour="blue")
+    put_cart(redis, keys.cart(key), {"1": 2})
+    client = client_for(staff("ops", "view_redis", "view_sessions", "manage_sessions",
+                              "manage_carts"))  # fmt: skip
+    ref = refs.ref(key)
+    pages = [ADMIN + "sessions/", ADMIN + "sessions/?cart=1", ADMIN + "sessions/?user=alice",
+             ADMIN + "carts/", ADMIN, f"{ADMIN}sessions/{ref}/", f"{ADMIN}sessions/{ref}/end/",
+             f"{ADMIN}carts/session/{ref}/clear/"]  # fmt: skip
+    for url in pages:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert key not in response.content.decode(), url
+    assert ref in client.get(ADMIN + "sessions/").content.decode()
+    assert len(ref) == 16 and ref != key[:16]  # a digest, not a part of the key
+    # The reference resolves on the server only while a page has shown it recently.
+    redis.delete(keys.session_ref(ref))
+    assert client.get(f"{ADMIN}sessions/{ref}/").status_code == 404
+    assert client.post(f"{ADMIN}sessions/{ref}/end/").status_code == 404
+    assert redis.exists(keys.session(key))
+    listed(key)
+    client.post(f"{ADMIN}sessions/{ref}/end/")
+    assert not redis.exists(keys.session(key))
+
+
+def test_a_reference_stored_for_another_key_is_refused(redis: Any, admin_client: Client) -> None:
+    from redis_sessions.inspection import refs
+
+    key, other = session(x=1), session(x=2)
+    redis.set(keys.session_ref(refs.ref(key)), other)  # a hand-made or stale entry
+    assert admin_client.post(f"{ADMIN}sessions/{refs.ref(key)}/end/").status_code == 404
+    assert redis.exists(keys.session(key), keys.session(other)) == 2

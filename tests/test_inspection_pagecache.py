@@ -13,12 +13,9 @@ from redis_sessions import connection, keys, pageentry
 from redis_sessions.fragments import cached_fragment
 from redis_sessions.inspection import overview, pages
 
-from .inspection_helpers import ADMIN, client_for, session, staff
+from .inspection_helpers import ADMIN, client_for, point_at_nothing, put_strings, session, staff
 
-pytestmark = [
-    pytest.mark.django_db,
-    pytest.mark.single_server("pages with one server's SCAN cursor"),
-]
+pytestmark = pytest.mark.django_db
 
 PAGE_CACHE = ADMIN + "page-cache/"
 
@@ -74,6 +71,7 @@ def test_the_list_pages_through_the_item_sets_with_the_scan_cursor(redis: Any) -
     assert pages_read > 1
 
 
+@pytest.mark.single_server("single-server round-trip budget")
 def test_a_list_page_costs_a_fixed_number_of_round_trips_after_its_scan(redis: Any) -> None:
     for item in ("a", "b", "c"):
         cached(redis, item, "", "x=1")
@@ -127,7 +125,7 @@ def test_purge_all_drops_every_page_cache_key_of_this_app_and_nothing_else(redis
         keys.prefix().replace(":1:", ":2:") + "page:1": "x",  # the next schema version
         keys.prefix() + "pagex": "x",  # ours, matched by the pattern, not a cache key
     }
-    redis.mset(others)
+    put_strings(redis, others)
     try:
         client = operator("manage_cache")
         question = client.get(PAGE_CACHE + "purge/").content.decode()
@@ -143,22 +141,22 @@ def test_purge_all_drops_every_page_cache_key_of_this_app_and_nothing_else(redis
 
 
 def test_purge_all_deletes_in_batches_across_many_scan_steps(redis: Any) -> None:
-    redis.mset({keys.page(f"{n:064x}"): "x" for n in range(40)})
-    redis.mset({keys.session(f"k{n:07d}"): "{}" for n in range(40)})
+    put_strings(redis, {keys.page(f"{n:064x}"): "x" for n in range(40)})
+    put_strings(redis, {keys.session(f"k{n:07d}"): "{}" for n in range(40)})
     before = connection.round_trips()
     assert pages.purge_all(count=10, batch=3) == 40
     assert connection.round_trips() - before > 4  # many SCAN steps, not one big call
     assert len(list(redis.scan_iter(match=keys.scan_pattern()))) == 40  # the sessions
 
 
-def test_purge_all_escapes_glob_characters_of_the_key_prefix(redis: Any) -> None:
+def test_purge_all_escapes_glob_characters_of_the_key_prefix(redis: Any, settings: Any) -> None:
     prefix = f"g[ab]*{os.getpid()}"  # its own per process: the server may be shared
-    with override_settings(REDIS_SESSIONS={"KEY_PREFIX": prefix}):
+    with override_settings(REDIS_SESSIONS={**settings.REDIS_SESSIONS, "KEY_PREFIX": prefix}):
         ours = keys.page("1" * 64)
     lookalike = f"gaX{os.getpid()}:1:page:" + "1" * 64  # what an unescaped g[ab]* matches
-    redis.mset({ours: "x", lookalike: "x"})
+    put_strings(redis, {ours: "x", lookalike: "x"})
     try:
-        with override_settings(REDIS_SESSIONS={"KEY_PREFIX": prefix}):
+        with override_settings(REDIS_SESSIONS={**settings.REDIS_SESSIONS, "KEY_PREFIX": prefix}):
             assert pages.purge_all() == 1
         assert not redis.exists(ours) and redis.exists(lookalike)
     finally:
@@ -206,7 +204,7 @@ def test_purges_of_malformed_digests_or_items_are_404(admin_client: Client) -> N
 def test_a_purge_with_redis_unreachable_shows_the_banner(settings: Any, tmp_path: Any) -> None:
     settings.SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
     client = client_for(staff("ops", "view_redis", "manage_cache"))
-    settings.REDIS_SESSIONS = {**settings.REDIS_SESSIONS, "URL": f"unix://{tmp_path}/none.sock"}
+    point_at_nothing(settings, tmp_path)
     response = client.post(PAGE_CACHE + "purge/")
     assert response.status_code == 503 and "Redis is unreachable" in response.content.decode()
     assert not LogEntry.objects.exists()

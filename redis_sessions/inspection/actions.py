@@ -20,8 +20,9 @@ from ..backends.redis import SessionStore
 from ..cart import Cart
 from ..models import CartRecord, SessionRecord
 from ..users import end_user_sessions, user_session_keys
+from . import refs
 from .guard import inspection_view, link, log, page
-from .views import valid_session_key, valid_user_id
+from .views import valid_user_id
 
 
 def confirm(
@@ -36,20 +37,20 @@ def confirm(
 
 
 @inspection_view("manage_sessions")
-def session_end_view(request: HttpRequest, session_key: str) -> HttpResponse:
-    valid_session_key(session_key)
+def session_end_view(request: HttpRequest, ref: str) -> HttpResponse:
+    session_key = refs.resolve(ref)
     if request.method != "POST":
         return confirm(
             request,
             "End session",
             format_html("End session <code>{}</code>? Its visitor is signed out and its "
-                        "data, viewed items and cart are deleted.", session_key),
-            link(request, "session_detail", session_key),
+                        "data, viewed items and cart are deleted.", ref),
+            link(request, "session_detail", ref),
             is_own=session_key == request.session.session_key,
         )  # fmt: skip
     SessionStore().delete(session_key)
-    log(request, SessionRecord(key=session_key), "deletion", "Ended the session in Redis.")
-    messages.success(request, f"Session {session_key[:8]}… ended.")
+    log(request, SessionRecord(key=ref), "deletion", "Ended the session in Redis.")
+    messages.success(request, f"Session {ref} ended.")
     return HttpResponseRedirect(link(request, "sessions"))
 
 
@@ -84,24 +85,26 @@ def user_sessions_end_view(request: HttpRequest, user_id: str) -> HttpResponse:
 
 @inspection_view("manage_carts")
 def cart_clear_view(request: HttpRequest, owner: str, owner_id: str) -> HttpResponse:
+    """``owner_id``: a user id, or a session's reference (its cart key holds the
+    session key, so a session cart is shown and logged by the reference)."""
     if owner == "session":
-        cart = Cart.for_session_key(valid_session_key(owner_id))
+        cart = Cart.for_session_key(refs.resolve(owner_id))
         back = link(request, "session_detail", owner_id)
+        shown = f"cart of session {owner_id}"
     elif owner == "user":
         cart = Cart.for_user(valid_user_id(owner_id))
         back = link(request, "carts")
+        shown = str(cart.key)
     else:
         raise Http404("Not a cart")
-    cart_key = cart.key
-    assert cart_key is not None  # a cart named by key or user always has one
     if request.method != "POST":
         return confirm(
             request,
             "Clear cart",
-            format_html("Remove every line of the cart <code>{}</code>?", cart_key),
+            format_html("Remove every line of the cart <code>{}</code>?", shown),
             back,
         )
     removed = cart.clear()
-    log(request, CartRecord(key=cart_key), "deletion", f"Cleared the cart ({removed} lines).")
+    log(request, CartRecord(key=shown), "deletion", f"Cleared the cart ({removed} lines).")
     messages.success(request, f"Cart cleared ({removed} lines removed).")
     return HttpResponseRedirect(back)

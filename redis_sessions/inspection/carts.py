@@ -18,6 +18,7 @@ from typing import Any
 from .. import cart_ops as ops
 from .. import keys
 from ..connection import get_redis, run
+from . import refs
 from .paging import PAGE_SIZE, Cursor, next_cursor, page_command, pairs
 from .sessions import usernames
 
@@ -33,6 +34,17 @@ class CartRow:
     username: str | None = None
     owner_url: str = ""  # set by the view
     clear_url: str = ""
+
+    @property
+    def ref(self) -> str:
+        """A session cart's owner as the pages name it (``refs``): never the key."""
+        return refs.ref(self.owner_id) if self.owner == "session" else self.owner_id
+
+    @property
+    def label(self) -> str:
+        """What the page shows for the cart: a user cart's key, or the reference of the
+        session whose key a session cart's key contains."""
+        return f"cart of session {self.ref}" if self.owner == "session" else self.key
 
     @property
     def units(self) -> int:
@@ -91,7 +103,9 @@ def cart_page(cursor: Cursor | None = None, *, n: int = PAGE_SIZE) -> CartPage:
     ])  # fmt: skip
     fetched = pairs(reply)
     page = fetched[:n]
-    contents = run(client, [("HGETALL", k) for k, _ in page]) if page else []
+    sessions = [o[1] for k, _ in page if (o := keys.cart_owner(k)) and o[0] == "session"]
+    commands = [("HGETALL", k) for k, _ in page]
+    contents = run(client, [*commands, *refs.remember(sessions)])[: len(page)] if page else []
     rows = []
     for (cart_key, score), content in zip(page, contents, strict=True):
         owner = keys.cart_owner(cart_key) or ("", "")

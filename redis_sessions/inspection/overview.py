@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from .. import keys
+from .. import keys, nodes
 from ..connection import get_redis, run
 
 LOOPS = ("clean_sessions", "rescale_viewed", "cache_rows")
@@ -66,8 +66,11 @@ def overview() -> Overview:
         ("DBSIZE",),
         *(("GET", keys.heartbeat(name)) for name in LOOPS),
     ]
-    replies = run(get_redis(), commands)
+    client = get_redis()
+    replies = run(client, commands)
     sessions, logged_in, carts, items, rows, server, memory, dbsize = replies[:8]
+    if nodes.is_cluster(client):
+        server, memory, dbsize = _cluster_facts(client)
     counts = {
         "sessions": int(sessions),
         "logged-in sessions": int(logged_in),
@@ -82,6 +85,17 @@ def overview() -> Overview:
         dbsize=int(dbsize),
         loops=[_loop(name, raw) for name, raw in zip(LOOPS, replies[8:], strict=True)],
     )
+
+
+def _cluster_facts(client: Any) -> tuple[dict[str, Any], dict[str, Any], int]:
+    """INFO and DBSIZE of a cluster: every primary's version, memory summed, keys summed
+    (the pipeline's INFO and DBSIZE above came from one node only)."""
+    replies = [r for _, r in nodes.each_primary(client, [("INFO", "server"), ("INFO", "memory"),
+                                                         ("DBSIZE",)])]  # fmt: skip
+    versions = sorted({str(server.get("redis_version", "?")) for server, _, _ in replies})
+    used = sum(int(memory.get("used_memory", 0)) for _, memory, _ in replies)
+    memory = {"used_memory_human": f"{used / 2**20:.2f}M over {len(replies)} primaries"}
+    return {"redis_version": ", ".join(versions)}, memory, sum(int(n) for _, _, n in replies)
 
 
 def _loop(name: str, raw: bytes | None) -> LoopState:
@@ -99,23 +113,24 @@ def _loop(name: str, raw: bytes | None) -> LoopState:
 def key_families(calls: int = SCAN_CALLS, count: int = SCAN_COUNT) -> KeyFamilies:
     """Keys per family of this app (``session:{…}``, ``recent:``, ...), from a SCAN sample.
 
-    One round trip per SCAN call (each needs the previous cursor), plus DBSIZE.
+    One round trip per SCAN call (each needs the previous cursor), plus DBSIZE. On a
+    cluster the calls walk the primaries one after the other and DBSIZE is their sum.
     """
     client = get_redis()
     seen: Counter[str] = Counter()
     cursor, sampled, exact = 0, 0, False
     for _ in range(calls):
-        cursor, batch = run(client, [("SCAN", cursor, "COUNT", count)])[0]
+        cursor, batch, _ = nodes.scan(client, cursor, count=count)
         for raw in batch:
             key = raw.decode(errors="replace")
             seen[keys.kind(key) or OTHER] += 1
         sampled += len(batch)
-        if int(cursor) == 0:
+        if cursor == 0:
             exact = True
             break
     if exact or not sampled:
         return KeyFamilies(seen.most_common(), sampled, exact=True)
-    dbsize = int(run(client, [("DBSIZE",)])[0])
+    dbsize = nodes.dbsize(client)
     scale = dbsize / sampled
     estimated = Counter({k: round(v * scale) for k, v in seen.items()})
     return KeyFamilies(estimated.most_common(), sampled, exact=False)

@@ -6,7 +6,8 @@ no index of those sets, so the list pages through them with SCAN MATCH (escaped
 prefix, never KEYS): a page of the list is at most ``SCAN_CALLS`` SCAN calls, stopping
 once ``ITEMS_PER_PAGE`` sets are found, and the SCAN cursor is the page cursor. Then
 one round trip reads every set's members and one every entry's fields, so a page
-costs the same wherever it is. Pages stored without an item (``itemless``) are in no
+costs the same wherever it is. On a Redis Cluster the cursor walks every primary in
+turn (``nodes.scan``). Pages stored without an item (``itemless``) are in no
 set: the overview counts them and "purge all" drops them, this list does not show them.
 """
 
@@ -18,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import keys
+from .. import keys, nodes
 from ..connection import get_redis, run
 from ..pagecache import invalidate_item
 from .items import item_labels
@@ -80,8 +81,7 @@ def item_pages(
     pattern = keys.item_pages_pattern()
     found: dict[str, None] = {}
     for _ in range(calls):
-        cursor, batch = run(client, [("SCAN", cursor, "MATCH", pattern, "COUNT", count)])[0]
-        cursor = int(cursor)
+        cursor, batch, _ = nodes.scan(client, cursor, match=pattern, count=count)
         found.update(dict.fromkeys(_text(k) for k in batch))
         if cursor == 0 or len(found) >= n:
             break
@@ -153,11 +153,13 @@ def purge_all(*, count: int = PURGE_COUNT, batch: int = PURGE_BATCH) -> int:
     """Delete every page-cache and fragment-cache key of this app (entries, render
     locks, item sets), never another key and never FLUSHDB; returns how many.
 
-    One SCAN pass with one pattern (``keys.page_cache_pattern``), keeping only the
-    cache's key heads. The UNLINKs of one step ride in the next SCAN's round trip, at
-    most ``batch`` keys each; UNLINK, not DEL, so large page bodies are freed off the
-    server's main thread. A page being rendered during the purge may be stored just
-    after it (its render started before): the purge is a snapshot, like FLUSHDB is.
+    One SCAN pass with one pattern (``keys.page_cache_pattern``) over every primary,
+    keeping only the cache's key heads. The UNLINKs of one step ride in the next SCAN's
+    round trip, at most ``batch`` keys each (on a cluster they follow it, split by
+    slot: a multi-key command must stay within one slot); UNLINK, not DEL, so large
+    page bodies are freed off the server's main thread. A page being rendered during
+    the purge may be stored just after it (its render started before): the purge is a
+    snapshot, like FLUSHDB is.
     """
     client = get_redis()
     heads = tuple(h.encode() for h in keys.page_cache_heads())
@@ -165,13 +167,12 @@ def purge_all(*, count: int = PURGE_COUNT, batch: int = PURGE_BATCH) -> int:
     cursor, deleted = 0, 0
     pending: list[bytes] = []
     while True:
-        commands: list[tuple[Any, ...]] = [("SCAN", cursor, "MATCH", pattern, "COUNT", count)]
-        commands += [("UNLINK", *pending[i : i + batch]) for i in range(0, len(pending), batch)]
-        replies = run(client, commands)
-        deleted += sum(int(r) for r in replies[1:])
-        cursor, found = replies[0]
+        unlinks = [("UNLINK", *pending[i : i + batch]) for i in range(0, len(pending), batch)]
+        cursor, found, replies = nodes.scan(client, cursor, match=pattern, count=count,
+                                            then=unlinks)  # fmt: skip
+        deleted += sum(int(r) for r in replies)
         pending = [k for k in found if bytes(k).startswith(heads)]
-        if int(cursor) == 0:
+        if cursor == 0:
             break
     if pending:
         replies = run(client, [("UNLINK", *pending[i : i + batch])

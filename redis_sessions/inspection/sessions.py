@@ -18,6 +18,7 @@ from django.contrib.auth import get_user_model
 from .. import keys
 from ..backends.redis import AUTH_USER_ID, SessionStore
 from ..connection import get_redis, run
+from . import refs
 from .paging import (
     PAGE_SIZE,
     Cursor,
@@ -36,7 +37,7 @@ VALUE_PREVIEW = 500
 
 @dataclass
 class SessionRow:
-    key: str
+    key: str  # never rendered: the pages show ``ref`` (see ``refs``)
     last_seen: datetime | None = None
     ttl: int | None = None  # seconds; None when the data is gone
     user_id: str | None = None
@@ -44,6 +45,11 @@ class SessionRow:
     cart_lines: int = 0
     viewed: int = 0
     url: str = ""  # set by the view
+
+    @property
+    def ref(self) -> str:
+        """The session's reference on the pages (a digest, not the key)."""
+        return refs.ref(self.key)
 
 
 @dataclass
@@ -128,7 +134,7 @@ def _rows(
     for k in session_keys:
         data_key, viewed_key, cart_key = keys.session_keys(k)
         commands += [("TTL", data_key), ("HLEN", cart_key), ("ZCARD", viewed_key)]
-    replies = run(get_redis(), commands)
+    replies = run(get_redis(), [*commands, *refs.remember(session_keys)])
     user_ids = [None if u is None else _text(u) for u in replies[0]]
     seen = replies[1] if last_seen_from_index else [s for _, s in scored]
     details = replies[2 if last_seen_from_index else 1 :]
@@ -188,8 +194,9 @@ def session_detail(session_key: str) -> SessionDetail | None:
             ("HGET", keys.login(), session_key),
             ("ZREVRANGE", viewed_key, 0, -1, "WITHSCORES"),
             ("HGETALL", cart_key),
+            *refs.remember([session_key]),  # its actions address it by reference
         ],
-    )
+    )[:7]
     if raw is None and seen is None and not cart:
         return None
     detail = SessionDetail(

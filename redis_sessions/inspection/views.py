@@ -9,19 +9,11 @@ from urllib.parse import urlencode
 
 from django.http import Http404, HttpRequest, HttpResponse
 
-from . import carts, items, overview, sessions
+from . import carts, items, overview, refs, sessions
 from .guard import inspection_view, link, page
 from .paging import Cursor
 
-SESSION_KEY_RE = re.compile(r"[a-z0-9]{8,64}")
 USER_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")  # ints and UUIDs; nothing that shapes a key
-
-
-def valid_session_key(session_key: str) -> str:
-    """``session_key`` if it looks like one the engine makes, else 404."""
-    if not SESSION_KEY_RE.fullmatch(session_key):
-        raise Http404("Not a session key")
-    return session_key
 
 
 def valid_user_id(user_id: str) -> str:
@@ -74,7 +66,7 @@ def sessions_view(request: HttpRequest) -> HttpResponse:
     else:
         result = sessions.session_page(cursor, oldest=oldest)
     for row in result.rows:
-        row.url = link(request, "session_detail", row.key)
+        row.url = link(request, "session_detail", row.ref)
     return page(
         request,
         "sessions.html",
@@ -99,8 +91,9 @@ def _query(params: dict[str, str], **more: str) -> str:
 
 
 @inspection_view("view_sessions")
-def session_detail_view(request: HttpRequest, session_key: str) -> HttpResponse:
-    detail = sessions.session_detail(valid_session_key(session_key))
+def session_detail_view(request: HttpRequest, ref: str) -> HttpResponse:
+    session_key = refs.resolve(ref)
+    detail = sessions.session_detail(session_key)
     if detail is None:
         raise Http404("No such session in Redis")
     context: dict[str, Any] = {
@@ -109,19 +102,19 @@ def session_detail_view(request: HttpRequest, session_key: str) -> HttpResponse:
         "is_own": session_key == request.session.session_key,
     }
     if _can(request, "manage_sessions"):
-        context["end_url"] = link(request, "session_end", session_key)
+        context["end_url"] = link(request, "session_end", ref)
         if detail.user_id is not None:
             context["end_user_url"] = link(request, "user_sessions_end", detail.user_id)
     if _can(request, "manage_carts"):
         if detail.cart:
-            context["clear_cart_url"] = link(request, "cart_clear", "session", session_key)
+            context["clear_cart_url"] = link(request, "cart_clear", "session", ref)
         if detail.user_cart and detail.user_id is not None:
             context["clear_user_cart_url"] = link(request, "cart_clear", "user", detail.user_id)
     if detail.user_id is not None:
         context["user_sessions_url"] = link(
             request, "sessions", query=urlencode({"user": detail.username or ""})
         )
-    return page(request, "session_detail.html", f"Session {session_key[:8]}…", context)
+    return page(request, "session_detail.html", f"Session {ref}", context)
 
 
 @inspection_view("view_sessions")
@@ -131,12 +124,12 @@ def carts_view(request: HttpRequest) -> HttpResponse:
     can_clear = _can(request, "manage_carts")
     for row in result.rows:
         if row.owner == "session":
-            row.owner_url = link(request, "session_detail", row.owner_id)
+            row.owner_url = link(request, "session_detail", row.ref)
         elif row.owner == "user" and row.username:
             query = urlencode({"user": row.username})
             row.owner_url = link(request, "sessions", query=query)
         if can_clear and row.owner:
-            row.clear_url = link(request, "cart_clear", row.owner, row.owner_id)
+            row.clear_url = link(request, "cart_clear", row.owner, row.ref)
     return page(
         request,
         "carts.html",

@@ -1,0 +1,65 @@
+"""A cluster node that stops answering: the asyncio cluster client fails fast too.
+
+One primary of the test cluster is paused with SIGSTOP (a real process, not a mock)
+for well under the cluster's node timeout, so the cluster never fails it over and the
+rest of the run finds it as it was after SIGCONT.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from typing import Any
+
+import pytest
+
+from redis_sessions import connection, keys
+from redis_sessions.exceptions import RedisUnavailable
+
+
+@pytest.fixture
+def cluster(redis_cluster: Any, settings: Any) -> Any:
+    if redis_cluster is None:
+        pytest.skip("needs --redis-cluster")
+    settings.REDIS_SESSIONS = {**settings.REDIS_SESSIONS, "SOCKET_TIMEOUT": 0.3,
+                               "CIRCUIT_BREAKER_SECONDS": 1.0}  # fmt: skip
+    return redis_cluster
+
+
+def process_of(cluster: Any, key: str) -> Any:
+    """The ``redis-server`` process of the primary that owns ``key``."""
+    node = connection.get_redis().get_node_from_key(key)  # type: ignore[attr-defined]
+    return cluster.processes[cluster.ports.index(int(node.port))]
+
+
+def test_after_a_node_times_out_the_async_cluster_client_fails_fast_until_the_breaker_closes(
+    cluster: Any,
+) -> None:
+    key = keys.session("pausedsession0001")
+    process = process_of(cluster, key)
+
+    async def scenario() -> tuple[float, float, str, list[Any]]:
+        client = connection.get_async_redis()
+        await connection.arun(client, [("SET", key, "1")])  # topology known, connection warm
+        os.kill(process.pid, signal.SIGSTOP)
+        try:
+            started = time.monotonic()
+            with pytest.raises(RedisUnavailable):
+                await connection.arun(client, [("GET", key)])
+            first = time.monotonic() - started
+            started = time.monotonic()
+            with pytest.raises(RedisUnavailable) as raised:
+                await connection.arun(client, [("GET", key)])
+            second = time.monotonic() - started
+        finally:
+            os.kill(process.pid, signal.SIGCONT)
+        await asyncio.sleep(1.2)  # the breaker's window (CIRCUIT_BREAKER_SECONDS)
+        return first, second, str(raised.value), await connection.arun(client, [("GET", key)])
+
+    first, second, error, after = asyncio.run(scenario())
+    assert first >= 0.25  # the first call waited for its SOCKET_TIMEOUT
+    assert second < 0.1  # the next one failed at once, without a send
+    assert "circuit breaker is open" in error
+    assert after == [b"1"]  # the node answers again once the window is over
