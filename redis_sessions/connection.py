@@ -9,8 +9,11 @@ three things a shared cache client does not promise:
   request in well under a second, not after redis-py's default of several seconds;
 * no automatic retry: redis-py retries timeouts by default, and a retried HINCRBY or
   ZINCRBY is applied twice;
-* a circuit breaker: after a failure, calls fail at once for
-  ``CIRCUIT_BREAKER_SECONDS`` instead of each waiting for its own timeout.
+* a circuit breaker: after a failure, calls to that server fail at once for
+  ``CIRCUIT_BREAKER_SECONDS`` instead of each waiting for its own timeout. It is kept
+  per server address, so on a Redis Cluster a dead node does not stop the client from
+  asking the other nodes for the new topology (redis-py does that after a connection
+  error), nor requests to the healthy nodes.
 
 Pools are shared per process (one per configuration) because a pool is what keeps
 connections warm; a client per request would pay a connect on every request. The
@@ -34,6 +37,7 @@ import redis
 import redis.asyncio as aredis
 from django.core.signals import setting_changed
 from django.dispatch import receiver
+from redis.asyncio.cluster import ClusterNode as AsyncClusterNode
 from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
 from redis.backoff import NoBackoff
 from redis.cluster import RedisCluster
@@ -48,22 +52,25 @@ __all__ = ["get_async_redis", "get_redis", "primaries", "reset", "round_trips"]
 
 
 class _Breaker:
-    """Process-wide circuit breaker shared by the sync and async clients."""
+    """Circuit breaker per server address, shared by the sync and async clients of the
+    process (one address, so one window, on a single server or through Sentinel)."""
 
     def __init__(self) -> None:
-        self.open_until = 0.0
+        self.open_until: dict[str, float] = {}  # address -> end of its window
         self.round_trips = 0  # every packed send is one round trip (tests count them)
 
-    def check(self) -> None:
-        if self.open_until and time.monotonic() < self.open_until:
+    def check(self, address: str) -> None:
+        until = self.open_until.get(address)
+        if until and time.monotonic() < until:
             raise redis.ConnectionError(
                 "Redis circuit breaker is open after a recent failure; not trying again yet"
             )
 
-    def trip(self, exc: BaseException) -> None:
+    def trip(self, exc: BaseException, address: str) -> None:
         window = app_settings.CIRCUIT_BREAKER_SECONDS
-        already_open = time.monotonic() < self.open_until
-        self.open_until = time.monotonic() + window
+        now = time.monotonic()
+        already_open = now < self.open_until.get(address, 0.0)
+        self.open_until[address] = now + window
         if not already_open:
             # Logged once per failure window, with no session contents.
             logger.error(
@@ -74,7 +81,14 @@ class _Breaker:
             )
 
     def close(self) -> None:
-        self.open_until = 0.0
+        self.open_until.clear()
+
+
+def _address(conn: Any) -> str:
+    """The server a connection talks to: its socket path, or host:port (read each time:
+    a Sentinel-managed connection moves to the new master)."""
+    path = getattr(conn, "path", None)
+    return str(path) if path else f"{getattr(conn, 'host', '')}:{getattr(conn, 'port', '')}"
 
 
 breaker = _Breaker()
@@ -100,7 +114,7 @@ class _watched:
     def __init__(self, conn: Any, *, check: bool = True, handshake: bool = False,
                  count: bool = False) -> None:  # fmt: skip
         if check:
-            breaker.check()
+            breaker.check(_address(conn))
         if count and not conn._handshaking:
             breaker.round_trips += 1
         if handshake:
@@ -116,7 +130,7 @@ class _watched:
         if exc is not None and isinstance(exc, _FAILURES):
             _note_outcome(exc, handshake=self.handshake, reading=self.reading,
                           sending=self.sending)  # fmt: skip
-            breaker.trip(exc)
+            breaker.trip(exc, _address(self.conn))
         return False
 
 
@@ -330,7 +344,7 @@ def _cluster_client() -> Any:
     host, port = kwargs.pop("host"), kwargs.pop("port")
     kwargs = {k: v for k, v in kwargs.items() if k in REDIS_ALLOWED_KEYS}
     try:
-        breaker.check()
+        breaker.check(f"{host}:{port}")
         # url=: only then does redis-py build node pools that take connection_class.
         return RedisCluster(
             url=f"redis://{host}:{port}", retry=redis.retry.Retry(NoBackoff(), 0),
@@ -338,7 +352,7 @@ def _cluster_client() -> Any:
             max_connections=app_settings.MAX_CONNECTIONS, **kwargs,
         )  # fmt: skip
     except (redis.RedisError, OSError, *cluster.FAILURES) as exc:
-        breaker.trip(exc)
+        breaker.trip(exc, f"{host}:{port}")
         raise unavailable(exc) from exc
 
 
@@ -355,7 +369,11 @@ def _async_cluster_client() -> Any:
     _, kwargs = _cluster_kwargs()
     accepted = _init_params(AsyncRedisCluster)
     kwargs = {k: v for k, v in kwargs.items() if k in accepted and k != "retry"}
-    client = AsyncRedisCluster(retry=aredis.retry.Retry(NoBackoff(), 0),
+    # Every node the sync client knows seeds the discovery too: the configured node may
+    # be the master that just died (a new event loop builds a new client).
+    known: list[Any] = _sync_client.get_nodes() if isinstance(_sync_client, RedisCluster) else []
+    seeds = [AsyncClusterNode(node.host, node.port) for node in known]
+    client = AsyncRedisCluster(retry=aredis.retry.Retry(NoBackoff(), 0), startup_nodes=seeds,
                                max_connections=app_settings.MAX_CONNECTIONS, **kwargs)  # fmt: skip
     shared = client.nodes_manager.connection_kwargs
     guarded = _guard(shared.get("connection_class", aredis.Connection), _AsyncGuard)

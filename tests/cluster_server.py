@@ -75,7 +75,9 @@ def _node(
     args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(node_dir),
             "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
             "--cluster-node-timeout", str(node_timeout_ms), "--save", "", "--appendonly", "no",
-            "--daemonize", "no", "--logfile", str(node_dir / "redis.log")]  # fmt: skip
+            "--daemonize", "no", "--logfile", str(node_dir / "redis.log"),
+            # a replica syncs at once (Redis 7 waits 5 s for more replicas by default)
+            "--repl-diskless-sync-delay", "0"]  # fmt: skip
     return subprocess.Popen(args, preexec_fn=_die_with_parent), port
 
 
@@ -109,7 +111,10 @@ def start(masters: int = 3, timeout: float = 20.0, *, replicas: int = 0,
             # Distinct epochs up front, as redis-cli does: no epoch collision to settle.
             client.execute_command("CLUSTER SET-CONFIG-EPOCH", i + 1)
             last = SLOTS - 1 if i == masters - 1 else (i + 1) * share - 1
-            client.execute_command("CLUSTER ADDSLOTSRANGE", i * share, last)
+            try:
+                client.execute_command("CLUSTER ADDSLOTSRANGE", i * share, last)
+            except redis.ResponseError:  # before Redis 7: every slot named
+                client.execute_command("CLUSTER ADDSLOTS", *range(i * share, last + 1))
         for port in ports[1:]:
             clients[0].execute_command("CLUSTER MEET", "127.0.0.1", port)
         for client in clients:
