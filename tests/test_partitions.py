@@ -214,3 +214,32 @@ def test_rescale_keeps_exactly_the_top_items_over_all_partitions(
         for m, s in redis.zrange(k, 0, -1, withscores=True)
     }
     assert left == {i: counts[i] / 2 for i in top}
+
+
+@pytest.mark.django_db
+def test_inspection_pages_merge_every_partition(redis: Any, partitioned: int) -> None:
+    from redis_sessions.inspection.overview import overview
+    from redis_sessions.inspection.sessions import session_detail, session_page, user_session_page
+
+    made = populate(23, logged_in_every=3)  # populate's order is the last-seen order
+    newest_first = made[::-1]
+    # every session once, newest first, through cursors over the merged partitions
+    shown: list[str] = []
+    page = session_page(n=5)
+    assert page.total == 23
+    while True:
+        shown += [row.key for row in page.rows]
+        if page.next is None:
+            break
+        page = session_page(page.next, n=5)
+    assert shown == newest_first
+    assert [row.key for row in session_page(oldest=True, n=4).rows] == newest_first[-4:]
+    # rows read each session's own partition of login:
+    logged_in = {row.key: row.user_id for row in session_page(n=23).rows if row.user_id}
+    assert logged_in == {k: str(1000 + i) for i, k in enumerate(made) if i % 3 == 0}
+    mine = user_session_page("1003")
+    assert [row.key for row in mine.rows] == [made[3]]
+    detail = session_detail(made[4])
+    assert detail is not None and detail.last_seen is not None and detail.expires_at is not None
+    counts = overview().counts
+    assert counts["sessions"] == 23 and counts["logged-in sessions"] == 8
