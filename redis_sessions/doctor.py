@@ -34,9 +34,9 @@ NEEDED_COMMANDS = (
     "script", "zadd", "zincrby", "zrem", "zscore", "zrangebyscore", "zremrangebyrank",
     "hget", "hset", "hdel", "hincrby", "sadd", "srem", "scan", "ping",
 )  # fmt: skip
-#: Global keys and the type the app expects them to hold.
-INDEX_TYPES = {"login": "hash", "recent": "zset", "expires": "zset", "viewed_items": "zset",
-               "carts": "zset"}  # fmt: skip
+#: Global keys (each partition of the partitioned ones) and the type the app expects.
+INDEX_TYPES = {"all_login": "hash", "all_recent": "zset", "all_expires": "zset",
+               "all_viewed_items": "zset", "carts": "zset"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -253,10 +253,14 @@ def heartbeats(client: redis.Redis) -> list[Finding]:
 
 
 def index_types(client: redis.Redis) -> Finding:
-    names = list(INDEX_TYPES)
-    found = run(client, [("TYPE", getattr(keys, name)()) for name in names])
-    wrong = {getattr(keys, name)(): _text(kind) for name, kind in zip(names, found, strict=True)
-             if _text(kind) not in ("none", INDEX_TYPES[name])}  # fmt: skip
+    expected: dict[str, str] = {}
+    for name, kind in INDEX_TYPES.items():
+        built = getattr(keys, name)()
+        for key in built if isinstance(built, list) else [built]:
+            expected[key] = kind
+    found = run(client, [("TYPE", key) for key in expected])
+    wrong = {key: _text(kind) for (key, want), kind in zip(expected.items(), found, strict=True)
+             if _text(kind) not in ("none", want)}  # fmt: skip
     if wrong:
         return Finding("key types", FAIL, f"wrong types (index updates are skipped): {wrong}; "
                        "delete these keys", {"wrong": wrong})  # fmt: skip

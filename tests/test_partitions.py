@@ -243,3 +243,12 @@ def test_inspection_pages_merge_every_partition(redis: Any, partitioned: int) ->
     assert detail is not None and detail.last_seen is not None and detail.expires_at is not None
     counts = overview().counts
     assert counts["sessions"] == 23 and counts["logged-in sessions"] == 8
+
+
+def test_the_doctor_checks_the_type_of_every_partition(redis: Any, partitioned: int) -> None:
+    from redis_sessions.doctor import FAIL, index_types
+
+    assert index_types(redis).verdict != FAIL
+    redis.set(keys.expires(3), "oops")
+    finding = index_types(redis)
+    assert finding.verdict == FAIL and keys.expires(3) in finding.data["wrong"]
