@@ -329,6 +329,11 @@ def _cluster_kwargs() -> tuple[type, dict[str, Any]]:
     cls, kwargs = _source()
     if kwargs.get("db"):
         raise ConfigurationError("A Redis Cluster has only database 0; drop /N from the URL.")
+    if kwargs.get("path") or "host" not in kwargs:
+        raise ConfigurationError(
+            "A Redis Cluster is reached by host and port: use a redis:// or rediss:// URL "
+            "of one node, not a unix socket."
+        )
     for name in ("db", "retry_on_error", "retry_on_timeout", "connection_pool", "path"):
         kwargs.pop(name, None)
     return cls, kwargs

@@ -7,6 +7,7 @@ passes: against the single server and under ``--redis-cluster``.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -120,6 +121,18 @@ def test_a_cluster_url_must_name_database_0() -> None:
     user = {"URL": "redis://127.0.0.1:1/3", "CLUSTER": True}
     with override_settings(REDIS_SESSIONS=user), pytest.raises(ConfigurationError):
         connection.get_redis()
+
+
+def test_a_cluster_url_must_not_be_a_unix_socket() -> None:
+    user = {"URL": "unix:///tmp/nothing.sock", "CLUSTER": True}
+    with override_settings(REDIS_SESSIONS=user), pytest.raises(ConfigurationError, match="unix"):
+        connection.get_redis()
+
+    async def async_client() -> None:
+        connection.get_async_redis()
+
+    with override_settings(REDIS_SESSIONS=user), pytest.raises(ConfigurationError, match="unix"):
+        asyncio.run(async_client())
 
 
 def test_on_a_cluster_the_client_is_a_cluster_client_and_a_sessions_keys_share_a_slot(
