@@ -12,7 +12,7 @@ from typing import Any
 from django.conf import settings
 
 DEFAULTS: dict[str, Any] = {
-    # Connection (connection.py)
+    # Connection (connection/)
     "CACHE_ALIAS": "default",
     "URL": None,
     "SOCKET_TIMEOUT": 0.5,

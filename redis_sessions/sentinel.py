@@ -3,7 +3,7 @@
 With ``CACHES[alias]`` configured for django-redis's ``SentinelClient`` and
 ``SentinelConnectionFactory``, the alias's pool hands out
 ``SentinelManagedConnection``\\ s that ask the sentinels for the current master on
-every (re)connect. ``connection.py`` keeps that class (guarded like the others: the
+every (re)connect. ``connection/`` keeps that class (guarded like the others: the
 breaker, no retries, short timeouts) for the sync client. redis.asyncio has its own
 Sentinel classes, which need an asyncio Sentinel manager: ``async_pool`` builds one
 from the sync manager's sentinel addresses.
