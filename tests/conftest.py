@@ -88,5 +88,12 @@ def preloaded_scripts(django_db_blocker: Any, redis_cluster: Any) -> None:
 
 
 @pytest.fixture
+def one_partition(settings: Any) -> None:
+    """PARTITIONS = 1 for a test of the one-key layout's own semantics (the global
+    --limit of clean_sessions, exact key names); tests/test_partitions.py covers N."""
+    settings.REDIS_SESSIONS = {**settings.REDIS_SESSIONS, "PARTITIONS": 1}
+
+
+@pytest.fixture
 def redis() -> Any:
     return connection.get_redis()

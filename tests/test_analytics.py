@@ -21,6 +21,7 @@ from redis_sessions.analytics import (
 from redis_sessions.connection import get_redis, run
 from redis_sessions.loops import read_heartbeat
 from redis_sessions.tracking import record_view, today, view_commands, visitor_id
+from tests import indexes as ix
 
 
 def test_top_items_and_rank_follow_the_view_counts() -> None:
@@ -89,18 +90,18 @@ def test_views_during_a_request_ride_on_the_session_round_trip_with_their_visito
 
 
 def test_rescale_trims_to_the_top_items_and_halves_the_scores(redis: Any) -> None:
-    redis.zadd(keys.viewed_items(), {f"i{n}": -n for n in range(1, 11)})
+    ix.zadd(redis, keys.viewed_items, {f"i{n}": -n for n in range(1, 11)})
     assert rescale_viewed(max_items=4) == {"removed": 6, "kept": 4}
     assert top_items(10) == [("i10", 5.0), ("i9", 4.5), ("i8", 4.0), ("i7", 3.5)]
 
 
 def test_rescale_viewed_command_runs_one_pass_with_a_heartbeat(redis: Any, settings: Any) -> None:
     settings.REDIS_SESSIONS = {**settings.REDIS_SESSIONS, "VIEWED_MAX_ITEMS": 2}
-    redis.zadd(keys.viewed_items(), {"a": -4, "b": -2, "c": -1})
+    ix.zadd(redis, keys.viewed_items, {"a": -4, "b": -2, "c": -1})
     out = StringIO()
     call_command("rescale_viewed", "--once", stdout=out)
     assert "kept 2, removed 1" in out.getvalue()
-    assert redis.zrange(keys.viewed_items(), 0, -1, withscores=True) == [(b"a", -2), (b"b", -1)]
+    assert ix.zrange(redis, keys.viewed_items, withscores=True) == [(b"a", -2), (b"b", -1)]
     beat = read_heartbeat("rescale_viewed")
     assert beat is not None and beat["summary"] == {"removed": 1, "kept": 2}
 

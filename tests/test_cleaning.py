@@ -22,6 +22,7 @@ from redis_sessions.cleaning import (
     pick_over_limit,
 )
 from redis_sessions.signals import sessions_evicted
+from tests import indexes as ix
 from tests.populate import populate, session_key, user_id
 
 
@@ -35,23 +36,24 @@ def key_space(redis: Any) -> set[bytes]:
 
 def expected_key_space(redis: Any) -> set[bytes]:
     """The keys that exactly the sessions in ``recent:`` account for (populate layout)."""
-    live = [k.decode() for k in redis.zrange(keys.recent(), 0, -1)]
-    logins = {k.decode(): v.decode() for k, v in redis.hgetall(keys.login()).items()}
+    live = [k.decode() for k in ix.zrange(redis, keys.recent)]
+    logins = {k.decode(): v.decode() for k, v in ix.hgetall(redis, keys.login).items()}
     expected = {keys.session(k) for k in live} | {keys.viewed(k) for k in live}
     expected |= {keys.cart(k) for k in live} | {keys.user_sessions(u) for u in logins.values()}
     if live:
-        expected |= {keys.recent(), keys.expires(), keys.carts()}
+        expected |= ix.existing(redis, keys.recent) | ix.existing(redis, keys.expires)
+        expected.add(keys.carts())
     if logins:
-        expected.add(keys.login())
+        expected |= ix.existing(redis, keys.login)
     return {k.encode() for k in expected}
 
 
 def assert_consistent(redis: Any) -> None:
     """No orphan key, no index entry without its session, no session missing from one."""
     assert key_space(redis) == expected_key_space(redis)
-    live = set(redis.zrange(keys.recent(), 0, -1))
-    assert set(redis.zrange(keys.expires(), 0, -1)) == live
-    logins = redis.hgetall(keys.login())
+    live = set(ix.zrange(redis, keys.recent))
+    assert set(ix.zrange(redis, keys.expires)) == live
+    logins = ix.hgetall(redis, keys.login)
     assert set(logins) <= live
     for session, uid in logins.items():
         assert redis.sismember(keys.user_sessions(uid.decode()), session)
@@ -62,6 +64,9 @@ def assert_consistent(redis: Any) -> None:
     assert {m.decode() for m in redis.zrange(keys.carts(), 0, -1)} == {
         keys.cart(k.decode()) for k in live
     }
+
+
+pytestmark = pytest.mark.usefixtures("one_partition")
 
 
 @pytest.fixture
@@ -95,10 +100,10 @@ def test_a_session_touched_after_the_pick_survives_with_its_cart_and_login(redis
     assert evicted.session_keys == [session_key(i) for i in (1, 2, 3)]
     assert evicted.survivors == 1
     assert redis.exists(keys.session(touched), keys.viewed(touched), keys.cart(touched)) == 3
-    assert redis.hget(keys.login(), touched) == user_id(0).encode()
+    assert ix.hget(redis, keys.login, touched) == user_id(0).encode()
     assert redis.sismember(keys.user_sessions(user_id(0)), touched)
-    assert redis.zscore(keys.recent(), touched) is not None
-    assert redis.zcard(keys.recent()) == 7
+    assert ix.zscore(redis, keys.recent, touched) is not None
+    assert ix.zcard(redis, keys.recent) == 7
     assert_consistent(redis)
 
 
@@ -123,7 +128,7 @@ def test_limit_keeps_exactly_the_newest_sessions_and_a_second_pass_changes_nothi
     populate(50)
     summary = clean_pass(limit=20, batch_size=7)
     assert summary["removed"] == summary["over_limit"] == 30 and summary["complete"]
-    assert [k.decode() for k in redis.zrange(keys.recent(), 0, -1)] == [
+    assert [k.decode() for k in ix.zrange(redis, keys.recent)] == [
         session_key(i) for i in range(30, 50)
     ]
     assert_consistent(redis)
@@ -136,7 +141,7 @@ def expire_by_ttl(redis: Any, *session_keys: str) -> None:
     """What Redis does when a session's TTL runs out: its data key disappears."""
     for key in session_keys:
         redis.delete(keys.session(key))
-        redis.zadd(keys.expires(), {key: 1.0})
+        ix.zadd(redis, keys.expires, {key: 1.0})
 
 
 def test_expired_sessions_go_but_a_live_session_stays_whatever_its_expires_score(
@@ -144,7 +149,7 @@ def test_expired_sessions_go_but_a_live_session_stays_whatever_its_expires_score
 ) -> None:
     populate(5)
     expire_by_ttl(redis, session_key(1), session_key(3))
-    redis.zadd(keys.expires(), {session_key(4): 1.0})  # due, but its data is still there
+    ix.zadd(redis, keys.expires, {session_key(4): 1.0})  # due, but its data is still there
     long_lived = SessionStore()
     long_lived["x"] = 1
     long_lived.set_expiry(10 * 365 * 24 * 3600)  # beyond SESSION_COOKIE_AGE
@@ -154,7 +159,7 @@ def test_expired_sessions_go_but_a_live_session_stays_whatever_its_expires_score
 
     assert summary["expired"] == 2 and summary["over_limit"] == 0
     assert summary["survivors"] == 1
-    live = {k.decode() for k in redis.zrange(keys.recent(), 0, -1)}
+    live = {k.decode() for k in ix.zrange(redis, keys.recent)}
     assert live == {session_key(i) for i in (0, 2, 4)} | {long_lived.session_key}
     assert not redis.exists(keys.viewed(session_key(1)), keys.cart(session_key(3)))
 
@@ -163,7 +168,7 @@ def test_expired_sessions_are_removed_before_the_limit_counts(redis: Any) -> Non
     populate(10)
     expire_by_ttl(redis, session_key(8), session_key(9))  # the newest two
     clean_pass(limit=5, batch_size=3)
-    assert [k.decode() for k in redis.zrange(keys.recent(), 0, -1)] == [
+    assert [k.decode() for k in ix.zrange(redis, keys.recent)] == [
         session_key(i) for i in range(3, 8)
     ]
 
@@ -173,16 +178,16 @@ def test_clearsessions_forgets_expired_sessions(redis: Any) -> None:
     expire_by_ttl(redis, session_key(0), session_key(2))
     call_command("clearsessions")
     assert pick_expired(100) == []
-    assert redis.zcard(keys.recent()) == 2
+    assert ix.zcard(redis, keys.recent) == 2
     assert_consistent(redis)
 
 
 def test_clear_expired_steps_over_due_sessions_that_are_still_alive(redis: Any) -> None:
     populate(5)
-    redis.zadd(keys.expires(), {session_key(i): 1.0 for i in range(5)})
+    ix.zadd(redis, keys.expires, {session_key(i): 1.0 for i in range(5)})
     expire_by_ttl(redis, session_key(4))
     assert clear_expired(batch=2) == 1
-    assert redis.zcard(keys.recent()) == 4
+    assert ix.zcard(redis, keys.recent) == 4
 
 
 def test_aclear_expired_forgets_expired_sessions(redis: Any) -> None:
@@ -190,7 +195,7 @@ def test_aclear_expired_forgets_expired_sessions(redis: Any) -> None:
     expire_by_ttl(redis, session_key(1))
     assert asyncio.run(aclear_expired()) == 1
     connection.reset()
-    assert redis.zscore(keys.recent(), session_key(1)) is None
+    assert ix.zscore(redis, keys.recent, session_key(1)) is None
 
 
 def test_the_signal_carries_what_was_removed_with_the_carts(

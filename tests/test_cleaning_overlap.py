@@ -11,12 +11,15 @@ from redis_sessions import keys
 from redis_sessions.backends.redis import SessionStore
 from redis_sessions.cleaner import clean_pass
 from redis_sessions.cleaning import Evicted
+from tests import indexes as ix
 from tests.populate import populate, session_key
 from tests.test_cleaning import assert_consistent, key_space, no_receivers  # noqa: F401
 
+pytestmark = pytest.mark.usefixtures("one_partition")
+
 
 def newest(redis: Any, count: int) -> list[str]:
-    return [k.decode() for k in redis.zrange(keys.recent(), -count, -1)]
+    return [k.decode() for k in ix.zrange(redis, keys.recent)[-count:]]
 
 
 @pytest.mark.usefixtures("no_receivers")
@@ -59,7 +62,7 @@ def test_sessions_deleted_or_used_mid_pass_leave_exactly_the_newest(
     summary = clean_pass(limit=5, batch_size=10, on_batch=on_batch)
 
     assert summary["complete"]
-    assert redis.zcard(keys.recent()) == 5
+    assert ix.zcard(redis, keys.recent) == 5
     assert newest(redis, 1) == touched
     assert newest(redis, 5)[:4] == [session_key(i) for i in range(56, 60)]
     assert summary["removed"] + summary["survivors"] >= 60 - 5 - 1
@@ -108,6 +111,6 @@ def test_a_stopped_pass_finishes_and_reports_both_batches_in_flight(
 
     assert not summary["complete"]
     assert summary["batches"] == 3 and summary["removed"] == 30
-    assert redis.zcard(keys.recent()) == 30
+    assert ix.zcard(redis, keys.recent) == 30
     assert_consistent(redis)
     assert len(key_space(redis)) > 0

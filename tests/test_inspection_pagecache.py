@@ -12,6 +12,7 @@ from django.test import Client, override_settings
 from redis_sessions import connection, keys, pageentry
 from redis_sessions.fragments import cached_fragment
 from redis_sessions.inspection import overview, pages
+from tests import indexes as ix
 
 from .inspection_helpers import ADMIN, client_for, point_at_nothing, put_strings, session, staff
 
@@ -22,7 +23,7 @@ PAGE_CACHE = ADMIN + "page-cache/"
 
 def cached(redis: Any, item: str, *queries: str) -> list[str]:
     """Cache the test page of a popular ``item`` once per query string; the digests."""
-    redis.zincrby(keys.viewed_items(), -100, item)
+    redis.zincrby(ix.key_of(keys.viewed_items, item), -100, item)
     digests = []
     for query in queries or ("",):
         assert Client().get(f"/pc/item/{item}/?{query}")["X-Cache"] == "miss"

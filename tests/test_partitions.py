@@ -57,7 +57,7 @@ def test_partition_zero_keeps_the_book_name_and_the_others_a_number(partitioned:
     assert spread == set(range(N))
 
 
-def test_one_partition_is_the_one_key_layout() -> None:
+def test_one_partition_is_the_one_key_layout(one_partition: None) -> None:
     assert keys.partitions() == 1
     assert keys.all_login() == [keys.login()]
     assert keys.session_partition("anything") == keys.item_partition("x") == 0

@@ -12,6 +12,7 @@ from django.test import Client
 from redis_sessions import connection, keys
 from redis_sessions.backends.redis import SessionStore
 from redis_sessions.tracking import record_view
+from tests import indexes as ix
 
 pytestmark = pytest.mark.single_server("single-server round-trip budget")
 
@@ -116,7 +117,7 @@ def test_record_view_without_a_session_sends_one_pipeline_and_sets_no_cookie(
         response = client.get("/view-anon/book-3/")
     assert trips.count == 1
     assert "sessionid" not in response.cookies
-    assert redis.zscore(keys.viewed_items(), "book-3") == -1
+    assert ix.zscore(redis, keys.viewed_items, "book-3") == -1
     assert redis.zcard(keys.recent()) == 0
 
 
