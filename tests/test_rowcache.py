@@ -17,7 +17,6 @@ from django.utils import timezone
 
 from demo_project.shop.models import Product, StockMovement, Supplier
 from redis_sessions import connection, keys
-from redis_sessions.rowcache import reads as rowcache_reads
 from redis_sessions.rowcache import (
     NotRegistered,
     RowEncoder,
@@ -31,6 +30,7 @@ from redis_sessions.rowcache import (
     row_cached,
     schedule_row_cache,
 )
+from redis_sessions.rowcache import reads as rowcache_reads
 from tests.rowcache_helpers import entry, member, movement, product, supplier
 
 pytestmark = pytest.mark.django_db(transaction=True)
