@@ -32,6 +32,9 @@ RENDER_WAIT_SECONDS = 3.0
 POLL_SECONDS = 0.02
 
 HIT, STALE, RENDER, WAIT, COLD, BYPASS = "hit", "stale", "render", "wait", "cold", "bypass"
+#: The script found a copy (and counted the view) that was gone when it was read: an
+#: invalidation or expiry between the two commands. Render, without the lock.
+GONE = "gone"
 
 
 @dataclass
@@ -70,10 +73,19 @@ def get_command(target: Target, token: str) -> tuple[Any, ...]:
     )
 
 
-def _found(reply: list[Any], token: str) -> Found:
+def lookup_commands(target: Target, token: str) -> list[tuple[Any, ...]]:
+    """The script, then the copy it judged (one round trip; no MULTI: a copy replaced
+    in between is served as the newer copy, one removed in between is ``GONE``)."""
+    return [get_command(target, token), ("HMGET", target.entry, "meta", "body")]
+
+
+def _found(replies: list[Any], token: str) -> Found:
+    reply, (meta, body) = replies
     state = reply[0].decode() if isinstance(reply[0], bytes) else str(reply[0])
     if state in (HIT, STALE):
-        return Found(state, reply[1], reply[2] if reply[2] is not None else b"")
+        if meta is None:
+            return Found(GONE)
+        return Found(state, meta, body if body is not None else b"")
     return Found(state, token=token if state == RENDER else "")
 
 
@@ -83,15 +95,15 @@ def lookup(target: Target, *, wait: bool = True) -> Found:
     without it). Raises ``RedisUnavailable``.
     """
     token = uuid.uuid4().hex
-    # run_raw: the hit's one round trip on the lean client (the script's raw reply is
-    # what _found reads).
-    found = _found(run_raw(get_redis(), [get_command(target, token)])[0], token)
+    # run_raw: the hit's one round trip on the lean client (the raw replies are what
+    # _found reads).
+    found = _found(run_raw(get_redis(), lookup_commands(target, token)), token)
     if found.state != WAIT or not wait:
         return found
     deadline = time.monotonic() + RENDER_WAIT_SECONDS
     while time.monotonic() < deadline:
         time.sleep(POLL_SECONDS)
-        found = _found(run(get_redis(), [get_command(target, token)])[0], token)
+        found = _found(run(get_redis(), lookup_commands(target, token)), token)
         if found.state != WAIT:
             return found
     return Found(RENDER)  # no lock: render ourselves rather than wait for ever

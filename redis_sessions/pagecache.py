@@ -12,6 +12,8 @@ ranks in the top ``CACHE_TOP_N`` of ``viewed:`` (an item-less page only with
 round trip: one round trip for a visitor without a session cookie, two with one (the
 session load that tells whether they are logged in, then the lookup). Redis down: the
 page is served uncached and the outage logged once; never a 500 because of the cache.
+``pagehit.PageHitMiddleware`` serves the hits of visitors without a session cookie
+before the rest of the middleware, and hands its lookup on a miss to ``_before``.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
@@ -37,9 +39,19 @@ __all__ = [
 
 ItemFunc = Callable[..., object]
 ITEM_ATTR = "redis_sessions_page_item"  # set by page_item, read by the middleware
-CACHED_ATTR = "redis_sessions_cached"  # set by cache_request: the middleware skips it
+CACHED_ATTR = "redis_sessions_cached"  # cache_request's Options: the middleware skips it
 PENDING_ATTR = "_redis_sessions_page"
+EARLY_ATTR = "_redis_sessions_early"  # PageHitMiddleware's lookup that found no hit
 _outage = caching.OutageLog("page cache")
+
+
+class Options(NamedTuple):
+    """How a view's pages are cached (``cache_request``'s arguments)."""
+
+    item: ItemFunc | None
+    timeout: int | None
+    public: bool
+    itemless: bool
 
 
 def _personal(request: HttpRequest) -> bool:
@@ -113,7 +125,25 @@ def _before(
     timeout: int | None, public: bool, itemless: bool,
 ) -> HttpResponseBase | _Pending:  # fmt: skip
     """A cached response, or the ``_Pending`` that stores what the view renders."""
-    if request.method not in ("GET", "HEAD") or "authorization" in request.headers:
+    early: _Pending | None = request.__dict__.pop(EARLY_ATTR, None)
+    if early is not None:  # PageHitMiddleware looked it up already (no hit)
+        if early.target is None:
+            return early
+        if (public or not _personal(request)) and early.digest == pageentry.request_digest(request):
+            return early
+        early.abandon()  # something between changed the page or the visitor: afresh
+    return serve(request, look_up(request, item_fn, args, kwargs, timeout=timeout,
+                                  public=public, itemless=itemless))  # fmt: skip
+
+
+def look_up(
+    request: HttpRequest, item_fn: ItemFunc | None, args: Any, kwargs: Any, *,
+    timeout: int | None, public: bool, itemless: bool, anonymous: bool = False,
+) -> _Pending | tuple[_Pending, caching.Found]:  # fmt: skip
+    """The lookup of a page (one round trip): ``_BYPASS`` when the page is not
+    cacheable, else ``(pending, found)``. ``anonymous``: the visitor is known to have
+    no session (``PageHitMiddleware``, before the session is loaded)."""
+    if request.method not in ("GET", "HEAD") or "HTTP_AUTHORIZATION" in request.META:
         return _BYPASS
     raw = item_fn(request, *args, **kwargs) if item_fn is not None else None
     if raw is None and not itemless:
@@ -121,7 +151,7 @@ def _before(
     item = "" if raw is None else clean_item_id(raw)
     timeout = app_settings.PAGE_CACHE_TIMEOUT if timeout is None else timeout
     try:
-        if not public and _personal(request):
+        if not (public or anonymous) and _personal(request):
             return _BYPASS
         digest = pageentry.request_digest(request)
         target = _target(request, digest, item, public)
@@ -130,6 +160,16 @@ def _before(
     except RedisUnavailable as exc:
         _outage.failed(exc)
         return _BYPASS
+    return _Pending(target, digest, timeout, found.token), found
+
+
+def serve(
+    request: HttpRequest, looked: _Pending | tuple[_Pending, caching.Found]
+) -> HttpResponseBase | _Pending:
+    """The hit's response, or what renders and stores the page (or bypasses it)."""
+    if not isinstance(looked, tuple):
+        return looked
+    pending, found = looked
     if found.state in (caching.COLD, caching.BYPASS):
         return _BYPASS
     if found.servable:
@@ -137,9 +177,11 @@ def _before(
         response = pageentry.decode(request, found.meta, found.body)
         if response is not None:
             return _mark(response, "hit")
-        if item:  # Vary mismatch: counted already, so the view's record_view must not
-            setattr(request, COUNTED_ATTR, {item})
-    return _Pending(target, digest, timeout, found.token)
+    item = pending.target.item if pending.target else ""
+    if item and (found.servable or found.state == caching.GONE):
+        # a Vary mismatch, or the copy went: counted already, so record_view must not
+        setattr(request, COUNTED_ATTR, {item})
+    return pending
 
 
 def cache_request(
@@ -168,7 +210,7 @@ def cache_request(
                 raise
             return before.finish(request, response)
 
-        setattr(wrapped, CACHED_ATTR, True)
+        setattr(wrapped, CACHED_ATTR, Options(item, timeout, public, itemless))
         return wrapped
 
     return decorator
