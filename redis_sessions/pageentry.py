@@ -161,10 +161,8 @@ def decode(request: HttpRequest, meta_raw: bytes, body: bytes) -> HttpResponse |
         return None
     if PLACEHOLDER in body:
         body = body.replace(PLACEHOLDER, masked_token(request).encode())
-    response = HttpResponse(body, status=meta["s"])
-    for name, value in meta["h"]:
-        response[name] = value
-    return response
+    # The stored headers at construction: no default Content-Type to build and replace.
+    return HttpResponse(body, status=meta["s"], headers=meta["h"])
 
 
 def masked_token(request: HttpRequest) -> str:

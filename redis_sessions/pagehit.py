@@ -29,7 +29,7 @@ from django.urls import Resolver404, get_resolver
 from django.utils.deprecation import MiddlewareMixin
 from django.utils.module_loading import import_string
 
-from .pagecache import CACHED_ATTR, EARLY_ATTR, ITEM_ATTR, Options, _Pending, look_up, serve
+from .pagelookup import CACHED_ATTR, EARLY_ATTR, ITEM_ATTR, Options, Pending, look_up, serve
 
 __all__ = ["PageHitMiddleware"]
 
@@ -97,7 +97,7 @@ class PageHitMiddleware(MiddlewareMixin):
         if isinstance(looked, tuple) and looked[1].servable and self.csrf is not None:
             self.csrf.process_request(request)  # the visitor's secret, for their token
         result = serve(request, looked)
-        if isinstance(result, _Pending):  # no hit: the view's turn, with this lookup
+        if isinstance(result, Pending):  # no hit: the view's turn, with this lookup
             setattr(request, EARLY_ATTR, result)
             return None
         return result if self.csrf is None else self.csrf.process_response(request, result)
@@ -105,7 +105,7 @@ class PageHitMiddleware(MiddlewareMixin):
     def process_response(
         self, request: HttpRequest, response: HttpResponseBase
     ) -> HttpResponseBase:
-        early: _Pending | None = request.__dict__.pop(EARLY_ATTR, None)
+        early: Pending | None = request.__dict__.pop(EARLY_ATTR, None)
         if early is not None:  # the view never ran (a redirect, an error): free the lock
             early.abandon()
         return response
