@@ -64,7 +64,7 @@ def cache_request(
                 raise
             return before.finish(request, response)
 
-        setattr(wrapped, CACHED_ATTR, Options(item, timeout, public, itemless))
+        setattr(wrapped, CACHED_ATTR, Options(item, timeout, public, itemless, wrapped))
         return wrapped
 
     return decorator

@@ -76,9 +76,13 @@ class PageHitMiddleware(MiddlewareMixin):
 
     def _options(self, view: Any) -> Options | None:
         options: Options | None = getattr(view, CACHED_ATTR, None)
-        if options is None and self.site_wide:
+        if options is None:
+            if not self.site_wide:
+                return None
             return Options(getattr(view, ITEM_ATTR, None), None, False, True)
-        return options
+        # Only when cache_request is the outermost decorator: the hit then skips no
+        # decorator's work that a hit down the stack would do.
+        return options if options.view is view else None
 
     def process_request(self, request: HttpRequest) -> HttpResponseBase | None:
         if (

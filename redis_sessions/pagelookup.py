@@ -26,12 +26,15 @@ _outage = caching.OutageLog("page cache")
 
 
 class Options(NamedTuple):
-    """How a view's pages are cached (``cache_request``'s arguments)."""
+    """How a view's pages are cached (``cache_request``'s arguments, and the view it
+    returned: a decorator put around that view copies the attribute, but its work,
+    such as ``never_cache``'s headers, is then part of every hit)."""
 
     item: ItemFunc | None
     timeout: int | None
     public: bool
     itemless: bool
+    view: Any = None
 
 
 def _personal(request: HttpRequest) -> bool:

@@ -162,3 +162,15 @@ def test_a_masked_token_unmasks_to_the_secret_and_renews_the_cookie() -> None:
 def test_a_copy_gone_between_the_script_and_its_read_is_rendered_without_the_lock() -> None:
     found = caching._found([[b"hit"], [None, None]], "token")
     assert (found.state, found.servable, found.token) == (caching.GONE, False, "")
+
+
+@override_settings(MIDDLEWARE=WITH_EARLY)
+def test_a_view_with_a_decorator_around_cache_request_gets_its_hits_down_the_stack(
+    redis: Any,
+) -> None:
+    popular(redis, "n")
+    Client().get("/pc/never/n/")
+    hit = Client().get("/pc/never/n/")
+    assert hit["X-Cache"] == "hit" and calls["never"] == 1
+    assert "no-cache" in hit["Cache-Control"]  # never_cache's work is part of the hit
+    assert hasattr(hit.wsgi_request, "session")  # served down the stack
