@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,15 +89,22 @@ def _found(replies: list[Any], token: str) -> Found:
     return Found(state, token=token if state == RENDER else "")
 
 
-def lookup(target: Target, *, wait: bool = True) -> Found:
-    """Look ``target`` up (one round trip); on ``wait``, poll until a copy appears,
-    the lock frees up (we take it) or ``RENDER_WAIT_SECONDS`` pass (we render
-    without it). Raises ``RedisUnavailable``.
-    """
-    token = os.urandom(16).hex()  # as uuid4().hex, without building a UUID
+def _send(commands: list[tuple[Any, ...]]) -> list[Any]:
     # run_raw: the hit's one round trip on the lean client (the raw replies are what
     # _found reads).
-    found = _found(run_raw(get_redis(), lookup_commands(target, token)), token)
+    return run_raw(get_redis(), commands)
+
+
+def lookup(
+    target: Target, *, wait: bool = True, send: Callable[[list[Any]], list[Any]] = _send
+) -> Found:
+    """Look ``target`` up (one round trip, by ``send``: the page cache sends it with a
+    session load); on ``wait``, poll until a copy appears, the lock frees up (we take
+    it) or ``RENDER_WAIT_SECONDS`` pass (we render without it). Raises
+    ``RedisUnavailable``.
+    """
+    token = os.urandom(16).hex()  # as uuid4().hex, without building a UUID
+    found = _found(send(lookup_commands(target, token)), token)
     if found.state != WAIT or not wait:
         return found
     deadline = time.monotonic() + RENDER_WAIT_SECONDS

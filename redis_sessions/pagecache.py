@@ -9,8 +9,9 @@ A page is looked up only for GET/HEAD without ``Authorization`` from a visitor w
 not logged in and has no cart (unless the view is ``public``), and only when its item
 ranks in the top ``CACHE_TOP_N`` of ``viewed:`` (an item-less page only with
 ``itemless=True``). A hit also counts the view (the view does not run), in the same
-round trip: one round trip for a visitor without a session cookie, two with one (the
-session load that tells whether they are logged in, then the lookup). Redis down: the
+round trip: one round trip, with or without a session cookie (a session not loaded
+yet loads in the lookup's round trip; a visitor it shows to be logged in or holding
+data then gets a fresh page, the view counted once). Redis down: the
 page is served uncached and the outage logged once; never a 500 because of the cache.
 ``pagehit.PageHitMiddleware`` serves the hits of visitors without a session cookie
 before the rest of the middleware; the lookup itself is ``pagelookup``'s.

@@ -133,17 +133,48 @@ def look_up(
         return BYPASS
     item = "" if raw is None else clean_item_id(raw)
     timeout = app_settings.PAGE_CACHE_TIMEOUT if timeout is None else timeout
+    session = getattr(request, "session", None)
+    # A session not loaded yet is loaded in the lookup's round trip (the view would
+    # load it anyway when it is not served from the cache).
+    together = not (public or anonymous) and _loads_with(session)
     try:
-        if not (public or anonymous) and _personal(request):
+        if not (public or anonymous or together) and _personal(request):
             return BYPASS
         digest = pageentry.request_digest(request)
         target = _target(request, digest, item, public)
-        found = caching.lookup(target)
+        if together:
+            found = caching.lookup(target, wait=False, send=session.load_with)  # type: ignore[union-attr]
+            if _personal(request):  # no round trip now: the session is loaded
+                _decline(request, target, found)
+                return BYPASS
+            if found.state == caching.WAIT:
+                found = caching.lookup(target)
+        else:
+            found = caching.lookup(target)
         _outage.ok()
     except RedisUnavailable as exc:
         _outage.failed(exc)
         return BYPASS
     return Pending(target, digest, timeout, found.token), found
+
+
+def _loads_with(session: Any) -> bool:
+    """A session of this app's engine, with a key, whose data is not loaded yet."""
+    return (
+        getattr(session, "load_with", None) is not None
+        and session.session_key is not None
+        and not session.is_loaded
+    )
+
+
+def _decline(request: HttpRequest, target: caching.Target, found: caching.Found) -> None:
+    """Looked up together with the session, for a visitor the page must not be served
+    to: free the lock we took, and do not let the view count a view counted already."""
+    if found.token:
+        with contextlib.suppress(RedisUnavailable):  # else it expires by itself
+            run(get_redis(), [caching.release_command(target, found.token)])
+    if target.item and (found.servable or found.state == caching.GONE):
+        setattr(request, COUNTED_ATTR, {target.item})
 
 
 def serve(

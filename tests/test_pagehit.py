@@ -77,8 +77,9 @@ def test_hit_and_miss_budgets_are_the_same_with_or_without_the_early_middleware(
         with_empty_session(cookie_client)
         cookie_trips, cookie_hit = round_trips_of(cookie_client, "/pc/item/a/")
     assert (miss["X-Cache"], hit["X-Cache"], cookie_hit["X-Cache"]) == ("miss", "hit", "hit")
-    # miss: lookup, the view's record_view, store; hit: one; with a session: +its load
-    assert (miss_trips, hit_trips, cookie_trips) == (3, 1, 2)
+    # miss: lookup, the view's record_view, store; hit: one; with a session: its load
+    # and the lookup together
+    assert (miss_trips, hit_trips, cookie_trips) == (3, 1, 1)
     assert calls["item"] == 1
 
 
