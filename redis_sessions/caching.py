@@ -35,6 +35,8 @@ HIT, STALE, RENDER, WAIT, COLD, BYPASS = "hit", "stale", "render", "wait", "cold
 #: The script found a copy (and counted the view) that was gone when it was read: an
 #: invalidation or expiry between the two commands. Render, without the lock.
 GONE = "gone"
+#: A peek (``lookup(peek=True)``) found no fresh copy; it took no lock.
+MISS = "miss"
 
 
 @dataclass
@@ -64,19 +66,20 @@ class Target:
     count_args: Sequence[Any] = ()  # (count, visitor, ttl, limit, session, check cart)
 
 
-def get_command(target: Target, token: str) -> tuple[Any, ...]:
+def get_command(target: Target, token: str, *, peek: bool = False) -> tuple[Any, ...]:
     top = app_settings.CACHE_TOP_N if (target.ranked and target.item) else 0
-    args = [target.item, top, time.time(), int(RENDER_LOCK_SECONDS * 1000), token]
+    lock_ms = 0 if peek else int(RENDER_LOCK_SECONDS * 1000)
+    args = [target.item, top, time.time(), lock_ms, token]
     args += list(target.count_args) or [0, "", 0, 0, "", 0]
     return scripts.get("cache_get").command(
         [target.entry, target.lock, target.viewed, *target.count_keys], args
     )
 
 
-def lookup_commands(target: Target, token: str) -> list[tuple[Any, ...]]:
+def lookup_commands(target: Target, token: str, *, peek: bool = False) -> list[tuple[Any, ...]]:
     """The script, then the copy it judged (one round trip; no MULTI: a copy replaced
     in between is served as the newer copy, one removed in between is ``GONE``)."""
-    return [get_command(target, token), ("HMGET", target.entry, "meta", "body")]
+    return [get_command(target, token, peek=peek), ("HMGET", target.entry, "meta", "body")]
 
 
 def _found(replies: list[Any], token: str) -> Found:
@@ -95,16 +98,20 @@ def _send(commands: list[tuple[Any, ...]]) -> list[Any]:
     return run_raw(get_redis(), commands)
 
 
-def lookup(
-    target: Target, *, wait: bool = True, send: Callable[[list[Any]], list[Any]] = _send
-) -> Found:
-    """Look ``target`` up (one round trip, by ``send``: the page cache sends it with a
-    session load); on ``wait``, poll until a copy appears, the lock frees up (we take
-    it) or ``RENDER_WAIT_SECONDS`` pass (we render without it). Raises
-    ``RedisUnavailable``.
+def peek(target: Target, send: Callable[[list[Any]], list[Any]] = _send) -> Found:
+    """A lookup that takes no lock and serves nothing stale (``MISS`` instead): for a
+    caller that may not be allowed the page (the page cache sends it with the session
+    load that tells). One round trip, by ``send``."""
+    return _found(send(lookup_commands(target, "", peek=True)), "")
+
+
+def lookup(target: Target, *, wait: bool = True) -> Found:
+    """Look ``target`` up (one round trip); on ``wait``, poll until a copy appears,
+    the lock frees up (we take it) or ``RENDER_WAIT_SECONDS`` pass (we render
+    without it). Raises ``RedisUnavailable``.
     """
     token = os.urandom(16).hex()  # as uuid4().hex, without building a UUID
-    found = _found(send(lookup_commands(target, token)), token)
+    found = _found(_send(lookup_commands(target, token)), token)
     if found.state != WAIT or not wait:
         return found
     deadline = time.monotonic() + RENDER_WAIT_SECONDS

@@ -143,11 +143,14 @@ def look_up(
         digest = pageentry.request_digest(request)
         target = _target(request, digest, item, public)
         if together:
-            found = caching.lookup(target, wait=False, send=session.load_with)  # type: ignore[union-attr]
+            # A peek: no lock for a visitor who may turn out not to be allowed the page.
+            found = caching.peek(target, send=session.load_with)  # type: ignore[union-attr]
             if _personal(request):  # no round trip now: the session is loaded
-                _decline(request, target, found)
+                if target.item and (found.servable or found.state == caching.GONE):
+                    # counted already: the fresh page's record_view must not count it
+                    setattr(request, COUNTED_ATTR, {target.item})
                 return BYPASS
-            if found.state == caching.WAIT:
+            if found.state == caching.MISS:  # anonymous after all: look up to render
                 found = caching.lookup(target)
         else:
             found = caching.lookup(target)
@@ -165,16 +168,6 @@ def _loads_with(session: Any) -> bool:
         and session.session_key is not None
         and not session.is_loaded
     )
-
-
-def _decline(request: HttpRequest, target: caching.Target, found: caching.Found) -> None:
-    """Looked up together with the session, for a visitor the page must not be served
-    to: free the lock we took, and do not let the view count a view counted already."""
-    if found.token:
-        with contextlib.suppress(RedisUnavailable):  # else it expires by itself
-            run(get_redis(), [caching.release_command(target, found.token)])
-    if target.item and (found.servable or found.state == caching.GONE):
-        setattr(request, COUNTED_ATTR, {target.item})
 
 
 def serve(

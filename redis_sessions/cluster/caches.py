@@ -58,6 +58,8 @@ def cache_get(k: list[Any], a: list[Any]) -> Step:
         if counts:
             yield counts
         return [b"hit"]
+    if int(lock_ms) == 0:  # a peek: no lock, nothing stale
+        return [b"miss"]
     (locked,) = yield [("SET", lock, token, "PX", lock_ms, "NX")]
     if locked:
         # The entry and the lock live in two slots, so this is two steps: a worker may
