@@ -45,6 +45,11 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Above the page cache's early hits, so that they get its header too.
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Popular product pages for visitors without a session cookie, before the session,
+    # CSRF and auth middleware (the views' cache_request stores them).
+    "redis_sessions.pagehit.PageHitMiddleware",
     # Before SessionMiddleware, so it wraps session loading and saving.
     "redis_sessions.middleware.RedisSessionsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -53,7 +58,6 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "redis_sessions.middleware.CartMiddleware",  # request.cart, lazily
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
 ROOT_URLCONF = "demo_project.urls"

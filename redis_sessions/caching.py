@@ -13,9 +13,9 @@ page but never blocks it.
 from __future__ import annotations
 
 import logging
+import os
 import time
-import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +32,11 @@ RENDER_WAIT_SECONDS = 3.0
 POLL_SECONDS = 0.02
 
 HIT, STALE, RENDER, WAIT, COLD, BYPASS = "hit", "stale", "render", "wait", "cold", "bypass"
+#: The script found a copy (and counted the view) that was gone when it was read: an
+#: invalidation or expiry between the two commands. Render, without the lock.
+GONE = "gone"
+#: A peek (``lookup(peek=True)``) found no fresh copy; it took no lock.
+MISS = "miss"
 
 
 @dataclass
@@ -61,20 +66,43 @@ class Target:
     count_args: Sequence[Any] = ()  # (count, visitor, ttl, limit, session, check cart)
 
 
-def get_command(target: Target, token: str) -> tuple[Any, ...]:
+def get_command(target: Target, token: str, *, peek: bool = False) -> tuple[Any, ...]:
     top = app_settings.CACHE_TOP_N if (target.ranked and target.item) else 0
-    args = [target.item, top, time.time(), int(RENDER_LOCK_SECONDS * 1000), token]
+    lock_ms = 0 if peek else int(RENDER_LOCK_SECONDS * 1000)
+    args = [target.item, top, time.time(), lock_ms, token]
     args += list(target.count_args) or [0, "", 0, 0, "", 0]
     return scripts.get("cache_get").command(
         [target.entry, target.lock, target.viewed, *target.count_keys], args
     )
 
 
-def _found(reply: list[Any], token: str) -> Found:
+def lookup_commands(target: Target, token: str, *, peek: bool = False) -> list[tuple[Any, ...]]:
+    """The script, then the copy it judged (one round trip; no MULTI: a copy replaced
+    in between is served as the newer copy, one removed in between is ``GONE``)."""
+    return [get_command(target, token, peek=peek), ("HMGET", target.entry, "meta", "body")]
+
+
+def _found(replies: list[Any], token: str) -> Found:
+    reply, (meta, body) = replies
     state = reply[0].decode() if isinstance(reply[0], bytes) else str(reply[0])
     if state in (HIT, STALE):
-        return Found(state, reply[1], reply[2] if reply[2] is not None else b"")
+        if meta is None:
+            return Found(GONE)
+        return Found(state, meta, body if body is not None else b"")
     return Found(state, token=token if state == RENDER else "")
+
+
+def _send(commands: list[tuple[Any, ...]]) -> list[Any]:
+    # run_raw: the hit's one round trip on the lean client (the raw replies are what
+    # _found reads).
+    return run_raw(get_redis(), commands)
+
+
+def peek(target: Target, send: Callable[[list[Any]], list[Any]] = _send) -> Found:
+    """A lookup that takes no lock and serves nothing stale (``MISS`` instead): for a
+    caller that may not be allowed the page (the page cache sends it with the session
+    load that tells). One round trip, by ``send``."""
+    return _found(send(lookup_commands(target, "", peek=True)), "")
 
 
 def lookup(target: Target, *, wait: bool = True) -> Found:
@@ -82,16 +110,14 @@ def lookup(target: Target, *, wait: bool = True) -> Found:
     the lock frees up (we take it) or ``RENDER_WAIT_SECONDS`` pass (we render
     without it). Raises ``RedisUnavailable``.
     """
-    token = uuid.uuid4().hex
-    # run_raw: the hit's one round trip on the lean client (the script's raw reply is
-    # what _found reads).
-    found = _found(run_raw(get_redis(), [get_command(target, token)])[0], token)
+    token = os.urandom(16).hex()  # as uuid4().hex, without building a UUID
+    found = _found(_send(lookup_commands(target, token)), token)
     if found.state != WAIT or not wait:
         return found
     deadline = time.monotonic() + RENDER_WAIT_SECONDS
     while time.monotonic() < deadline:
         time.sleep(POLL_SECONDS)
-        found = _found(run(get_redis(), [get_command(target, token)])[0], token)
+        found = _found(run(get_redis(), lookup_commands(target, token)), token)
         if found.state != WAIT:
             return found
     return Found(RENDER)  # no lock: render ourselves rather than wait for ever

@@ -30,6 +30,7 @@ def register() -> None:
     checks.register(check_connection, checks.Tags.caches)
     checks.register(check_sessions, checks.Tags.security)
     checks.register(check_row_cache, checks.Tags.caches)
+    checks.register(check_page_hit, checks.Tags.caches)
 
 
 def check_settings(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[Any]:
@@ -191,3 +192,48 @@ def check_row_cache(app_configs: Sequence[AppConfig] | None = None, **kwargs: An
     except (ImproperlyConfigured, TypeError, ValueError) as exc:
         return [checks.Error(f"Row cache: {exc}", id="redis_sessions.E020")]
     return []
+
+
+PAGE_HIT = "redis_sessions.pagehit.PageHitMiddleware"
+_LOCALE = "django.middleware.locale.LocaleMiddleware"
+_HEADERS = ("django.middleware.clickjacking.XFrameOptionsMiddleware",)
+_REMOTE_USER = (
+    "django.contrib.auth.middleware.RemoteUserMiddleware",
+    "django.contrib.auth.middleware.PersistentRemoteUserMiddleware",
+)
+
+
+def check_page_hit(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[Any]:
+    """PageHitMiddleware answers hits before the middleware below it runs."""
+    middleware = list(getattr(settings, "MIDDLEWARE", []))
+    if PAGE_HIT not in middleware:
+        return []
+    below = middleware[middleware.index(PAGE_HIT) + 1 :]
+    found: list[Any] = []
+    if _LOCALE in below:
+        found.append(
+            checks.Warning(
+                f"{_LOCALE} comes after {PAGE_HIT}: early hits are looked up before the "
+                "language is chosen (a visitor may get another language's copy).",
+                hint="Move LocaleMiddleware above PageHitMiddleware.",
+                id="redis_sessions.W006",
+            )
+        )
+    for name in (m for m in _HEADERS if m in below):
+        found.append(
+            checks.Warning(
+                f"{name} comes after {PAGE_HIT}: early hits go out without its header.",
+                hint="Move it above PageHitMiddleware.",
+                id="redis_sessions.W007",
+            )
+        )
+    if any(m in middleware for m in _REMOTE_USER):
+        found.append(
+            checks.Warning(
+                f"{PAGE_HIT} serves visitors without a session cookie as anonymous, but "
+                "RemoteUserMiddleware logs visitors in without one.",
+                hint="Do not use PageHitMiddleware with RemoteUserMiddleware.",
+                id="redis_sessions.W008",
+            )
+        )
+    return found

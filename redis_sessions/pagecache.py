@@ -9,137 +9,34 @@ A page is looked up only for GET/HEAD without ``Authorization`` from a visitor w
 not logged in and has no cart (unless the view is ``public``), and only when its item
 ranks in the top ``CACHE_TOP_N`` of ``viewed:`` (an item-less page only with
 ``itemless=True``). A hit also counts the view (the view does not run), in the same
-round trip: one round trip for a visitor without a session cookie, two with one (the
-session load that tells whether they are logged in, then the lookup). Redis down: the
+round trip: one round trip, with or without a session cookie (a session not loaded
+yet loads in the lookup's round trip; a visitor it shows to be logged in or holding
+data then gets a fresh page, the view counted once). Redis down: the
 page is served uncached and the outage logged once; never a 500 because of the cache.
+``pagehit.PageHitMiddleware`` serves the hits of visitors without a session cookie
+before the rest of the middleware; the lookup itself is ``pagelookup``'s.
 """
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpRequest, HttpResponseBase
 from django.utils.deprecation import MiddlewareMixin
 
-from . import caching, keys, pageentry, scripts
-from .conf import app_settings
+from . import keys, pageentry, pagelookup, scripts
 from .connection import get_redis, run
-from .exceptions import RedisUnavailable
-from .tracking import COUNTED_ATTR, analytics_ttl, clean_item_id, today, visitor_id
+from .pagelookup import CACHED_ATTR, ITEM_ATTR, ItemFunc, Options, Pending
+from .tracking import clean_item_id
 
 __all__ = [
     "PageCacheMiddleware", "cache_request", "invalidate_item", "invalidate_page", "page_item",
 ]  # fmt: skip
 
-ItemFunc = Callable[..., object]
-ITEM_ATTR = "redis_sessions_page_item"  # set by page_item, read by the middleware
-CACHED_ATTR = "redis_sessions_cached"  # set by cache_request: the middleware skips it
 PENDING_ATTR = "_redis_sessions_page"
-_outage = caching.OutageLog("page cache")
-
-
-def _personal(request: HttpRequest) -> bool:
-    """Whether the page may depend on who the visitor is: logged in, or a session that
-    holds data (a view may show it, and the copy would then be someone's page)."""
-    session = getattr(request, "session", None)
-    if session is not None and session.session_key is None and not session.modified:
-        return False  # no session cookie and no login in this request: anonymous
-    user = getattr(request, "user", None)
-    if user is not None and user.is_authenticated:  # loads the session when there is one
-        return True
-    return session is not None and bool(list(session.keys()))
-
-
-def _target(request: HttpRequest, digest: str, item: str, public: bool) -> caching.Target:
-    session = getattr(request, "session", None)
-    session_key = getattr(session, "session_key", None) or ""
-    day = today()
-    count_keys = [keys.daily_views(day), keys.item_visitors(item, day)]
-    if session_key:
-        count_keys += keys.session_keys(session_key)
-    visitor = session_key or visitor_id(request, day)
-    count_args = [1, visitor, analytics_ttl(), app_settings.VIEWED_LIMIT, session_key,
-                  0 if public else 1]  # fmt: skip
-    return caching.Target(keys.page(digest), keys.page_lock(digest), keys.viewed_items(),
-                          item, True, count_keys, count_args)  # fmt: skip
-
-
-def _mark(response: HttpResponseBase, state: str) -> HttpResponseBase:
-    if app_settings.X_CACHE_HEADER:
-        response["X-Cache"] = state
-    return response
-
-
-class _Pending:
-    """A page being rendered on a miss: stores the response when the view is done."""
-
-    def __init__(self, target: caching.Target | None, digest: str, timeout: int, token: str):
-        self.target, self.digest, self.timeout, self.token = target, digest, timeout, token
-
-    def finish(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
-        if self.target is None:
-            return _mark(response, "bypass")
-        encoded = None
-        if pageentry.refusal(request, response) is None and isinstance(response, HttpResponse):
-            encoded = pageentry.encode(request, response, self.target.item)
-        try:
-            if encoded is not None:
-                item_set = keys.item_pages(self.target.item) if self.target.item else None
-                store = caching.store_command(
-                    self.target, *encoded, self.timeout, self.token, item_set, self.digest
-                )
-                run(get_redis(), [store])
-            elif self.token:
-                run(get_redis(), [caching.release_command(self.target, self.token)])
-        except RedisUnavailable as exc:
-            _outage.failed(exc)
-        return _mark(response, "miss" if encoded is not None else "bypass")
-
-    def abandon(self) -> None:
-        if self.target is not None and self.token:
-            with contextlib.suppress(RedisUnavailable):  # else it expires by itself
-                run(get_redis(), [caching.release_command(self.target, self.token)])
-
-
-_BYPASS = _Pending(None, "", 0, "")
-
-
-def _before(
-    request: HttpRequest, item_fn: ItemFunc | None, args: Any, kwargs: Any, *,
-    timeout: int | None, public: bool, itemless: bool,
-) -> HttpResponseBase | _Pending:  # fmt: skip
-    """A cached response, or the ``_Pending`` that stores what the view renders."""
-    if request.method not in ("GET", "HEAD") or "authorization" in request.headers:
-        return _BYPASS
-    raw = item_fn(request, *args, **kwargs) if item_fn is not None else None
-    if raw is None and not itemless:
-        return _BYPASS
-    item = "" if raw is None else clean_item_id(raw)
-    timeout = app_settings.PAGE_CACHE_TIMEOUT if timeout is None else timeout
-    try:
-        if not public and _personal(request):
-            return _BYPASS
-        digest = pageentry.request_digest(request)
-        target = _target(request, digest, item, public)
-        found = caching.lookup(target)
-        _outage.ok()
-    except RedisUnavailable as exc:
-        _outage.failed(exc)
-        return _BYPASS
-    if found.state in (caching.COLD, caching.BYPASS):
-        return _BYPASS
-    if found.servable:
-        assert found.meta is not None and found.body is not None
-        response = pageentry.decode(request, found.meta, found.body)
-        if response is not None:
-            return _mark(response, "hit")
-        if item:  # Vary mismatch: counted already, so the view's record_view must not
-            setattr(request, COUNTED_ATTR, {item})
-    return _Pending(target, digest, timeout, found.token)
 
 
 def cache_request(
@@ -157,9 +54,9 @@ def cache_request(
     def decorator(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
         @wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-            before = _before(request, item, args, kwargs, timeout=timeout, public=public,
+            before = pagelookup.before(request, item, args, kwargs, timeout=timeout, public=public,
                              itemless=itemless)  # fmt: skip
-            if not isinstance(before, _Pending):
+            if not isinstance(before, Pending):
                 return before
             try:
                 response = view(request, *args, **kwargs)
@@ -168,7 +65,7 @@ def cache_request(
                 raise
             return before.finish(request, response)
 
-        setattr(wrapped, CACHED_ATTR, True)
+        setattr(wrapped, CACHED_ATTR, Options(item, timeout, public, itemless, wrapped))
         return wrapped
 
     return decorator
@@ -196,9 +93,10 @@ class PageCacheMiddleware(MiddlewareMixin):
     ) -> HttpResponseBase | None:
         if getattr(view_func, CACHED_ATTR, False):
             return None
-        before = _before(request, getattr(view_func, ITEM_ATTR, None), view_args, view_kwargs,
-                         timeout=None, public=False, itemless=True)  # fmt: skip
-        if not isinstance(before, _Pending):
+        item = getattr(view_func, ITEM_ATTR, None)
+        before = pagelookup.before(request, item, view_args, view_kwargs, timeout=None,
+                                   public=False, itemless=True)  # fmt: skip
+        if not isinstance(before, Pending):
             return before
         setattr(request, PENDING_ATTR, before)
         return None
@@ -206,11 +104,11 @@ class PageCacheMiddleware(MiddlewareMixin):
     def process_response(
         self, request: HttpRequest, response: HttpResponseBase
     ) -> HttpResponseBase:
-        pending: _Pending | None = getattr(request, PENDING_ATTR, None)
+        pending: Pending | None = getattr(request, PENDING_ATTR, None)
         return response if pending is None else pending.finish(request, response)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> None:
-        pending: _Pending | None = getattr(request, PENDING_ATTR, None)
+        pending: Pending | None = getattr(request, PENDING_ATTR, None)
         if pending is not None:
             pending.abandon()
             delattr(request, PENDING_ATTR)

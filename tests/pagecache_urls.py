@@ -9,6 +9,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.template import RequestContext, Template
 from django.urls import path
+from django.views.decorators.cache import never_cache
 
 from redis_sessions.pagecache import cache_request
 from redis_sessions.tracking import record_view
@@ -102,6 +103,12 @@ def form_page(request: HttpRequest, item: str) -> HttpResponse:
     return HttpResponse(_FORM.render(RequestContext(request)))
 
 
+@never_cache
+@cache_request(item=by_item)
+def never_cached_page(request: HttpRequest, item: str) -> HttpResponse:
+    return _page("never", item)
+
+
 def post_target(request: HttpRequest) -> HttpResponse:
     return HttpResponse("posted" if request.method == "POST" else "get")
 
@@ -118,4 +125,5 @@ urlpatterns = [
     path("failing/<str:item>/", failing_page),
     path("form/<str:item>/", form_page),
     path("post/", post_target),
+    path("never/<str:item>/", never_cached_page),
 ]

@@ -82,6 +82,23 @@ def test_missing_or_misplaced_middleware_warns(settings: Any) -> None:
     assert ids(checks.check_sessions()) == ["redis_sessions.W005"]
 
 
+def test_page_hit_middleware_above_locale_header_or_remote_user_middleware_warns(
+    settings: Any,
+) -> None:
+    assert ids(checks.check_page_hit()) == []  # the demo's order
+    settings.MIDDLEWARE = [
+        checks.PAGE_HIT,
+        "django.middleware.locale.LocaleMiddleware",
+        "django.middleware.clickjacking.XFrameOptionsMiddleware",
+        "django.contrib.auth.middleware.RemoteUserMiddleware",
+    ]
+    assert ids(checks.check_page_hit()) == [
+        "redis_sessions.W006", "redis_sessions.W007", "redis_sessions.W008",
+    ]  # fmt: skip
+    settings.MIDDLEWARE = settings.MIDDLEWARE[1:]  # not installed: nothing to say
+    assert ids(checks.check_page_hit()) == []
+
+
 @override_settings(REDIS_SESSIONS={"CLUSTER": True, "CIRCUIT_BREAKER_SECONDS": 0})
 def test_a_cluster_without_a_circuit_breaker_is_an_error() -> None:
     assert ids(checks.check_settings()) == ["redis_sessions.E006"]

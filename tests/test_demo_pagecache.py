@@ -28,7 +28,11 @@ def test_a_product_page_is_cached_for_anonymous_visitors_once_it_is_viewed(
     url = products[0].get_absolute_url()
     states = [Client().get(url)["X-Cache"] for _ in range(3)]
     assert states == ["bypass", "miss", "hit"]  # unranked, then popular: stored, served
-    assert products[0].name in Client().get(url).content.decode()
+    hit = Client().get(url)
+    assert products[0].name in hit.content.decode()
+    # served by PageHitMiddleware, before the session middleware, with the headers of
+    # the middleware above it
+    assert not hasattr(hit.wsgi_request, "session") and hit["X-Frame-Options"] == "DENY"
 
 
 def test_a_logged_in_customer_always_gets_a_fresh_product_page(products: list[Product]) -> None:

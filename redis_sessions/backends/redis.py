@@ -249,6 +249,27 @@ class SessionStore(SessionBase):
             run_raw(get_redis(), self._load_commands(session_key), raise_errors=False)
         )
 
+    @property
+    def is_loaded(self) -> bool:
+        """Whether the data is loaded already (reading it costs no round trip)."""
+        return hasattr(self, "_session_cache")
+
+    def load_with(self, commands: list[Command]) -> list[Any]:
+        """Load the session and send ``commands`` in the same round trip; their replies
+        (an error reply is raised). The page cache looks a page up this way while the
+        session that says whether the page may be served loads. Loaded already, or no
+        key: ``commands`` alone."""
+        session_key = self.session_key
+        if session_key is None or self.is_loaded:
+            return run_raw(get_redis(), commands)
+        load = self._load_commands(session_key)
+        replies = run_raw(get_redis(), [*load, *commands], raise_errors=False)
+        self._session_cache = self._loaded(replies[: len(load)])
+        self.accessed = True  # as SessionBase._get_session does on a load
+        rest = replies[len(load) :]
+        settle(rest)
+        return rest
+
     def exists(self, session_key: str | None) -> bool:
         if not self._validate_session_key(session_key):
             return False
@@ -340,13 +361,13 @@ class SessionStore(SessionBase):
     async def _adata(self, no_load: bool = False) -> dict[str, Any]:
         self.accessed = True
         try:
-            return self._session_cache  # type: ignore[no-any-return]
+            return self._session_cache
         except AttributeError:
             if self.session_key is None or no_load:
                 self._session_cache = {}
             else:
                 self._session_cache = await self.aload()
-            return self._session_cache  # type: ignore[no-any-return]
+            return self._session_cache
 
     async def asave(self, must_create: bool = False) -> None:
         if self.session_key is None:

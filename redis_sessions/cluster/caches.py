@@ -27,7 +27,8 @@ def cache_get(k: list[Any], a: list[Any]) -> Step:
     item, top, now, lock_ms, token, count = a[0], int(a[1]), a[2], a[3], a[4], text(a[5])
     visitor, ttl, limit, session, bypass = text(a[6]), a[7], a[8], text(a[9]), text(a[10])
     item = text(item)
-    reads: list[Command] = [("HMGET", entry, "fresh", "meta", "body")]
+    # The copy itself is read by the HMGET that follows the script (caching.lookup).
+    reads: list[Command] = [("HGET", entry, "fresh")]
     if session and bypass == "1":
         reads.append(("EXISTS", k[7]))
     if top > 0:
@@ -36,7 +37,7 @@ def cache_get(k: list[Any], a: list[Any]) -> Step:
     error = first_error(replies)
     if error is not None:
         return error
-    fields, rest = replies[0], replies[1:]
+    fresh_text, rest = replies[0], replies[1:]
     if session and bypass == "1" and rest.pop(0) == 1:
         return [b"bypass"]
     if top > 0:
@@ -52,27 +53,29 @@ def cache_get(k: list[Any], a: list[Any]) -> Step:
         if session:
             viewed_command = scripts.get("session_viewed").command([k[5], k[6]], [limit, now, item])
             counts.append(viewed_command)
-    fresh = float(fields[0]) if fields[0] is not None else None
+    fresh = float(fresh_text) if fresh_text is not None else None
     if fresh is not None and fresh > float(now):
         if counts:
             yield counts
-        return [b"hit", fields[1], fields[2]]
+        return [b"hit"]
+    if int(lock_ms) == 0:  # a peek: no lock, nothing stale
+        return [b"miss"]
     (locked,) = yield [("SET", lock, token, "PX", lock_ms, "NX")]
     if locked:
         # The entry and the lock live in two slots, so this is two steps: a worker may
         # have stored the page and released its lock between our read and our SET NX.
         # Look again before rendering (one more round trip, on a miss only).
-        (again,) = yield [("HMGET", entry, "fresh", "meta", "body")]
-        if again[0] is not None and float(again[0]) > float(now):
+        (again,) = yield [("HGET", entry, "fresh")]
+        if again is not None and float(again) > float(now):
             yield [scripts.get("lock_release").command([lock], [token])]
             if counts:
                 yield counts
-            return [b"hit", again[1], again[2]]
+            return [b"hit"]
         return [b"render"]
     if fresh is not None:
         if counts:
             yield counts
-        return [b"stale", fields[1], fields[2]]
+        return [b"stale"]
     return [b"wait"]
 
 
