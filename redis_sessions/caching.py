@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import scripts
+from . import keys, scripts
 from .conf import app_settings
 from .connection import get_redis, run, run_raw
 
@@ -59,11 +59,21 @@ class Target:
 
     entry: str
     lock: str
-    viewed: str
+    viewed: str  # the partition of viewed: that holds ``item`` (see popularity_keys)
     item: str = ""
     ranked: bool = True  # apply the CACHE_TOP_N rule to ``item``
     count_keys: Sequence[str] = ()  # views:{DAY}, visitors:... (pages only)
     count_args: Sequence[Any] = ()  # (count, visitor, ttl, limit, session, check cart)
+    other_viewed: Sequence[str] = ()  # the other partitions (PARTITIONS above 1)
+
+
+def popularity_keys(item: str) -> tuple[str, tuple[str, ...]]:
+    """The partition of ``viewed:`` holding ``item``, and the others: an item's rank
+    is its rank there plus the items of the others with a better score."""
+    own = keys.item_viewed_key(item) if item else keys.viewed_items()
+    if keys.partitions() == 1:
+        return own, ()
+    return own, tuple(k for k in keys.all_viewed_items() if k != own)
 
 
 def get_command(target: Target, token: str, *, peek: bool = False) -> tuple[Any, ...]:
@@ -71,8 +81,10 @@ def get_command(target: Target, token: str, *, peek: bool = False) -> tuple[Any,
     lock_ms = 0 if peek else int(RENDER_LOCK_SECONDS * 1000)
     args = [target.item, top, time.time(), lock_ms, token]
     args += list(target.count_args) or [0, "", 0, 0, "", 0]
+    others = target.other_viewed if top else ()
+    args.append(len(others))
     return scripts.get("cache_get").command(
-        [target.entry, target.lock, target.viewed, *target.count_keys], args
+        [target.entry, target.lock, target.viewed, *target.count_keys, *others], args
     )
 
 

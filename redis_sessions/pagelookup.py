@@ -59,8 +59,9 @@ def _target(request: HttpRequest, digest: str, item: str, public: bool) -> cachi
     visitor = session_key or visitor_id(request, day)
     count_args = [1, visitor, analytics_ttl(), app_settings.VIEWED_LIMIT, session_key,
                   0 if public else 1]  # fmt: skip
-    return caching.Target(keys.page(digest), keys.page_lock(digest), keys.viewed_items(),
-                          item, True, count_keys, count_args)  # fmt: skip
+    viewed, others = caching.popularity_keys(item)
+    return caching.Target(keys.page(digest), keys.page_lock(digest), viewed, item, True,
+                          count_keys, count_args, others)  # fmt: skip
 
 
 def mark(response: HttpResponseBase, state: str) -> HttpResponseBase:

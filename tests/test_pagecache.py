@@ -18,6 +18,7 @@ from redis_sessions import connection, keys, pageentry
 from redis_sessions.backends.redis import SessionStore
 from redis_sessions.pagecache import invalidate_item, invalidate_page
 from redis_sessions.tracking import today
+from tests import indexes as ix
 from tests.pagecache_urls import calls
 
 
@@ -39,7 +40,7 @@ def fresh_calls() -> Iterator[None]:
 
 def popular(redis: Any, *items: str) -> None:
     for item in items:
-        redis.zincrby(keys.viewed_items(), -100, item)
+        redis.zincrby(ix.key_of(keys.viewed_items, item), -100, item)
 
 
 def test_popular_item_page_is_stored_then_served_without_running_the_view(redis: Any) -> None:
@@ -88,7 +89,7 @@ def test_a_logged_in_visitor_of_a_stored_page_costs_one_round_trip_and_counts_on
     # view's record_view then counts nothing): one round trip, as the load alone was
     assert connection.round_trips() - before == 1
     assert (response["X-Cache"], response.content) == ("bypass", b"item a #2")
-    assert redis.zscore(keys.viewed_items(), "a") == -100 - 2  # once per request
+    assert ix.zscore(redis, keys.viewed_items, "a") == -100 - 2  # once per request
     assert redis.zscore(keys.daily_views(today()), "a") == 2
     assert redis.zrange(keys.viewed(client.session.session_key), 0, -1) == [b"a"]
 
@@ -124,7 +125,7 @@ def test_an_anonymous_visitor_with_a_session_cookie_renders_a_missing_or_stale_p
     digest = pageentry.digest("GET", "http", "testserver", "/pc/item/a/", "")
     redis.hset(keys.page(digest), "fresh", 0)  # expired: served by nobody, re-rendered
     assert client.get("/pc/item/a/").content == b"item a #2"
-    assert redis.zscore(keys.viewed_items(), "a") == -100 - 2  # each view once
+    assert ix.zscore(redis, keys.viewed_items, "a") == -100 - 2  # each view once
 
 
 def test_each_view_is_counted_once_on_a_miss_and_on_a_hit(redis: Any) -> None:
@@ -134,7 +135,7 @@ def test_each_view_is_counted_once_on_a_miss_and_on_a_hit(redis: Any) -> None:
     key = client.session.session_key
     client.get("/pc/item/a/")  # miss: the view's record_view counts it
     client.get("/pc/item/a/")  # hit: the cache counts it
-    assert redis.zscore(keys.viewed_items(), "a") == -102
+    assert ix.zscore(redis, keys.viewed_items, "a") == -102
     assert redis.zscore(keys.daily_views(today()), "a") == 2
     assert redis.pfcount(keys.item_visitors("a", today())) == 1
     assert redis.zrange(keys.viewed(key), 0, -1) == [b"a"]
@@ -146,7 +147,7 @@ def test_unpopular_item_is_never_cached_then_cached_once_popular(redis: Any, set
     for _ in range(3):
         assert Client().get("/pc/item/z/")["X-Cache"] == "bypass"
     assert calls["item"] == 3
-    redis.zincrby(keys.viewed_items(), -1000, "z")  # now in the top 2
+    redis.zincrby(ix.key_of(keys.viewed_items, "z"), -1000, "z")  # now in the top 2
     assert Client().get("/pc/item/z/")["X-Cache"] == "miss"
     assert Client().get("/pc/item/z/")["X-Cache"] == "hit"
     assert calls["item"] == 4
@@ -220,7 +221,7 @@ def test_a_vary_header_must_match_for_a_hit_and_a_mismatch_is_counted_once(
     assert Client().get("/pc/vary/v/", **fr)["X-Cache"] == "hit"
     response = Client().get("/pc/vary/v/", **de)
     assert (response["X-Cache"], response.content) == ("miss", b"lang=de")
-    assert redis.zscore(keys.viewed_items(), "v") == -103  # three views, three counts
+    assert ix.zscore(redis, keys.viewed_items, "v") == -103  # three views, three counts
 
 
 def test_page_keys_are_the_same_in_processes_with_different_hash_seeds() -> None:
@@ -362,9 +363,9 @@ def test_session_of_a_cookie_visitor_is_refreshed_on_a_hit(redis: Any) -> None:
     client = Client()
     client.cookies["sessionid"] = store.session_key
     client.get("/pc/item/a/")
-    redis.zadd(keys.recent(), {store.session_key: 1})
+    ix.zadd(redis, keys.recent, {store.session_key: 1})
     client.get("/pc/item/a/")
-    assert redis.zscore(keys.recent(), store.session_key) > 1
+    assert ix.zscore(redis, keys.recent, store.session_key) > 1
 
 
 def test_an_anonymous_visitor_whose_session_holds_data_gets_a_fresh_page_never_stored(

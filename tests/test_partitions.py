@@ -252,3 +252,24 @@ def test_the_doctor_checks_the_type_of_every_partition(redis: Any, partitioned: 
     redis.set(keys.expires(3), "oops")
     finding = index_types(redis)
     assert finding.verdict == FAIL and keys.expires(3) in finding.data["wrong"]
+
+
+@pytest.mark.parametrize("top, state", [(3, "cold"), (4, "render")])
+def test_the_cache_rank_rule_counts_better_items_of_every_partition(
+    redis: Any, partitioned: int, settings: Any, top: int, state: str
+) -> None:
+    from redis_sessions import caching
+
+    # "mid" has 3 items with more views, all in partitions other than its own
+    mine = keys.item_partition("mid")
+    better = [i for i in (f"hot{n}" for n in range(50)) if keys.item_partition(i) != mine][:3]
+    for item in better:
+        _view(item, 10)
+    _view("mid", 5)
+    _view(next(i for i in (f"low{n}" for n in range(50)) if keys.item_partition(i) == mine), 1)
+    settings.REDIS_SESSIONS = {**settings.REDIS_SESSIONS, "CACHE_TOP_N": top}
+    viewed, others = caching.popularity_keys("mid")
+    assert viewed == keys.viewed_items(mine) and len(others) == N - 1
+    target = caching.Target(keys.page("digest"), keys.page_lock("digest"), viewed, "mid",
+                            other_viewed=others)  # fmt: skip
+    assert caching.lookup(target, wait=False).state == state  # rank 4: top 3 no, top 4 yes

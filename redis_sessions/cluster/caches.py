@@ -31,8 +31,9 @@ def cache_get(k: list[Any], a: list[Any]) -> Step:
     reads: list[Command] = [("HGET", entry, "fresh")]
     if session and bypass == "1":
         reads.append(("EXISTS", k[7]))
+    others = k[len(k) - int(a[11]) :] if int(a[11]) else []
     if top > 0:
-        reads.append(("ZRANK", viewed, item))
+        reads += [("ZRANK", viewed, item), ("ZSCORE", viewed, item)]
     replies = yield reads
     error = first_error(replies)
     if error is not None:
@@ -41,7 +42,11 @@ def cache_get(k: list[Any], a: list[Any]) -> Step:
     if session and bypass == "1" and rest.pop(0) == 1:
         return [b"bypass"]
     if top > 0:
-        rank = rest.pop(0)
+        rank, score = rest.pop(0), rest.pop(0)
+        if rank is not None and rank < top and others:
+            # its rank over every partition (one more step: each partition's slot)
+            better = yield [("ZCOUNT", o, "-inf", f"({float(score)!r}") for o in others]
+            rank += sum(int(b) for b in better)
         if rank is None or rank >= top:
             return [b"cold"]
     counts: list[Command] = []

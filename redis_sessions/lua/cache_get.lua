@@ -2,11 +2,12 @@
 -- (for pages) the view count of a hit, in one round trip.
 -- KEYS: 1 entry (hash: fresh, meta, body), 2 render lock, 3 viewed:,
 --       pages only: 4 views:{DAY}, 5 visitors:{DAY}:{ITEM},
---       with a session: 6 session data, 7 viewed:{KEY}, 8 cart:{KEY}
+--       with a session: 6 session data, 7 viewed:{KEY}, 8 cart:{KEY},
+--       then (PARTITIONS above 1) the other partitions of viewed: (the last ARGV[12])
 -- ARGV: 1 item ('' = none), 2 top N (0 = no rank rule), 3 now, 4 lock ms (0 = peek),
 --       5 lock token, 6 count the view (1/0), 7 visitor ('' = none),
 --       8 analytics ttl seconds, 9 per-session viewed limit, 10 session key ('' = none),
---       11 bypass on a non-empty cart (1/0)
+--       11 bypass on a non-empty cart (1/0), 12 how many other viewed: partitions
 -- Returns {state}, one of 'bypass' (non-empty cart), 'cold' (item not popular
 --   enough), 'hit', 'stale' (served while another worker renders), 'render' (we hold
 --   the lock), 'wait', 'miss' (a peek found no fresh copy: it takes no lock and
@@ -20,6 +21,17 @@ end
 local top = tonumber(ARGV[2])
 if top > 0 then
   local rank = redis.call('ZRANK', KEYS[3], item)
+  local others = tonumber(ARGV[12])
+  if rank and rank < top and others > 0 then
+    -- its rank over every partition: add the other partitions' better-scored items
+    local better = '(' .. redis.call('ZSCORE', KEYS[3], item)
+    for i = #KEYS - others + 1, #KEYS do
+      rank = rank + redis.call('ZCOUNT', KEYS[i], '-inf', better)
+      if rank >= top then
+        break
+      end
+    end
+  end
   if not rank or rank >= top then
     return {'cold'}
   end
