@@ -114,3 +114,28 @@ def test_async_load_raises_redis_unavailable(private_redis: embedded.EmbeddedRed
     private_redis.stop()
     with pytest.raises(RedisUnavailable):
         asyncio.run(SessionStore(store.session_key).aload())
+
+
+def test_calls_the_open_breaker_refuses_do_not_extend_its_window(settings: Any) -> None:
+    """A refusal is not a new failure. A Sentinel connection learns its master's
+    address only inside its connect, so its outer guard lets the call through and the
+    inner one refuses it: were that refusal to trip the breaker again, a master back
+    at the same address would never be tried while requests keep coming."""
+    import redis as redis_py
+
+    from redis_sessions.connection import guard
+
+    settings.REDIS_SESSIONS = {**settings.REDIS_SESSIONS, "CIRCUIT_BREAKER_SECONDS": 0.3}
+    master = "127.0.0.1:1"
+    guard.breaker.trip(redis_py.ConnectionError("refused"), master)
+    opened = guard.breaker.open_until[master]
+    conn = redis_py.Connection(host="mymaster", port=6379)  # a placeholder, as Sentinel's
+    for _ in range(3):
+        with pytest.raises(guard.BreakerOpen), guard._watched(conn, handshake=True):
+            conn.host, conn.port = "127.0.0.1", 1  # the sentinels named the master
+            guard.breaker.check(guard._address(conn))
+        conn.host, conn.port = "mymaster", 6379
+        time.sleep(0.05)
+    assert guard.breaker.open_until[master] == opened  # the window was not re-armed
+    time.sleep(0.3)
+    guard.breaker.check(master)  # over: the next call tries the master again

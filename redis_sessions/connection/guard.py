@@ -17,6 +17,13 @@ from ..exceptions import RedisUnavailable, UnknownOutcome
 logger = logging.getLogger("redis_sessions")
 
 
+class BreakerOpen(redis.ConnectionError):
+    """A call refused by an open breaker: nothing was sent, and no new failure to
+    record (tripping again on it would keep the window open for as long as calls keep
+    coming, e.g. through Sentinel, whose new connections check the master's address
+    only inside their connect)."""
+
+
 class _Breaker:
     """Circuit breaker per server address, shared by the sync and async clients of the
     process (one address, so one window, on a single server or through Sentinel)."""
@@ -28,7 +35,7 @@ class _Breaker:
     def check(self, address: str) -> None:
         until = self.open_until.get(address)
         if until and time.monotonic() < until:
-            raise redis.ConnectionError(
+            raise BreakerOpen(
                 "Redis circuit breaker is open after a recent failure; not trying again yet"
             )
 
@@ -96,7 +103,8 @@ class _watched:
         if exc is not None and isinstance(exc, _FAILURES):
             _note_outcome(exc, handshake=self.handshake, reading=self.reading,
                           sending=self.sending)  # fmt: skip
-            breaker.trip(exc, _address(self.conn))
+            if not isinstance(exc, BreakerOpen):
+                breaker.trip(exc, _address(self.conn))
         return False
 
 
