@@ -47,12 +47,14 @@ def top_items(n: int = 10) -> list[tuple[str, float]]:
 
 
 def _merged(replies: list[Any]) -> list[tuple[Any, Any]]:
-    """Rows of several ZRANGE WITHSCORES replies in one order: score, then member (the
-    order of one zset)."""
+    """Rows of the partitions' ZRANGE WITHSCORES replies in one order: score, then
+    partition, then member (within a partition, the order of its zset). The page
+    cache's rank rule (``caching.popularity_keys``) counts in the same order."""
     if len(replies) == 1:
         return _pairs(replies[0])
-    rows = [row for reply in replies for row in _pairs(reply)]
-    return sorted(rows, key=lambda row: (float(row[1]), row[0]))
+    rows = [(float(score), p, item, score) for p, reply in enumerate(replies)
+            for item, score in _pairs(reply)]  # fmt: skip
+    return [(item, score) for _, _, item, score in sorted(rows)]
 
 
 def _pairs(rows: list[Any]) -> list[tuple[Any, Any]]:
@@ -66,8 +68,8 @@ def item_rank(item_id: object) -> int | None:
     """Popularity rank of an item: 1 is the most viewed; ``None`` if never viewed.
 
     One round trip; two with ``PARTITIONS`` above 1 (its score, then how many items
-    of the other partitions have a better one: items of different partitions tied on
-    their score share a rank).
+    of the other partitions come first: a better score, or the same score in a
+    lower-numbered partition, the order of ``top_items``).
     """
     item = clean_item_id(item_id)
     own = keys.item_viewed_key(item)
@@ -75,8 +77,9 @@ def item_rank(item_id: object) -> int | None:
     rank, score = run(client, [("ZRANK", own, item), ("ZSCORE", own, item)])
     if rank is None or keys.partitions() == 1:
         return None if rank is None else int(rank) + 1
-    others = [k for k in keys.all_viewed_items() if k != own]
-    better = run(client, [("ZCOUNT", k, "-inf", f"({float(score)!r}") for k in others])
+    mine, value = keys.item_partition(item), repr(float(score))
+    better = run(client, [("ZCOUNT", k, "-inf", value if p < mine else f"({value}")
+                          for p, k in enumerate(keys.all_viewed_items()) if p != mine])  # fmt: skip
     return int(rank) + 1 + sum(int(b) for b in better)
 
 

@@ -68,12 +68,19 @@ class Target:
 
 
 def popularity_keys(item: str) -> tuple[str, tuple[str, ...]]:
-    """The partition of ``viewed:`` holding ``item``, and the others: an item's rank
-    is its rank there plus the items of the others with a better score."""
+    """The partition of ``viewed:`` holding ``item``, and the others in partition
+    order: an item's rank is its rank there plus the items of the others ranked before
+    it (a better score, or the same score in a lower-numbered partition: the order of
+    ``analytics.top_items``)."""
     own = keys.item_viewed_key(item) if item else keys.viewed_items()
     if keys.partitions() == 1:
         return own, ()
     return own, tuple(k for k in keys.all_viewed_items() if k != own)
+
+
+def lower_partitions(item: str) -> int:
+    """How many of ``popularity_keys(item)``'s others come before its own partition."""
+    return keys.item_partition(item) if item else 0
 
 
 def get_command(target: Target, token: str, *, peek: bool = False) -> tuple[Any, ...]:
@@ -82,7 +89,7 @@ def get_command(target: Target, token: str, *, peek: bool = False) -> tuple[Any,
     args = [target.item, top, time.time(), lock_ms, token]
     args += list(target.count_args) or [0, "", 0, 0, "", 0]
     others = target.other_viewed if top else ()
-    args.append(len(others))
+    args += [len(others), lower_partitions(target.item) if others else 0]
     return scripts.get("cache_get").command(
         [target.entry, target.lock, target.viewed, *target.count_keys, *others], args
     )

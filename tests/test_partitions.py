@@ -273,3 +273,26 @@ def test_the_cache_rank_rule_counts_better_items_of_every_partition(
     target = caching.Target(keys.page("digest"), keys.page_lock("digest"), viewed, "mid",
                             other_viewed=others)  # fmt: skip
     assert caching.lookup(target, wait=False).state == state  # rank 4: top 3 no, top 4 yes
+
+
+def test_tied_items_rank_by_partition_so_the_rule_admits_exactly_the_top_n(
+    redis: Any, partitioned: int, settings: Any
+) -> None:
+    from redis_sessions import caching
+
+    items = [f"tied{n}" for n in range(30)]  # one view each: all tied on the score
+    for item in items:
+        _view(item, 1)
+    assert len({keys.item_partition(i) for i in items}) == N
+    settings.REDIS_SESSIONS = {**settings.REDIS_SESSIONS, "CACHE_TOP_N": 10}
+    admitted = set()
+    for item in items:
+        viewed, others = caching.popularity_keys(item)
+        digest = f"d-{item}"
+        target = caching.Target(keys.page(digest), keys.page_lock(digest), viewed, item,
+                                other_viewed=others)  # fmt: skip
+        if caching.lookup(target, wait=False).state == "render":
+            admitted.add(item)
+    top = [item for item, _ in analytics.top_items(30)]
+    assert admitted == set(top[:10])  # exactly CACHE_TOP_N, the same ten as top_items
+    assert [analytics.item_rank(i) for i in top] == list(range(1, 31))

@@ -45,7 +45,12 @@ def cache_get(k: list[Any], a: list[Any]) -> Step:
         rank, score = rest.pop(0), rest.pop(0)
         if rank is not None and rank < top and others:
             # its rank over every partition (one more step: each partition's slot)
-            better = yield [("ZCOUNT", o, "-inf", f"({float(score)!r}") for o in others]
+            lower, value = int(a[12]), repr(float(score))
+            better = yield [("ZCOUNT", o, "-inf", value if i < lower else f"({value}")
+                            for i, o in enumerate(others)]  # fmt: skip
+            error = first_error(better)
+            if error is not None:
+                return error
             rank += sum(int(b) for b in better)
         if rank is None or rank >= top:
             return [b"cold"]
