@@ -221,7 +221,7 @@ def test_top_items_show_views_most_first_with_a_chart_unique_visitors_and_a_tren
     # The trend of the top item by default: a big line and one in its row; the other
     # row links to its own.
     assert body.count('class="rs-spark"') == 2
-    assert "Last 30 days: &lt;b&gt;Lamp&lt;/b&gt; (3 views)" in body
+    assert "Last 30 days: &lt;b&gt;Lamp&lt;/b&gt; (4 views)" in body
     assert 'href="?item=999" class="rs-trend-link"' in body
     other = admin_client.get(ADMIN + "top-items/?item=999").content.decode()
     assert "Last 30 days: 999 (3 views)" in other
