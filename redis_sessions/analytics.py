@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from . import keys, scripts
+from . import keys, layout, scripts
 from .conf import app_settings
 from .connection import get_redis, run
 from .tracking import DAY, clean_item_id, today
@@ -117,6 +117,7 @@ def rescale_viewed(max_items: int | None = None) -> dict[str, int]:
     share of the merged top (``ZREMRANGEBYRANK``, one per partition).
     """
     limit = app_settings.VIEWED_MAX_ITEMS if max_items is None else max_items
+    layout.check()
     script = scripts.get("rescale_viewed")
     every = keys.all_viewed_items()
     client = get_redis()

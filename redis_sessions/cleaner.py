@@ -26,7 +26,7 @@ from typing import Any
 
 import redis
 
-from . import keys, scripts
+from . import keys, layout, scripts
 from .cleaning import (
     EXPIRED,
     LIMIT,
@@ -221,6 +221,7 @@ def clean_pass(
     """
     limit = app_settings.SESSION_LIMIT if limit is None else limit
     batch = batch_size or app_settings.CLEAN_BATCH_SIZE
+    layout.check()  # never count shares over entries of another PARTITIONS value
     shares = limit_shares(limit)
     if dry_run:
         now = time.time()

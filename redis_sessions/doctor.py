@@ -20,7 +20,7 @@ from typing import Any
 
 import redis
 
-from . import keys, nodes, sentinel
+from . import keys, layout, nodes, sentinel
 from .conf import app_settings
 from .connection import get_redis, primaries, run
 from .exceptions import RedisUnavailable
@@ -88,7 +88,8 @@ def diagnose(*, sample: int = 10_000, pings: int = 5) -> Report:
     try:
         for (name, node), replies in zip(servers, infos, strict=True):
             findings += [_on(name, finding) for finding in _server_findings(node, replies, pings)]
-        findings += [*heartbeats(client), index_types(client), key_counts(client, sample)]
+        findings += [*heartbeats(client), index_types(client), partitions(client),
+                     key_counts(client, sample)]  # fmt: skip
     except (RedisUnavailable, redis.ConnectionError, redis.TimeoutError) as exc:
         findings.append(Finding("connection", FAIL, f"lost the connection: {exc}"))
     return Report(findings)
@@ -265,6 +266,17 @@ def index_types(client: redis.Redis) -> Finding:
         return Finding("key types", FAIL, f"wrong types (index updates are skipped): {wrong}; "
                        "delete these keys", {"wrong": wrong})  # fmt: skip
     return Finding("key types", OK, "global indexes hold the expected types")
+
+
+def partitions(client: redis.Redis) -> Finding:
+    stored = layout.recorded(client)
+    problem = layout.mismatch(stored)
+    if problem:
+        return Finding(
+            "partitions", FAIL, problem, {"setting": keys.partitions(), "recorded": stored}
+        )
+    detail = f"PARTITIONS = {keys.partitions()}" + ("" if stored else " (not recorded yet)")
+    return Finding("partitions", OK, detail, {"setting": keys.partitions(), "recorded": stored})
 
 
 def key_counts(client: redis.Redis, sample: int) -> Finding:

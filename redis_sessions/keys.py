@@ -148,6 +148,11 @@ def item_viewed_key(item_id: str) -> str:
     return viewed_items(item_partition(item_id))
 
 
+def partitions_record() -> str:
+    """The ``PARTITIONS`` value the indexes were written with (``layout.py``)."""
+    return f"{prefix()}partitions:"
+
+
 def all_recent() -> list[str]:
     """Every partition of ``recent:`` (one key when ``PARTITIONS`` is 1)."""
     return [recent(p) for p in range(partitions())]

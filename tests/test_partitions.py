@@ -296,3 +296,32 @@ def test_tied_items_rank_by_partition_so_the_rule_admits_exactly_the_top_n(
     top = [item for item, _ in analytics.top_items(30)]
     assert admitted == set(top[:10])  # exactly CACHE_TOP_N, the same ten as top_items
     assert [analytics.item_rank(i) for i in top] == list(range(1, 31))
+
+
+def test_the_loops_refuse_to_run_when_partitions_changed_and_the_doctor_says_so(
+    one_partition: None, redis: Any, settings: Any
+) -> None:
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    from redis_sessions.doctor import FAIL, OK
+    from redis_sessions.doctor import partitions as partitions_line
+    from redis_sessions.exceptions import ConfigurationError
+
+    populate(30)
+    assert clean_pass(limit=20)["removed"] == 10  # records PARTITIONS = 1
+    assert partitions_line(redis).verdict == OK
+    settings.REDIS_SESSIONS = {**settings.REDIS_SESSIONS, "PARTITIONS": N}
+    before = {k: redis.dump(k) for k in redis.scan_iter(match=keys.scan_pattern())}
+    with pytest.raises(ConfigurationError, match="written with 1"):
+        clean_pass(limit=4)
+    with pytest.raises(CommandError, match="PARTITIONS"):
+        call_command("clean_sessions", "--once", "--limit", "4", stdout=StringIO())
+    with pytest.raises(CommandError, match="PARTITIONS"):
+        call_command("rescale_viewed", "--once", stdout=StringIO())
+    after = {k: redis.dump(k) for k in redis.scan_iter(match=keys.scan_pattern())}
+    assert {k: v for k, v in after.items() if b"loop:" not in k} == {
+        k: v for k, v in before.items() if b"loop:" not in k
+    }  # nothing evicted, nothing trimmed
+    assert partitions_line(redis).verdict == FAIL

@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from redis_sessions.cleaner import clean_sessions
 from redis_sessions.cleaning import Evicted
 from redis_sessions.conf import app_settings
-from redis_sessions.exceptions import RedisUnavailable
+from redis_sessions.exceptions import ConfigurationError, RedisUnavailable
 
 
 class Command(BaseCommand):
@@ -56,7 +56,7 @@ class Command(BaseCommand):
                 on_batch=self.on_batch,
                 log=self.stdout.write,
             )
-        except RedisUnavailable as exc:
+        except (RedisUnavailable, ConfigurationError) as exc:
             raise CommandError(str(exc).splitlines()[0]) from exc
         if self.progress:
             self.stderr.write("")

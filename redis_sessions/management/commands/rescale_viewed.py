@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ...analytics import rescale_viewed
 from ...conf import app_settings
+from ...exceptions import ConfigurationError, RedisUnavailable
 from ...loops import LoopRunner
 
 
@@ -29,7 +30,10 @@ class Command(BaseCommand):
         runner = LoopRunner(
             "rescale_viewed", once=options["once"], interval=interval, log=self._say
         )
-        runner.run(self._one_pass)
+        try:
+            runner.run(self._one_pass)
+        except (RedisUnavailable, ConfigurationError) as exc:
+            raise CommandError(str(exc).splitlines()[0]) from exc
 
     def _one_pass(self, runner: LoopRunner) -> dict[str, Any]:
         summary: dict[str, Any] = rescale_viewed()
