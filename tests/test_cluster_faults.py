@@ -63,3 +63,40 @@ def test_after_a_node_times_out_the_async_cluster_client_fails_fast_until_the_br
     assert second < 0.1  # the next one failed at once, without a send
     assert "circuit breaker is open" in error
     assert after == [b"1"]  # the node answers again once the window is over
+
+
+def test_a_later_step_refused_on_a_dead_node_reports_an_unknown_outcome(
+    cluster: Any, settings: Any
+) -> None:
+    """A split's first step ran (the session's data was written on its node); the
+    index step is refused by the breaker of the node that holds ``recent:``. That is
+    a half-applied write: ``UnknownOutcome``, never the "nothing ran" of a plain
+    ``RedisUnavailable``, which a caller could retry."""
+    from redis_sessions.backends.redis import SessionStore
+    from redis_sessions.exceptions import UnknownOutcome
+
+    # partitions give login: and recent: keys on different nodes to choose from
+    settings.REDIS_SESSIONS = {**settings.REDIS_SESSIONS, "PARTITIONS": 8}
+    client: Any = connection.get_redis()
+
+    def node(key: str) -> str:
+        return str(client.get_node_from_key(key).name)
+
+    # step 1 (the data, and the old user id from login:) on live nodes; recent:, which
+    # step 2 writes, on the node that stops answering
+    key = next(k for k in (f"partialstep{n:05d}" for n in range(5000))
+               if node(keys.session(k)) == node(keys.session_index_keys(k)[2])
+               != node(keys.session_index_keys(k)[0]))  # fmt: skip
+    recent = keys.session_index_keys(key)[0]
+    process = process_of(cluster, recent)
+    # a logged-in session's first save: the session_save script, run as its split
+    save = SessionStore.import_command(key, {"_auth_user_id": "7"}, 60)
+    os.kill(process.pid, signal.SIGSTOP)
+    try:
+        with pytest.raises(RedisUnavailable):
+            connection.run(client, [("ZSCORE", recent, key)])  # times out: breaker open
+        with pytest.raises(UnknownOutcome):
+            connection.run(client, [save])
+    finally:
+        os.kill(process.pid, signal.SIGCONT)
+    assert client.exists(keys.session(key)) == 1  # step 1 ran: the data is there

@@ -175,6 +175,23 @@ async def _asend(client: Any, commands: Sequence[Command]) -> list[Any]:
     return _fold(list(replies), plan)
 
 
+def _after_a_step(exc: BaseException) -> BaseException:
+    """A failure in a later step of a split: the earlier steps ran (a write may be half
+    applied), so the caller must hear "may have run" (``UnknownOutcome``), however
+    cleanly this step itself failed (a refused connect, an open breaker)."""
+    from ..connection.guard import MAY_HAVE_RUN
+
+    setattr(exc, MAY_HAVE_RUN, True)
+    return exc
+
+
+def _marked(replies: list[Any]) -> list[Any]:
+    for reply in replies:
+        if isinstance(reply, FAILURES):
+            _after_a_step(reply)
+    return replies
+
+
 def run(client: Any, commands: Sequence[Sequence[Any]]) -> list[Any]:
     """``connection.run`` on a cluster: error replies are returned in place."""
     replies: list[Any] = []
@@ -184,8 +201,14 @@ def run(client: Any, commands: Sequence[Sequence[Any]]) -> list[Any]:
             continue
         try:
             step = next(piece)
-            while True:
-                step = piece.send(_send(client, step))
+            step = piece.send(_send(client, step))
+            while True:  # a later step: the first one ran
+                try:
+                    sent = _send(client, step)
+                except FAILURES as exc:
+                    _after_a_step(exc)
+                    raise
+                step = piece.send(_marked(sent))
         except StopIteration as stop:
             replies.append(stop.value)
     return replies
@@ -200,8 +223,14 @@ async def arun(client: Any, commands: Sequence[Sequence[Any]]) -> list[Any]:
             continue
         try:
             step = next(piece)
-            while True:
-                step = piece.send(await _asend(client, step))
+            step = piece.send(await _asend(client, step))
+            while True:  # a later step: the first one ran
+                try:
+                    sent = await _asend(client, step)
+                except FAILURES as exc:
+                    _after_a_step(exc)
+                    raise
+                step = piece.send(_marked(sent))
         except StopIteration as stop:
             replies.append(stop.value)
     return replies
