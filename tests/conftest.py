@@ -10,6 +10,7 @@ from django.conf import settings
 from django.test import override_settings
 
 from redis_sessions import connection, keys
+from redis_sessions.signals import sessions_evicted
 
 _ids = itertools.count()
 
@@ -85,6 +86,27 @@ def preloaded_scripts(django_db_blocker: Any, redis_cluster: Any) -> None:
     client = connection.get_redis()
     for script in scripts.all_scripts():
         client.script_load(script.source)
+
+
+@pytest.fixture
+def received() -> Iterator[list[dict[str, Any]]]:
+    calls: list[dict[str, Any]] = []
+
+    def receiver(sender: Any, **kwargs: Any) -> None:
+        calls.append(kwargs)
+
+    sessions_evicted.connect(receiver, weak=False, dispatch_uid="test.received")
+    yield calls
+    sessions_evicted.disconnect(dispatch_uid="test.received")
+
+
+@pytest.fixture
+def no_receivers() -> Iterator[None]:
+    sessions_evicted.disconnect(dispatch_uid="shop.abandoned_carts")
+    yield
+    from demo_project.shop.abandoned import record_abandoned_carts
+
+    sessions_evicted.connect(record_abandoned_carts, dispatch_uid="shop.abandoned_carts")
 
 
 @pytest.fixture

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.core.management import call_command
 
-from demo_project.shop.abandoned import record_abandoned_carts
 from redis_sessions import connection, keys
 from redis_sessions.backends.redis import SessionStore
 from redis_sessions.cleaner import clean_pass
@@ -67,25 +65,6 @@ def assert_consistent(redis: Any) -> None:
 
 
 pytestmark = pytest.mark.usefixtures("one_partition")
-
-
-@pytest.fixture
-def received() -> Iterator[list[dict[str, Any]]]:
-    calls: list[dict[str, Any]] = []
-
-    def receiver(sender: Any, **kwargs: Any) -> None:
-        calls.append(kwargs)
-
-    sessions_evicted.connect(receiver, weak=False, dispatch_uid="test.received")
-    yield calls
-    sessions_evicted.disconnect(dispatch_uid="test.received")
-
-
-@pytest.fixture
-def no_receivers() -> Iterator[None]:
-    sessions_evicted.disconnect(dispatch_uid="shop.abandoned_carts")
-    yield
-    sessions_evicted.connect(record_abandoned_carts, dispatch_uid="shop.abandoned_carts")
 
 
 def test_a_session_touched_after_the_pick_survives_with_its_cart_and_login(redis: Any) -> None:

@@ -13,7 +13,7 @@ from redis_sessions.cleaner import clean_pass
 from redis_sessions.cleaning import Evicted
 from tests import indexes as ix
 from tests.populate import populate, session_key
-from tests.test_cleaning import assert_consistent, key_space, no_receivers  # noqa: F401
+from tests.test_cleaning import assert_consistent, key_space
 
 pytestmark = pytest.mark.usefixtures("one_partition")
 

@@ -325,3 +325,26 @@ def test_the_loops_refuse_to_run_when_partitions_changed_and_the_doctor_says_so(
         k: v for k, v in before.items() if b"loop:" not in k
     }  # nothing evicted, nothing trimmed
     assert partitions_line(redis).verdict == FAIL
+
+
+def test_evict_takes_sessions_of_several_partitions_in_one_round_trip(
+    redis: Any, partitioned: int, no_receivers: None, received: list[dict[str, Any]]
+) -> None:
+    from redis_sessions import connection
+
+    made = populate(40, logged_in_every=2)
+    picked = [c for p in range(N) for c in pick_over_limit(limit=8, batch=3, partition=p)]
+    assert len({keys.session_partition(k) for k, _ in picked}) == N
+    touched = picked[-1][0]
+    SessionStore(touched).load()  # used after the pick: survives
+    before = connection.round_trips()
+    evicted = evict(picked)
+    if not hasattr(redis, "get_nodes"):  # a single server (a cluster runs per-slot steps)
+        assert connection.round_trips() - before == 1
+    gone = {k for k, _ in picked} - {touched}
+    assert set(evicted.session_keys) == gone and evicted.survivors == 1
+    assert set(received[0]["carts"]) == gone  # the carts read inside each step
+    assert indexed(redis)["recent"] == set(made) - gone
+    assert indexed(redis)["login"] == {k for i, k in enumerate(made) if i % 2 == 0} - gone
+    for key in gone:
+        assert redis.exists(keys.session(key), keys.viewed(key), keys.cart(key)) == 0
