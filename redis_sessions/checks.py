@@ -52,6 +52,11 @@ def check_settings(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
         value = user.get(name, DEFAULTS[name])
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             errors.append(_invalid(name, value, "a positive integer"))
+    partitions = user.get("PARTITIONS", DEFAULTS["PARTITIONS"])
+    if isinstance(partitions, int) and not isinstance(partitions, bool) and partitions > 1024:
+        # every merging read (top items, the session list, counts) sends one command
+        # per partition: past a few dozen that costs more than the split saves
+        errors.append(_invalid("PARTITIONS", partitions, "at most 1024"))
     for name in ("SOCKET_TIMEOUT", "SOCKET_CONNECT_TIMEOUT"):
         value = user.get(name, DEFAULTS[name])
         if value is not None and (not isinstance(value, (int, float)) or value <= 0):

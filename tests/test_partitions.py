@@ -64,7 +64,7 @@ def test_one_partition_is_the_one_key_layout(one_partition: None) -> None:
     assert keys.session_save_keys("abc")[1:4] == (keys.recent(), keys.expires(), keys.login())
 
 
-@pytest.mark.parametrize("value", [0, -1, "2", 1.5, True])
+@pytest.mark.parametrize("value", [0, -1, "2", 1.5, True, 1025])
 def test_a_bad_partitions_value_is_a_system_check_error(value: object) -> None:
     with override_settings(REDIS_SESSIONS={"PARTITIONS": value}):
         errors = check_settings()
