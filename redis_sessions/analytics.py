@@ -72,11 +72,14 @@ def item_rank(item_id: object) -> int | None:
     lower-numbered partition, the order of ``top_items``).
     """
     item = clean_item_id(item_id)
-    own = keys.item_viewed_key(item)
     client = get_redis()
-    rank, score = run(client, [("ZRANK", own, item), ("ZSCORE", own, item)])
-    if rank is None or keys.partitions() == 1:
+    if keys.partitions() == 1:
+        rank = run(client, [("ZRANK", keys.viewed_items(), item)])[0]
         return None if rank is None else int(rank) + 1
+    own = keys.item_viewed_key(item)
+    rank, score = run(client, [("ZRANK", own, item), ("ZSCORE", own, item)])
+    if rank is None:
+        return None
     mine, value = keys.item_partition(item), repr(float(score))
     better = run(client, [("ZCOUNT", k, "-inf", value if p < mine else f"({value}")
                           for p, k in enumerate(keys.all_viewed_items()) if p != mine])  # fmt: skip

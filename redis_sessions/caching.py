@@ -72,9 +72,9 @@ def popularity_keys(item: str) -> tuple[str, tuple[str, ...]]:
     order: an item's rank is its rank there plus the items of the others ranked before
     it (a better score, or the same score in a lower-numbered partition: the order of
     ``analytics.top_items``)."""
+    if keys.partitions() == 1:  # the hit path's common case: no crc, one settings read
+        return keys.viewed_items(), ()
     own = keys.item_viewed_key(item) if item else keys.viewed_items()
-    if keys.partitions() == 1:
-        return own, ()
     return own, tuple(k for k in keys.all_viewed_items() if k != own)
 
 

@@ -99,11 +99,7 @@ def view_commands(
                 [data_key, viewed_key], [app_settings.VIEWED_LIMIT, *pairs]
             )
         )
-    if keys.partitions() == 1:
-        popularity = keys.viewed_items()
-        commands.extend(("ZINCRBY", popularity, -1, item) for item in items)
-    else:
-        commands.extend(("ZINCRBY", keys.item_viewed_key(item), -1, item) for item in items)
+    commands.extend(("ZINCRBY", keys.item_viewed_key(item), -1, item) for item in items)
     day, ttl = today(now), analytics_ttl()
     daily = keys.daily_views(day)
     commands.extend(("ZINCRBY", daily, 1, item) for item in items)

@@ -81,6 +81,18 @@ def _node(
     return subprocess.Popen(args, preexec_fn=_die_with_parent), port
 
 
+def _wait_up(client: redis.Redis, deadline: float) -> None:
+    """Until a freshly started node answers PING (or the deadline passes)."""
+    while True:
+        try:
+            client.ping()
+            return
+        except redis.ConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 def start(masters: int = 3, timeout: float = 20.0, *, replicas: int = 0,
           node_timeout_ms: int = 5000) -> Cluster:  # fmt: skip
     """Start ``masters`` nodes, give each a third of the slots, wait for
@@ -98,14 +110,7 @@ def start(masters: int = 3, timeout: float = 20.0, *, replicas: int = 0,
         clients = [redis.Redis(host="127.0.0.1", port=port, socket_timeout=2) for port in ports]
         deadline = time.monotonic() + timeout
         for client in clients:
-            while True:
-                try:
-                    client.ping()
-                    break
-                except redis.ConnectionError:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.05)
+            _wait_up(client, deadline)
         share = SLOTS // masters
         for i, client in enumerate(clients):
             # Distinct epochs up front, as redis-cli does: no epoch collision to settle.
@@ -156,14 +161,7 @@ def _add_replicas(cluster: Cluster, binary: str, per_master: int, node_timeout_m
             cluster.processes.append(process)
             cluster.ports.append(port)
             replica = redis.Redis(host="127.0.0.1", port=port, socket_timeout=2)
-            while True:
-                try:
-                    replica.ping()
-                    break
-                except redis.ConnectionError:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.05)
+            _wait_up(replica, deadline)
             seed.execute_command("CLUSTER MEET", "127.0.0.1", port)
             # It must know its master before it can replicate it.
             while True:

@@ -30,34 +30,32 @@ local call = redis.call
 
 local n, first = tonumber(ARGV[8]), 9
 local last = first + n - 1
-local doomed, flags, d = {}, {}, 0
-if mode == 'limit' then
+local limit_mode = mode == 'limit'
+local scores = {}
+if limit_mode then
   -- ZMSCORE answers nil (false) for a member that is gone: deleted meanwhile, skip it.
   for i = first, last, SLICE do
-    local upto = math.min(i + SLICE - 1, last)
-    local now = call('ZMSCORE', KEYS[1], unpack(ARGV, i, upto))
-    for j = i, upto do
-      local score, seen = now[j - i + 1], ARGV[j + n]
-      -- the same text as the pick sent back (RESP2) is the common case; else compare
-      -- the numbers (RESP3 clients send the float's repr)
-      if score and (score == seen or tonumber(score) == tonumber(seen)) then
-        d = d + 1
-        doomed[d] = ARGV[j]
-        flags[j - first + 1] = '1'
-      else
-        flags[j - first + 1] = '0'
-      end
-    end
+    local now = call('ZMSCORE', KEYS[1], unpack(ARGV, i, math.min(i + SLICE - 1, last)))
+    for k = 1, #now do scores[i - first + k] = now[k] end
   end
-else
-  for j = first, last do
-    if call('EXISTS', data_head .. ARGV[j] .. '}') == 0 then
-      d = d + 1
-      doomed[d] = ARGV[j]
-      flags[j - first + 1] = '1'
-    else
-      flags[j - first + 1] = '0'
-    end
+end
+local doomed, flags, d = {}, {}, 0
+for j = first, last do
+  local qualifies
+  if limit_mode then
+    local score, seen = scores[j - first + 1], ARGV[j + n]
+    -- the same text as the pick sent back (RESP2) is the common case; else compare
+    -- the numbers (RESP3 clients send the float's repr)
+    qualifies = score and (score == seen or tonumber(score) == tonumber(seen))
+  else
+    qualifies = call('EXISTS', data_head .. ARGV[j] .. '}') == 0
+  end
+  if qualifies then
+    d = d + 1
+    doomed[d] = ARGV[j]
+    flags[j - first + 1] = '1'
+  else
+    flags[j - first + 1] = '0'
   end
 end
 if d == 0 then
