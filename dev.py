@@ -3,10 +3,12 @@
 
     python3 dev.py demo    # the demo shop at http://127.0.0.1:8000
     python3 dev.py test    # the whole test suite (extra arguments go to pytest)
+    python3 dev.py lock    # re-pin requirements/constraints.txt to today's releases
 
-Set-up: a virtualenv in .venv, the package with its test/demo extras (reinstalled
-when pyproject.toml changes), and for tests Django's own session tests from the sdist
-matching the installed Django (cached in .cache/). Redis: $REDIS_URL if set, else a
+Set-up: a virtualenv in .venv, the package with its test/demo extras at the versions
+pinned in requirements/constraints.txt (reinstalled when either file changes), and
+for tests Django's own session tests from the sdist matching the installed Django
+(cached in .cache/). Redis: $REDIS_URL if set, else a
 private redis-server that the settings start for the process tree. Database: SQLite,
 or $DATABASE_URL.
 """
@@ -28,6 +30,8 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 CACHE = ROOT / ".cache"
 PY = VENV / "bin" / "python"
+CONSTRAINTS = ROOT / "requirements" / "constraints.txt"
+EXTRAS = "test,demo,hiredis,dev,docs,bench,postgres"
 
 
 def say(message: str) -> None:
@@ -38,17 +42,41 @@ def ensure_venv() -> None:
     if not PY.exists():
         say(f"creating virtualenv {VENV}")
         venv.EnvBuilder(with_pip=True).create(VENV)
-    extras = "test,demo,hiredis,dev,docs,bench"
-    if os.environ.get("DATABASE_URL", "").startswith("postgres"):
-        extras += ",postgres"
-    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
+    pinned = (ROOT / "pyproject.toml").read_bytes() + CONSTRAINTS.read_bytes()
+    digest = hashlib.sha256(pinned + EXTRAS.encode()).hexdigest()
     stamp = VENV / f".installed-{digest[:16]}"
     if stamp.exists():
         return
-    say(f"installing django-redis-anatomy[{extras}] (first run only)")
+    say(f"installing django-redis-anatomy[{EXTRAS}] as pinned (first run only)")
     pip = [str(PY), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
-    subprocess.run([*pip, "-e", f"{ROOT}[{extras}]"], check=True)
+    subprocess.run([*pip, "-c", str(CONSTRAINTS), "-e", f"{ROOT}[{EXTRAS}]"], check=True)
     stamp.touch()
+
+
+def lock() -> int:
+    """Pin every extra's newest releases: a fresh virtualenv, then ``pip freeze``.
+
+    Run on purpose (then run the tests, and commit the file with the fixes the new
+    releases need); CI installs exactly what the file says.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        venv.EnvBuilder(with_pip=True).create(tmp)
+        py = str(Path(tmp) / "bin" / "python")
+        say(f"resolving django-redis-anatomy[{EXTRAS}] against today's releases")
+        pip = [py, "-m", "pip", "--disable-pip-version-check", "-q"]
+        subprocess.run([*pip, "install", f"{ROOT}[{EXTRAS}]"], check=True)
+        frozen = subprocess.run(
+            [*pip, "freeze", "--exclude", "django-redis-anatomy"],
+            check=True, capture_output=True, text=True,
+        ).stdout  # fmt: skip
+    header = (
+        "# Every tool and library of the dev/test/docs/bench extras, as last resolved by\n"
+        "# `python3 dev.py lock` (Python 3.11). dev.py and CI install exactly these; the\n"
+        "# nox cell 'latest' installs today's releases instead.\n"
+    )
+    CONSTRAINTS.write_text(header + frozen)
+    say(f"wrote {CONSTRAINTS.relative_to(ROOT)}")
+    return 0
 
 
 def django_tests_dir(python: Path = PY) -> Path:
@@ -98,9 +126,11 @@ def test(pytest_args: list[str]) -> int:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in ("demo", "test"):
+    if not argv or argv[0] not in ("demo", "test", "lock"):
         print(__doc__)
         return 2
+    if argv[0] == "lock":
+        return lock()
     return demo() if argv[0] == "demo" else test(argv[1:])
 
 

@@ -20,9 +20,15 @@ from typing import Any
 import redis
 import redis.asyncio as aredis
 from redis.asyncio import sentinel as asentinel
+from redis.backoff import NoBackoff
 from redis.sentinel import SentinelManagedConnection
 
 __all__ = ["async_connection_class", "async_pool", "is_sentinel"]
+
+# Typed as Any: whether redis-py annotates these constructors changes between releases
+# (8.2 added annotations), and a "type: ignore" right for one release fails on another.
+_AsyncSentinel: Any = asentinel.Sentinel
+_AsyncSentinelPool: Any = asentinel.SentinelConnectionPool
 
 
 def is_sentinel(cls: type) -> bool:
@@ -53,16 +59,22 @@ def async_pool(
     ]
     # The sentinels get the same short socket timeouts as the data connections
     # unless the alias set its own SENTINEL_KWARGS.
-    sentinel_kwargs = {k: v for k, v in manager.sentinel_kwargs.items() if k != "parser_class"}
+    # Neither the sync parser class nor the sync ``Retry`` (redis-py 8.2 puts one in
+    # the manager's kwargs) belongs in an asyncio client: the sentinels get the app's
+    # own asyncio "never retry" policy instead.
+    sentinel_kwargs = {
+        k: v for k, v in manager.sentinel_kwargs.items() if k not in ("parser_class", "retry")
+    }
+    sentinel_kwargs["retry"] = aredis.retry.Retry(NoBackoff(), 0)
     for key in ("socket_timeout", "socket_connect_timeout"):
         if key in kwargs:
             sentinel_kwargs.setdefault(key, kwargs[key])
-    async_manager = asentinel.Sentinel(  # type: ignore[no-untyped-call]
+    async_manager = _AsyncSentinel(
         addresses,
         min_other_sentinels=manager.min_other_sentinels,
         sentinel_kwargs=sentinel_kwargs,
     )
-    return asentinel.SentinelConnectionPool(  # type: ignore[no-untyped-call]
+    pool: aredis.ConnectionPool = _AsyncSentinelPool(
         proxy.service_name,
         async_manager,
         connection_class=connection_class,
@@ -71,3 +83,4 @@ def async_pool(
         max_connections=max_connections,
         **kwargs,
     )
+    return pool
