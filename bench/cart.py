@@ -37,11 +37,12 @@ from django.core.management import call_command  # noqa: E402
 from django.test import override_settings  # noqa: E402
 
 from demo_project.shop.models import Product  # noqa: E402
-from redis_sessions import cart_ops as ops  # noqa: E402
-from redis_sessions import connection, keys, scripts  # noqa: E402
+from redis_sessions import connection, keys  # noqa: E402
 from redis_sessions.backends.redis import SessionStore  # noqa: E402
 from redis_sessions.cart import Cart  # noqa: E402
-from redis_sessions.cart_owner import session_target  # noqa: E402
+from redis_sessions.cart import lines as ops  # noqa: E402
+from redis_sessions.cart.owner import session_target  # noqa: E402
+from redis_sessions.cart.scripts import CART_LINE  # noqa: E402
 
 LINES = 10  # lines in the cart that quantities() / HGETALL read
 
@@ -93,9 +94,9 @@ def main() -> None:
 
     # The same Lua script the cart sends, sent by raw redis-py: the cart's own Python
     # overhead is the gap between this and cart.add.
-    script = scripts.get("cart_add")
+    script = CART_LINE
     raw.script_load(script.source)
-    script_args = ops.write_command("cart_add", session_target(store.session_key), "x", 1)[2:]
+    script_args = ops.write_command("add", session_target(store.session_key), "x", 1)[2:]
 
     names = ("raw add", "raw lua", "cart add", "cart add v", "raw read", "cart read")
     results: dict[str, list[float]] = {k: [] for k in names}
@@ -124,7 +125,7 @@ def main() -> None:
     print(f"  add         raw HINCRBY {med['raw add']:9.0f}/s   cart.add (validate off) "
           f"{med['cart add']:9.0f}/s   ratio {med['cart add'] / med['raw add']:.2f}   "
           f"round trips/call {trips['cart add']:.2f}")  # fmt: skip
-    print(f"  add         raw EVALSHA {med['raw lua']:9.0f}/s   (cart_add.lua itself)   "
+    print(f"  add         raw EVALSHA {med['raw lua']:9.0f}/s   (cart_line.lua itself)   "
           f"{'':9s}    cart.add / raw EVALSHA {med['cart add'] / med['raw lua']:.2f}")  # fmt: skip
     print(f"  quantities  raw HGETALL {med['raw read']:9.0f}/s   cart.quantities()       "
           f"{med['cart read']:9.0f}/s   ratio {med['cart read'] / med['raw read']:.2f}   "

@@ -53,8 +53,8 @@ from django.test import override_settings  # noqa: E402
 
 from demo_project.shop.abandoned import record_abandoned_carts  # noqa: E402
 from redis_sessions import connection, keys  # noqa: E402
-from redis_sessions.cleaner import clean_pass  # noqa: E402
 from redis_sessions.conf import app_settings  # noqa: E402
+from redis_sessions.sessions.clean import clean_pass  # noqa: E402
 from redis_sessions.signals import sessions_evicted  # noqa: E402
 from tests.populate import populate  # noqa: E402
 

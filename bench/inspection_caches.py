@@ -36,9 +36,9 @@ from django.test import override_settings  # noqa: E402
 
 from bench.inspection import timed  # noqa: E402
 from redis_sessions import analytics, connection, keys  # noqa: E402
+from redis_sessions.analytics.counting import view_commands  # noqa: E402
 from redis_sessions.inspection import items, rows  # noqa: E402
 from redis_sessions.inspection.paging import PAGE_SIZE, Cursor  # noqa: E402
-from redis_sessions.tracking import view_commands  # noqa: E402
 
 
 def fill(n_rows: int) -> None:

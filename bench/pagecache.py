@@ -55,7 +55,7 @@ from demo_project.shop import views  # noqa: E402
 from demo_project.shop.models import Product  # noqa: E402
 from redis_sessions import connection, keys  # noqa: E402
 
-PAGE_HIT = "redis_sessions.pagehit.PageHitMiddleware"
+PAGE_HIT = "redis_sessions.pagecache.PageHitMiddleware"
 
 plain = views.product_detail.__wrapped__  # type: ignore[attr-defined]
 urls = types.ModuleType("bench_pagecache_urls")

@@ -49,7 +49,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Popular product pages for visitors without a session cookie, before the session,
     # CSRF and auth middleware (the views' cache_request stores them).
-    "redis_sessions.pagehit.PageHitMiddleware",
+    "redis_sessions.pagecache.PageHitMiddleware",
     # Before SessionMiddleware, so it wraps session loading and saving.
     "redis_sessions.middleware.RedisSessionsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -20,8 +20,15 @@ from django.db.models import Model
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import include, path, reverse
 
-from .inspection.views import overview_view
-from .models import CachedRow, CartRecord, PageCacheEntry, Redis, SessionRecord, TopItem
+from redis_sessions.inspection.views import overview_view
+from redis_sessions.models import (
+    CachedRow,
+    CartRecord,
+    PageCacheEntry,
+    Redis,
+    SessionRecord,
+    TopItem,
+)
 
 
 class InspectionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]

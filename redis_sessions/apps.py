@@ -11,7 +11,8 @@ class RedisSessionsConfig(AppConfig):
         from django.contrib.auth import get_user_model
         from django.db.models.signals import post_delete, post_save
 
-        from . import checks, users
+        from redis_sessions import checks
+        from redis_sessions.sessions import users
 
         checks.register()
         if apps.is_installed("django.contrib.auth"):
@@ -24,11 +25,11 @@ class RedisSessionsConfig(AppConfig):
             )
             from django.contrib.auth.signals import user_logged_in
 
-            from . import carts
+            from redis_sessions.cart import merge as carts
 
             user_logged_in.connect(
                 carts.on_user_logged_in, dispatch_uid="redis_sessions.cart_merge"
             )
-        from .rowcache.writes import connect_signals
+        from redis_sessions.rowcache.writes import connect_signals
 
         connect_signals()  # row cache: drop entries of registered models on write

@@ -9,7 +9,7 @@ from django.apps import AppConfig
 from django.conf import settings
 from django.core import checks
 
-from .conf import DEFAULTS, app_settings, raw_user_settings
+from redis_sessions.conf import DEFAULTS, app_settings, raw_user_settings
 
 ENGINE = "redis_sessions.backends.redis"
 MIDDLEWARE = "redis_sessions.middleware.RedisSessionsMiddleware"
@@ -186,7 +186,7 @@ def check_row_cache(app_configs: Sequence[AppConfig] | None = None, **kwargs: An
     """ROW_CACHE_MODELS names installed models with known options (E020)."""
     from django.core.exceptions import ImproperlyConfigured
 
-    from .rowcache.registry import table
+    from redis_sessions.rowcache.registry import table
 
     user = raw_user_settings()
     value = user.get("ROW_CACHE_MODELS", {}) if isinstance(user, dict) else {}
@@ -199,7 +199,7 @@ def check_row_cache(app_configs: Sequence[AppConfig] | None = None, **kwargs: An
     return []
 
 
-PAGE_HIT = "redis_sessions.pagehit.PageHitMiddleware"
+PAGE_HIT = "redis_sessions.pagecache.PageHitMiddleware"
 _LOCALE = "django.middleware.locale.LocaleMiddleware"
 _HEADERS = ("django.middleware.clickjacking.XFrameOptionsMiddleware",)
 _REMOTE_USER = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 
-from .cart import Cart
+from redis_sessions.cart.proxy import Cart
 
 
 def cart(request: HttpRequest) -> dict[str, Cart]:

@@ -20,11 +20,11 @@ from typing import Any
 
 import redis
 
-from . import keys, layout, nodes, sentinel
-from .conf import app_settings
-from .connection import get_redis, primaries, run
-from .exceptions import RedisUnavailable
-from .health import LOOPS, loop_status
+from redis_sessions import keys, layout
+from redis_sessions.conf import app_settings
+from redis_sessions.connection import get_redis, nodes, primaries, run, sentinel
+from redis_sessions.exceptions import RedisUnavailable
+from redis_sessions.health import LOOPS, loop_status
 
 OK, WARN, FAIL = "OK", "WARN", "FAIL"
 MIN_VERSION = (6, 2)

@@ -21,9 +21,9 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from . import keys
-from .connection import get_redis, run
-from .exceptions import RedisUnavailable
+from redis_sessions import keys
+from redis_sessions.connection import get_redis, run
+from redis_sessions.exceptions import RedisUnavailable
 
 #: The loops that write heartbeats (see ``loops.LoopRunner``).
 LOOPS = ("clean_sessions", "rescale_viewed", "cache_rows")

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import zlib
 
-from .conf import app_settings
+from redis_sessions.conf import app_settings
 
 SCHEMA_VERSION = 1
 

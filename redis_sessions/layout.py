@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import keys
-from .connection import get_redis, run
-from .exceptions import ConfigurationError
+from redis_sessions import keys
+from redis_sessions.connection import get_redis, run
+from redis_sessions.exceptions import ConfigurationError
 
 
 def recorded(client: Any = None) -> int | None:

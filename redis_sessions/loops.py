@@ -24,10 +24,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from . import keys, scripts
-from .conf import app_settings
-from .connection import get_redis, run
-from .exceptions import RedisUnavailable
+from redis_sessions import keys
+from redis_sessions.conf import app_settings
+from redis_sessions.connection import get_redis, run
+from redis_sessions.connection.scripts import LOCK_RELEASE, LOCK_RENEW
+from redis_sessions.exceptions import RedisUnavailable
 
 logger = logging.getLogger("redis_sessions.loops")
 HEARTBEAT_TTL = 7 * 24 * 3600
@@ -130,7 +131,7 @@ class LoopRunner:
     def _renew(self) -> None:
         renewed = run(
             get_redis(),
-            [scripts.get("lock_renew").command(
+            [LOCK_RENEW.command(
                 [keys.loop_lock(self.name)], [self.token, self.lock_timeout * 1000])],
         )[0]  # fmt: skip
         if not renewed:
@@ -141,7 +142,7 @@ class LoopRunner:
     def _release(self) -> None:
         self._holding = False
         with contextlib.suppress(RedisUnavailable):  # it expires by itself
-            run(get_redis(), [scripts.get("lock_release").command(
+            run(get_redis(), [LOCK_RELEASE.command(
                 [keys.loop_lock(self.name)], [self.token])])  # fmt: skip
 
     # -- heartbeat ---------------------------------------------------------------------

@@ -16,10 +16,10 @@ from typing import Any
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponse
 
-from .cart import Cart
-from .exceptions import RedisUnavailable
-from .tracking import QUEUE_ATTR
-from .views import unavailable_response
+from redis_sessions.analytics.counting import QUEUE_ATTR
+from redis_sessions.cart.proxy import Cart
+from redis_sessions.exceptions import RedisUnavailable
+from redis_sessions.views import unavailable_response
 
 logger = logging.getLogger("redis_sessions")
 

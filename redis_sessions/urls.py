@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from .inspection import actions, caches, views
+from redis_sessions.inspection import actions, caches, views
 
 app_name = "redis_sessions"
 

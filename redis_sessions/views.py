@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.views import defaults
 
-from .exceptions import RedisUnavailable
+from redis_sessions.exceptions import RedisUnavailable
 
 RETRY_AFTER_SECONDS = 5
 

@@ -81,10 +81,15 @@ def redis_keyspace(redis_cluster: Any) -> Iterator[str]:
 def preloaded_scripts(django_db_blocker: Any, redis_cluster: Any) -> None:
     """Load every Lua script once, so round-trip counts see the steady state (a first
     EVALSHA on a fresh server costs a SCRIPT LOAD and a resend)."""
-    from redis_sessions import scripts
+    import redis_sessions.analytics
+    import redis_sessions.cart
+    import redis_sessions.pagecache
+    import redis_sessions.rowcache
+    import redis_sessions.sessions  # noqa: F401  (each declares its scripts)
+    from redis_sessions.connection import scripts
 
     client = connection.get_redis()
-    for script in scripts.all_scripts():
+    for script in scripts.registered():
         client.script_load(script.source)
 
 

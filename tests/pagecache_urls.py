@@ -11,8 +11,8 @@ from django.template import RequestContext, Template
 from django.urls import path
 from django.views.decorators.cache import never_cache
 
+from redis_sessions.analytics.counting import record_view
 from redis_sessions.pagecache import cache_request
-from redis_sessions.tracking import record_view
 
 #: How many times each view ran (the tests reset it).
 calls: Counter[str] = Counter()

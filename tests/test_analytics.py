@@ -18,9 +18,9 @@ from redis_sessions.analytics import (
     unique_visitors,
     views_per_day,
 )
+from redis_sessions.analytics.counting import record_view, today, view_commands, visitor_id
 from redis_sessions.connection import get_redis, run
 from redis_sessions.loops import read_heartbeat
-from redis_sessions.tracking import record_view, today, view_commands, visitor_id
 from tests import indexes as ix
 
 

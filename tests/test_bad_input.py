@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from redis_sessions import keys
+from redis_sessions.analytics.counting import QUEUE_ATTR, record_view
 from redis_sessions.backends.redis import SessionStore
-from redis_sessions.tracking import QUEUE_ATTR, record_view
 from tests import indexes as ix
 
 # Modest: the whole suite must stay fast. The per-test keyspace fixture runs once per

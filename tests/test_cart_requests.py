@@ -15,7 +15,7 @@ from demo_project.shop.models import Product
 from redis_sessions import connection, keys
 from redis_sessions.backends.redis import SessionStore
 from redis_sessions.cart import Cart
-from redis_sessions.carts import merge_carts
+from redis_sessions.cart.merge import merge_carts
 
 pytestmark = pytest.mark.django_db
 

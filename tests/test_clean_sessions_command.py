@@ -16,8 +16,8 @@ from django.core.management import CommandError, call_command
 from django.test import override_settings
 
 from redis_sessions import keys
-from redis_sessions.cleaner import clean_pass
 from redis_sessions.loops import read_heartbeat
+from redis_sessions.sessions.clean import clean_pass
 from tests import indexes as ix
 from tests.populate import populate, session_key
 from tests.test_cleaning import assert_consistent, key_space

@@ -11,8 +11,8 @@ from django.core.management import call_command
 
 from redis_sessions import connection, keys
 from redis_sessions.backends.redis import SessionStore
-from redis_sessions.cleaner import clean_pass
-from redis_sessions.cleaning import (
+from redis_sessions.sessions.clean import clean_pass
+from redis_sessions.sessions.eviction import (
     aclear_expired,
     clear_expired,
     evict,

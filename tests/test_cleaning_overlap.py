@@ -9,8 +9,8 @@ import pytest
 
 from redis_sessions import keys
 from redis_sessions.backends.redis import SessionStore
-from redis_sessions.cleaner import clean_pass
-from redis_sessions.cleaning import Evicted
+from redis_sessions.sessions.clean import clean_pass
+from redis_sessions.sessions.eviction import Evicted
 from tests import indexes as ix
 from tests.populate import populate, session_key
 from tests.test_cleaning import assert_consistent, key_space
@@ -86,9 +86,9 @@ def test_a_script_flushed_mid_pass_is_loaded_again_and_the_pass_completes(
     finally:
         # Leave the server's script cache as the suite found it: a later test that
         # pipelines a script with commands after it must not meet NOSCRIPT first.
-        from redis_sessions import scripts
+        from redis_sessions.connection import scripts
 
-        for script in scripts.all_scripts():
+        for script in scripts.registered():
             redis.script_load(script.source)
 
     assert summary["complete"] and summary["removed"] == 40

@@ -16,10 +16,12 @@ from django.test import override_settings
 from redis.cluster import RedisCluster
 from redis.crc import key_slot
 
-from redis_sessions import cluster, connection, keys, scripts
+from redis_sessions import connection, keys
 from redis_sessions.backends.redis import SessionStore
-from redis_sessions.cleaning import clear_expired
+from redis_sessions.cart.scripts import CART_LINE
+from redis_sessions.connection import cluster
 from redis_sessions.exceptions import ConfigurationError
+from redis_sessions.sessions.eviction import clear_expired
 from tests import indexes as ix
 
 
@@ -107,8 +109,8 @@ def test_a_crash_between_a_cart_write_and_its_index_is_repaired_by_the_next_writ
     key = store.session_key
     assert key is not None
     cart, data = keys.cart(key), keys.session(key)
-    args = ["p1", 1, 99, 100, time.time(), 0, "1"]
-    command = scripts.get("cart_add").command([cart, keys.carts(), data], args)
+    args = ["p1", 1, 99, 100, time.time(), 0, "1", "add"]
+    command = CART_LINE.command([cart, keys.carts(), data], args)
     crash_after(command, 1)
     assert redis.hget(cart, "p1") == b"1"
     assert redis.zscore(keys.carts(), cart) is None

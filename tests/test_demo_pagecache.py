@@ -11,7 +11,7 @@ from django.test import Client
 
 from demo_project.shop.models import Product
 from redis_sessions import keys
-from redis_sessions.fragments import invalidate_fragment
+from redis_sessions.pagecache.fragments import invalidate_fragment
 
 pytestmark = pytest.mark.django_db
 

@@ -22,7 +22,7 @@ from django.test import Client
 from demo_project.shop.models import Product
 from redis_sessions import embedded, keys
 from redis_sessions.connection import get_redis
-from redis_sessions.fragments import invalidate_fragment
+from redis_sessions.pagecache.fragments import invalidate_fragment
 from redis_sessions.rowcache import get_row
 
 # transaction=True: the row cache fills only after a commit, as it would in production.

@@ -9,7 +9,7 @@ import pytest
 from django.template import Context, Template, TemplateSyntaxError
 
 from redis_sessions import keys
-from redis_sessions.fragments import fragment_digest, invalidate_fragment
+from redis_sessions.pagecache.fragments import fragment_digest, invalidate_fragment
 from tests import indexes as ix
 
 TEMPLATE = Template(

@@ -10,7 +10,7 @@ from django.test import Client
 
 from redis_sessions import keys
 from redis_sessions.cart import Cart
-from redis_sessions.users import user_session_keys
+from redis_sessions.sessions.users import user_session_keys
 from tests import indexes as ix
 
 from .inspection_helpers import ADMIN, client_for, listed, put_cart, session, staff

@@ -18,10 +18,10 @@ import pytest
 from django.test import Client
 
 from redis_sessions import keys
+from redis_sessions.analytics.counting import view_commands
 from redis_sessions.connection import get_redis, run
 from redis_sessions.inspection.refs import ref
 from redis_sessions.rowcache import schedule_row_cache
-from redis_sessions.tracking import view_commands
 from tests import indexes as ix
 from tests.rowcache_helpers import product
 

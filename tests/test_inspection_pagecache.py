@@ -9,9 +9,10 @@ import pytest
 from django.contrib.admin.models import DELETION, LogEntry
 from django.test import Client, override_settings
 
-from redis_sessions import connection, keys, pageentry
-from redis_sessions.fragments import cached_fragment
+from redis_sessions import connection, keys
 from redis_sessions.inspection import overview, pages
+from redis_sessions.pagecache import entry as pageentry
+from redis_sessions.pagecache.fragments import cached_fragment
 from tests import indexes as ix
 
 from .inspection_helpers import ADMIN, client_for, point_at_nothing, put_strings, session, staff

@@ -12,11 +12,11 @@ from django.test import Client
 
 from demo_project.shop.models import Product
 from redis_sessions import connection, keys
+from redis_sessions.analytics.counting import view_commands
 from redis_sessions.connection import get_redis, run
 from redis_sessions.inspection import carts, items, overview
 from redis_sessions.inspection.refs import ref
 from redis_sessions.loops import LoopRunner
-from redis_sessions.tracking import view_commands
 from tests import indexes as ix
 
 from .inspection_helpers import (

@@ -14,10 +14,11 @@ from typing import Any
 import pytest
 from django.test import Client, override_settings
 
-from redis_sessions import connection, keys, pageentry
+from redis_sessions import connection, keys
+from redis_sessions.analytics.counting import today
 from redis_sessions.backends.redis import SessionStore
+from redis_sessions.pagecache import entry as pageentry
 from redis_sessions.pagecache import invalidate_item, invalidate_page
-from redis_sessions.tracking import today
 from tests import indexes as ix
 from tests.pagecache_urls import calls
 
@@ -226,7 +227,7 @@ def test_a_vary_header_must_match_for_a_hit_and_a_mismatch_is_counted_once(
 
 def test_page_keys_are_the_same_in_processes_with_different_hash_seeds() -> None:
     code = (
-        "from redis_sessions.pageentry import digest;"
+        "from redis_sessions.pagecache.entry import digest;"
         "print(digest('GET', 'https', 'shop.example', '/p/x/', 'b=2&a=1&a=0'))"
     )
     outputs = {

@@ -11,11 +11,13 @@ from django.http import HttpRequest, HttpResponse
 from django.middleware import csrf
 from django.test import Client, RequestFactory, override_settings
 
-from redis_sessions import caching, connection, keys, pageentry
+from redis_sessions import connection, keys
+from redis_sessions.pagecache import engine as caching
+from redis_sessions.pagecache import entry as pageentry
 from tests.pagecache_urls import calls
 from tests.test_pagecache import popular, with_empty_session
 
-EARLY = "redis_sessions.pagehit.PageHitMiddleware"
+EARLY = "redis_sessions.pagecache.PageHitMiddleware"
 STACK = [
     "django.middleware.security.SecurityMiddleware",
     "redis_sessions.middleware.RedisSessionsMiddleware",

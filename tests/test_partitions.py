@@ -10,13 +10,13 @@ from django.core import checks
 from django.test import override_settings
 
 from redis_sessions import analytics, keys
+from redis_sessions.analytics.counting import view_commands
 from redis_sessions.backends.redis import SessionStore
 from redis_sessions.checks import check_settings
-from redis_sessions.cleaner import clean_pass
-from redis_sessions.cleaning import clear_expired, evict, limit_shares, pick_over_limit
 from redis_sessions.connection import get_redis, run
-from redis_sessions.tracking import view_commands
-from redis_sessions.users import end_user_sessions
+from redis_sessions.sessions.clean import clean_pass
+from redis_sessions.sessions.eviction import clear_expired, evict, limit_shares, pick_over_limit
+from redis_sessions.sessions.users import end_user_sessions
 from tests.populate import populate
 
 N = 4
@@ -258,7 +258,7 @@ def test_the_doctor_checks_the_type_of_every_partition(redis: Any, partitioned: 
 def test_the_cache_rank_rule_counts_better_items_of_every_partition(
     redis: Any, partitioned: int, settings: Any, top: int, state: str
 ) -> None:
-    from redis_sessions import caching
+    from redis_sessions.pagecache import engine as caching
 
     # "mid" has 3 items with more views, all in partitions other than its own
     mine = keys.item_partition("mid")
@@ -278,7 +278,7 @@ def test_the_cache_rank_rule_counts_better_items_of_every_partition(
 def test_tied_items_rank_by_partition_so_the_rule_admits_exactly_the_top_n(
     redis: Any, partitioned: int, settings: Any
 ) -> None:
-    from redis_sessions import caching
+    from redis_sessions.pagecache import engine as caching
 
     items = [f"tied{n}" for n in range(30)]  # one view each: all tied on the score
     for item in items:

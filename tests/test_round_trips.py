@@ -10,8 +10,8 @@ import pytest
 from django.test import Client
 
 from redis_sessions import connection, keys
+from redis_sessions.analytics.counting import record_view
 from redis_sessions.backends.redis import SessionStore
-from redis_sessions.tracking import record_view
 from tests import indexes as ix
 
 pytestmark = pytest.mark.single_server("single-server round-trip budget")

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from redis_sessions import keys
 from redis_sessions.backends.redis import SessionStore
-from redis_sessions.users import end_user_sessions, user_session_keys
+from redis_sessions.sessions.users import end_user_sessions, user_session_keys
 from tests import indexes as ix
 
 

@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import engines
 from django.urls import include, path
 
-from redis_sessions.tracking import record_view
+from redis_sessions.analytics.counting import record_view
 
 
 def write_session(request: HttpRequest) -> HttpResponse:

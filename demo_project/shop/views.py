@@ -10,10 +10,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from redis_sessions.analytics import top_items
+from redis_sessions.analytics.counting import record_view
 from redis_sessions.exceptions import RedisUnavailable
 from redis_sessions.pagecache import cache_request, invalidate_item
 from redis_sessions.rowcache import get_instance, get_rows
-from redis_sessions.tracking import record_view
 
 from .models import Product, Supplier
 

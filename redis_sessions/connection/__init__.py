@@ -23,9 +23,9 @@ the loop that opened them.
 
 from __future__ import annotations
 
-from .clients import get_async_redis, get_redis, primaries, reset
-from .commands import InFlight, arun, run, run_raw
-from .guard import MAY_HAVE_RUN, round_trips, unavailable
+from redis_sessions.connection.clients import get_async_redis, get_redis, primaries, reset
+from redis_sessions.connection.commands import InFlight, arun, run, run_raw
+from redis_sessions.connection.guard import MAY_HAVE_RUN, round_trips, unavailable
 
 __all__ = [
     "MAY_HAVE_RUN", "InFlight", "arun", "get_async_redis", "get_redis", "primaries",

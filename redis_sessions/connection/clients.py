@@ -18,10 +18,17 @@ from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
 from redis.backoff import NoBackoff
 from redis.cluster import RedisCluster
 
-from .. import cluster, sentinel
-from ..conf import app_settings
-from ..exceptions import ConfigurationError
-from .guard import _ASYNC_CLASS, _AsyncGuard, _guard, _SyncGuard, breaker, unavailable
+from redis_sessions.conf import app_settings
+from redis_sessions.connection import cluster, sentinel
+from redis_sessions.connection.guard import (
+    _ASYNC_CLASS,
+    _AsyncGuard,
+    _guard,
+    _SyncGuard,
+    breaker,
+    unavailable,
+)
+from redis_sessions.exceptions import ConfigurationError
 
 
 def _source() -> tuple[type, dict[str, Any]]:

@@ -12,11 +12,13 @@ import redis.asyncio as aredis
 from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
 from redis.cluster import RedisCluster
 
-from .. import cluster
-from ..exceptions import RedisUnavailable
-from . import clients as _clients
-from .clients import _local
-from .guard import MAY_HAVE_RUN, unavailable
+from redis_sessions.connection import clients as _clients
+from redis_sessions.connection import cluster
+from redis_sessions.connection.clients import _local
+from redis_sessions.connection.guard import MAY_HAVE_RUN, unavailable
+from redis_sessions.connection.integrity import is_out_of_memory
+from redis_sessions.connection.scripts import by_sha
+from redis_sessions.exceptions import RedisUnavailable
 
 
 def run(
@@ -29,7 +31,7 @@ def run(
     nothing the first time, so this cannot apply anything twice). The resent script
     then runs after the commands that followed it in the list: callers whose later
     commands depend on a script's effect load it first (only a restarted or flushed
-    server has no scripts; see ``scripts.all_scripts``). With
+    server has no scripts; see ``scripts.registered``). With
     ``raise_errors=False`` error replies are returned in their place instead.
     On a cluster client the list goes to ``cluster.run`` (per-slot steps).
     """
@@ -81,17 +83,11 @@ def _raise_first(replies: list[Any], raise_errors: bool) -> None:
     if raise_errors:
         for reply in replies:
             if isinstance(reply, Exception):
-                if _refused_for_memory(reply):
+                if is_out_of_memory(reply):
                     # A full Redis refused the write (nothing applied): the same answer
                     # as an unreachable one (503, or the caches' uncached fallback).
                     raise RedisUnavailable(f"Redis refused a write: {reply}") from reply
                 raise reply
-
-
-def _refused_for_memory(reply: Exception) -> bool:
-    from ..integrity import is_out_of_memory
-
-    return is_out_of_memory(reply)
 
 
 def _thread_connection(client: redis.Redis) -> Any:
@@ -248,8 +244,6 @@ async def arun(
 
 def _reload_and_retry(client: redis.Redis, command: Sequence[Any]) -> Any:
     """The script's reply, or its error reply (returned, like a pipeline's)."""
-    from ..scripts import by_sha
-
     client.script_load(by_sha(command[1]).source)
     try:
         return client.execute_command(*command)
@@ -258,8 +252,6 @@ def _reload_and_retry(client: redis.Redis, command: Sequence[Any]) -> Any:
 
 
 async def _areload_and_retry(client: aredis.Redis, command: Sequence[Any]) -> Any:
-    from ..scripts import by_sha
-
     await client.script_load(by_sha(command[1]).source)
     try:
         return await client.execute_command(*command)

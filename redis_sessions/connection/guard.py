@@ -11,8 +11,8 @@ from typing import Any, Literal
 import redis
 import redis.asyncio as aredis
 
-from ..conf import app_settings
-from ..exceptions import RedisUnavailable, UnknownOutcome
+from redis_sessions.conf import app_settings
+from redis_sessions.exceptions import RedisUnavailable, UnknownOutcome
 
 logger = logging.getLogger("redis_sessions")
 

@@ -16,13 +16,13 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils.html import format_html
 
-from ..backends.redis import SessionStore
-from ..cart import Cart
-from ..models import CartRecord, SessionRecord
-from ..users import end_user_sessions, user_session_keys
-from . import refs
-from .guard import inspection_view, link, log, page
-from .views import valid_user_id
+from redis_sessions.cart.proxy import Cart
+from redis_sessions.inspection import refs
+from redis_sessions.inspection.guard import inspection_view, link, log, page
+from redis_sessions.inspection.views import valid_user_id
+from redis_sessions.models import CartRecord, SessionRecord
+from redis_sessions.sessions.store import SessionStore
+from redis_sessions.sessions.users import end_user_sessions, user_session_keys
 
 
 def confirm(

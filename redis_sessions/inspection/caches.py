@@ -14,13 +14,13 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils.html import format_html
 
-from .. import keys
-from ..models import CachedRow, PageCacheEntry
-from ..tracking import clean_item_id
-from . import pages, rows
-from .actions import confirm
-from .guard import inspection_view, link, log, page
-from .paging import Cursor
+from redis_sessions import keys
+from redis_sessions.analytics.counting import clean_item_id
+from redis_sessions.inspection import pages, rows
+from redis_sessions.inspection.actions import confirm
+from redis_sessions.inspection.guard import inspection_view, link, log, page
+from redis_sessions.inspection.paging import Cursor
+from redis_sessions.models import CachedRow, PageCacheEntry
 
 
 def _can_manage(request: HttpRequest) -> bool:

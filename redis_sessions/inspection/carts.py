@@ -15,12 +15,12 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
-from .. import cart_ops as ops
-from .. import keys
-from ..connection import get_redis, run
-from . import refs
-from .paging import PAGE_SIZE, Cursor, next_cursor, page_command, pairs
-from .sessions import usernames
+from redis_sessions import keys
+from redis_sessions.cart import lines as ops
+from redis_sessions.connection import get_redis, run
+from redis_sessions.inspection import refs
+from redis_sessions.inspection.paging import PAGE_SIZE, Cursor, next_cursor, page_command, pairs
+from redis_sessions.inspection.sessions import usernames
 
 
 @dataclass

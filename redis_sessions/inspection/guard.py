@@ -22,7 +22,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 
-from ..exceptions import RedisUnavailable
+from redis_sessions.exceptions import RedisUnavailable
 
 View = Callable[..., HttpResponse]
 SITE_ATTR = "_redis_sessions_admin_site"

@@ -15,8 +15,8 @@ from django.apps import apps
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from .. import analytics
-from ..conf import app_settings
+from redis_sessions.analytics import reports as analytics
+from redis_sessions.conf import app_settings
 
 TOP_N = 100
 TREND_DAYS = 30

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from .. import keys, nodes
-from ..connection import get_redis, run
+from redis_sessions import keys
+from redis_sessions.connection import get_redis, nodes, run
 
 LOOPS = ("clean_sessions", "rescale_viewed", "cache_rows")
 SCAN_CALLS = 5

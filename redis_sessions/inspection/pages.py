@@ -19,10 +19,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import keys, nodes
-from ..connection import get_redis, run
-from ..pagecache import invalidate_item
-from .items import item_labels
+from redis_sessions import keys
+from redis_sessions.connection import get_redis, nodes, run
+from redis_sessions.inspection.items import item_labels
+from redis_sessions.pagecache.decorator import invalidate_item
 
 ITEMS_PER_PAGE = 50
 SCAN_CALLS = 25

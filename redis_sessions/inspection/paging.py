@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ..replies import scored_pairs
+from redis_sessions.connection.replies import scored_pairs
 
 PAGE_SIZE = 50
 

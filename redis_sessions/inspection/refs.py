@@ -22,8 +22,8 @@ from typing import Any
 from django.http import Http404
 from django.utils.crypto import salted_hmac
 
-from .. import keys
-from ..connection import get_redis, run
+from redis_sessions import keys
+from redis_sessions.connection import get_redis, run
 
 REF_RE = re.compile(r"[0-9a-f]{16}")
 REF_SECONDS = 3600

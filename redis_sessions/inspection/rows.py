@@ -18,12 +18,18 @@ from typing import Any
 from django.apps import apps
 from django.db.models import Model
 
-from .. import keys
-from ..connection import get_redis, run
-from ..rowcache import get_row, invalidate, schedule_row_cache
-from ..rowcache.documents import clean_pk
-from ..rowcache.registry import NotRegistered, lookup, table
-from .paging import PAGE_SIZE, Cursor, ascending_page_command, next_cursor, pairs
+from redis_sessions import keys
+from redis_sessions.connection import get_redis, run
+from redis_sessions.inspection.paging import (
+    PAGE_SIZE,
+    Cursor,
+    ascending_page_command,
+    next_cursor,
+    pairs,
+)
+from redis_sessions.rowcache import get_row, invalidate, schedule_row_cache
+from redis_sessions.rowcache.documents import clean_pk
+from redis_sessions.rowcache.registry import NotRegistered, lookup, table
 
 
 @dataclass

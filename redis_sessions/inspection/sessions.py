@@ -15,11 +15,10 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 
-from .. import keys
-from ..backends.redis import AUTH_USER_ID, SessionStore
-from ..connection import get_redis, run
-from . import refs
-from .paging import (
+from redis_sessions import keys
+from redis_sessions.connection import get_redis, run
+from redis_sessions.inspection import refs
+from redis_sessions.inspection.paging import (
     PAGE_SIZE,
     Cursor,
     in_memory_page,
@@ -28,6 +27,7 @@ from .paging import (
     page_command,
     pairs,
 )
+from redis_sessions.sessions.store import AUTH_USER_ID, SessionStore
 
 # Session-data keys whose values are shown masked: hashes, tokens, secrets.
 SECRET_KEY_RE = re.compile(r"hash|token|secret|passw|csrf|otp|credential|api_?key", re.I)

@@ -9,9 +9,9 @@ from urllib.parse import urlencode
 
 from django.http import Http404, HttpRequest, HttpResponse
 
-from . import carts, items, overview, refs, sessions
-from .guard import inspection_view, link, page
-from .paging import Cursor
+from redis_sessions.inspection import carts, items, overview, refs, sessions
+from redis_sessions.inspection.guard import inspection_view, link, page
+from redis_sessions.inspection.paging import Cursor
 
 USER_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")  # ints and UUIDs; nothing that shapes a key
 

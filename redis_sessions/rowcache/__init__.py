@@ -9,11 +9,11 @@ registered model drop its entry after the transaction commits.
 
 from __future__ import annotations
 
-from .documents import RowEncoder, ToCacheQueryError
-from .reads import get_instance, get_row, get_rows
-from .refresh import cache_rows, refresh_due_rows
-from .registry import NotRegistered, RowOptions, row_cached
-from .writes import invalidate, schedule_row_cache
+from redis_sessions.rowcache.documents import RowEncoder, ToCacheQueryError
+from redis_sessions.rowcache.reads import get_instance, get_row, get_rows
+from redis_sessions.rowcache.refresh import cache_rows, refresh_due_rows
+from redis_sessions.rowcache.registry import NotRegistered, RowOptions, row_cached
+from redis_sessions.rowcache.writes import invalidate, schedule_row_cache
 
 __all__ = [
     "NotRegistered",

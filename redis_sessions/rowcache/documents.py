@@ -20,7 +20,7 @@ from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connections, models, router
 
-from .registry import RowOptions
+from redis_sessions.rowcache.registry import RowOptions
 
 
 class ToCacheQueryError(Exception):

@@ -18,12 +18,13 @@ from typing import Any, TypeVar
 
 from django.db import models, router, transaction
 
-from .. import keys, scripts
-from ..conf import app_settings
-from ..connection import get_redis, run
-from ..exceptions import RedisUnavailable
-from . import documents
-from .registry import RowOptions, lookup
+from redis_sessions import keys
+from redis_sessions.conf import app_settings
+from redis_sessions.connection import get_redis, run
+from redis_sessions.exceptions import RedisUnavailable
+from redis_sessions.rowcache import documents
+from redis_sessions.rowcache.registry import RowOptions, lookup
+from redis_sessions.rowcache.scripts import ROWCACHE_FILL
 
 logger = logging.getLogger("redis_sessions.rowcache")
 M = TypeVar("M", bound=models.Model)
@@ -49,7 +50,7 @@ def _fill(label: str, options: RowOptions, rows: list[tuple[str, str, str]]) -> 
         keys_ += [keys.row(label, pk), keys.row_version(label, pk)]
         args += [version, doc]
     try:
-        run(get_redis(), [scripts.get("rowcache_fill").command(keys_, args)])
+        run(get_redis(), [ROWCACHE_FILL.command(keys_, args)])
     except RedisUnavailable as exc:
         _log_fallback(exc)
 

@@ -14,11 +14,12 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-from .. import keys, scripts
-from ..connection import get_redis, run
-from ..loops import LoopRunner
-from . import documents
-from .registry import table
+from redis_sessions import keys
+from redis_sessions.connection import get_redis, run
+from redis_sessions.loops import LoopRunner
+from redis_sessions.rowcache import documents
+from redis_sessions.rowcache.registry import table
+from redis_sessions.rowcache.scripts import ROWCACHE_DUE, ROWCACHE_STORE
 
 logger = logging.getLogger("redis_sessions.rowcache")
 DEFAULT_BATCH_SIZE = 1000
@@ -69,7 +70,7 @@ def refresh_due_rows(
     summary: dict[str, Any] = {"refreshed": 0, "stale": 0, "removed": 0, "batches": 0}
     next_due: float | None = None
     while True:
-        due_cmd = scripts.get("rowcache_due").command(
+        due_cmd = ROWCACHE_DUE.command(
             [schedule, delay], [repr(now), batch, entry_head, version_head, tail]
         )
         reply = run(client, [due_cmd])[0]
@@ -82,7 +83,7 @@ def refresh_due_rows(
         for member, version in zip(members, versions, strict=True):
             doc, ttl = found.get(member, ("", 1))
             args += [member, version, doc, ttl]
-        store = scripts.get("rowcache_store").command([schedule, delay], args)
+        store = ROWCACHE_STORE.command([schedule, delay], args)
         stored, stale, gone, first = run(client, [store])[0]
         summary["refreshed"] += stored
         summary["stale"] += stale

@@ -18,7 +18,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.db import models
 
-from ..conf import app_settings
+from redis_sessions.conf import app_settings
 
 M = TypeVar("M", bound=type[models.Model])
 

@@ -17,11 +17,11 @@ from typing import Any
 
 from django.db import models, transaction
 
-from .. import keys
-from ..connection import get_redis, run
-from ..exceptions import RedisUnavailable
-from . import documents
-from .registry import is_registered, lookup
+from redis_sessions import keys
+from redis_sessions.connection import get_redis, run
+from redis_sessions.exceptions import RedisUnavailable
+from redis_sessions.rowcache import documents
+from redis_sessions.rowcache.registry import is_registered, lookup
 
 logger = logging.getLogger("redis_sessions.rowcache")
 Command = tuple[Any, ...]

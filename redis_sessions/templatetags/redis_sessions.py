@@ -7,7 +7,7 @@
 Arguments as Django's ``{% cache %}`` (timeout in seconds, a literal name, then any
 number of ``vary_on`` values), plus an optional last ``item=ITEM_ID``: then the
 fragment is cached only while that item is popular (top ``CACHE_TOP_N`` of
-``viewed:``). Drop one with ``redis_sessions.fragments.invalidate_fragment``.
+``viewed:``). Drop one with ``redis_sessions.pagecache.invalidate_fragment``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 from django import template
 from django.template.base import FilterExpression, NodeList, Parser, Token
 
-from ..fragments import cached_fragment
+from redis_sessions.pagecache.fragments import cached_fragment
 
 register = template.Library()
 

@@ -8,10 +8,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from redis_sessions.cleaner import clean_sessions
-from redis_sessions.cleaning import Evicted
 from redis_sessions.conf import app_settings
 from redis_sessions.exceptions import ConfigurationError, RedisUnavailable
+from redis_sessions.sessions.clean import clean_sessions
+from redis_sessions.sessions.eviction import Evicted
 
 
 class Command(BaseCommand):

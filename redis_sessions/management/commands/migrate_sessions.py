@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from ...migrate import MigrationResult, migrate_from_cache
+from redis_sessions.sessions.migrate import MigrationResult, migrate_from_cache
 
 
 class Command(BaseCommand):

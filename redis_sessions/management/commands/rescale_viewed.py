@@ -6,10 +6,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from ...analytics import rescale_viewed
-from ...conf import app_settings
-from ...exceptions import ConfigurationError, RedisUnavailable
-from ...loops import LoopRunner
+from redis_sessions.analytics.reports import rescale_viewed
+from redis_sessions.conf import app_settings
+from redis_sessions.exceptions import ConfigurationError, RedisUnavailable
+from redis_sessions.loops import LoopRunner
 
 
 class Command(BaseCommand):

@@ -1,0 +1,141 @@
+"""Reading the page-view analytics that ``tracking.record_view`` writes.
+
+``top_items`` and ``item_rank`` read the book's popularity table ``viewed:`` (score =
+minus the views, halved by every ``rescale_viewed`` pass, so recent views weigh
+more); ``unique_visitors`` and ``views_per_day`` read the per-day keys. Each call is
+one round trip.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from redis_sessions import keys, layout
+from redis_sessions.analytics.counting import DAY, clean_item_id, today
+from redis_sessions.analytics.scripts import RESCALE_VIEWED
+from redis_sessions.conf import app_settings
+from redis_sessions.connection import get_redis, run
+
+__all__ = [
+    "item_rank", "rescale_viewed", "top_items", "unique_visitors", "unique_visitors_many",
+    "views_per_day",
+]  # fmt: skip
+
+Day = datetime.date | str | None
+
+
+def _day(day: Day) -> str:
+    if day is None:
+        return today()
+    if isinstance(day, datetime.date):
+        return day.strftime("%Y%m%d")
+    return day
+
+
+def top_items(n: int = 10) -> list[tuple[str, float]]:
+    """The ``n`` most viewed items as ``(item_id, views)``, most viewed first.
+
+    ``views`` is the decayed count (halved by each ``rescale_viewed`` pass). With
+    ``PARTITIONS`` above 1, the top ``n`` of each partition merged (an item lives in
+    one partition, so that is the top ``n`` of all), still one round trip.
+    """
+    if n < 1:
+        return []
+    replies = run(get_redis(), [("ZRANGE", k, 0, n - 1, "WITHSCORES")
+                                for k in keys.all_viewed_items()])  # fmt: skip
+    return [(item.decode(), -float(score)) for item, score in _merged(replies)[:n]]
+
+
+def _merged(replies: list[Any]) -> list[tuple[Any, Any]]:
+    """Rows of the partitions' ZRANGE WITHSCORES replies in one order: score, then
+    partition, then member (within a partition, the order of its zset). The page
+    cache's rank rule (``caching.popularity_keys``) counts in the same order."""
+    if len(replies) == 1:
+        return _pairs(replies[0])
+    rows = [(float(score), p, item, score) for p, reply in enumerate(replies)
+            for item, score in _pairs(reply)]  # fmt: skip
+    return [(item, score) for _, _, item, score in sorted(rows)]
+
+
+def _pairs(rows: list[Any]) -> list[tuple[Any, Any]]:
+    # redis-py answers WITHSCORES as pairs already; a raw pipeline answers a flat list.
+    if rows and not isinstance(rows[0], (list, tuple)):
+        return list(zip(rows[::2], rows[1::2], strict=True))
+    return [(row[0], row[1]) for row in rows]
+
+
+def item_rank(item_id: object) -> int | None:
+    """Popularity rank of an item: 1 is the most viewed; ``None`` if never viewed.
+
+    One round trip; two with ``PARTITIONS`` above 1 (its score, then how many items
+    of the other partitions come first: a better score, or the same score in a
+    lower-numbered partition, the order of ``top_items``).
+    """
+    item = clean_item_id(item_id)
+    client = get_redis()
+    if keys.partitions() == 1:
+        rank = run(client, [("ZRANK", keys.viewed_items(), item)])[0]
+        return None if rank is None else int(rank) + 1
+    own = keys.item_viewed_key(item)
+    rank, score = run(client, [("ZRANK", own, item), ("ZSCORE", own, item)])
+    if rank is None:
+        return None
+    mine, value = keys.item_partition(item), repr(float(score))
+    better = run(client, [("ZCOUNT", k, "-inf", value if p < mine else f"({value}")
+                          for p, k in enumerate(keys.all_viewed_items()) if p != mine])  # fmt: skip
+    return int(rank) + 1 + sum(int(b) for b in better)
+
+
+def unique_visitors(item_id: object, day: Day = None) -> int:
+    """Distinct visitors of an item on one UTC day (today by default); ~0.81% error."""
+    return unique_visitors_many([item_id], day)[0]
+
+
+def unique_visitors_many(item_ids: list[object], day: Day = None) -> list[int]:
+    """``unique_visitors`` of several items on one day, in ONE round trip (a page of
+    top items reads 100 of them)."""
+    name = _day(day)
+    commands = [("PFCOUNT", keys.item_visitors(clean_item_id(i), name)) for i in item_ids]
+    return [int(n) for n in run(get_redis(), commands)] if commands else []
+
+
+def views_per_day(item_id: object, days: int = 7) -> list[tuple[str, int]]:
+    """Views of an item on each of the last ``days`` UTC days, oldest first."""
+    item = clean_item_id(item_id)
+    days = max(1, min(days, app_settings.DAILY_VIEWS_DAYS))
+    now = datetime.datetime.now(datetime.timezone.utc).timestamp()
+    names = [today(now - i * DAY) for i in reversed(range(days))]
+    replies = run(get_redis(), [("ZSCORE", keys.daily_views(d), item) for d in names])
+    return [(d, int(float(r or 0))) for d, r in zip(names, replies, strict=True)]
+
+
+def rescale_viewed(max_items: int | None = None) -> dict[str, int]:
+    """One pass of the book's ``rescale_viewed``: trim ``viewed:`` to the top
+    ``max_items`` (``VIEWED_MAX_ITEMS``) and halve all scores, atomically (one Lua
+    script, so no view lands between the trim and the halving and is lost).
+
+    With ``PARTITIONS`` above 1 each partition is trimmed and halved by that script
+    (atomic per partition), then the partitions together are cut to the top
+    ``max_items``: one more round trip reads each partition's top, and each keeps its
+    share of the merged top (``ZREMRANGEBYRANK``, one per partition).
+    """
+    limit = app_settings.VIEWED_MAX_ITEMS if max_items is None else max_items
+    layout.check()
+    script = RESCALE_VIEWED
+    every = keys.all_viewed_items()
+    client = get_redis()
+    replies = run(client, [script.command([k], [limit]) for k in every])
+    removed, kept = sum(int(r[0]) for r in replies), sum(int(r[1]) for r in replies)
+    if len(every) > 1 and kept > limit:
+        tops = run(client, [("ZRANGE", k, 0, limit - 1, "WITHSCORES") for k in every])
+        rows = [(float(score), item, p) for p, reply in enumerate(tops)
+                for item, score in _pairs(reply)]  # fmt: skip
+        share = [0] * len(every)
+        for _, _, p in sorted(rows)[:limit]:
+            share[p] += 1
+        pairs = zip(every, share, strict=True)
+        cut = run(client, [("ZREMRANGEBYRANK", k, n, -1) for k, n in pairs])
+        trimmed = sum(int(c) for c in cut)
+        removed, kept = removed + trimmed, kept - trimmed
+    return {"removed": removed, "kept": kept}

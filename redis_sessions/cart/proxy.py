@@ -1,0 +1,281 @@
+"""The shopping cart: a model-aware proxy over the book's ``cart:`` hash.
+
+``Cart(request)`` (or ``request.cart`` with ``CartMiddleware``) is the visitor's cart;
+``cart_owner.py`` says where it lives. Nothing is sent to Redis until the cart is used,
+and a visitor without a session who only looks at the cart never gets one.
+
+Round trips: every write is one (a Lua script checks the limits, writes and keeps the
+``carts:`` index in step, atomically) plus, for an item given by id with
+``CART_VALIDATE_ITEMS``, one ``exists()`` query. ``quantities()`` is always one fresh
+``HGETALL``; the other reads (``len``, ``count``, iteration, ``total``) share one
+snapshot per cart object, dropped by every write through it, so a page that shows the
+badge, the lines and the total costs one round trip and one query.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+from django.http import HttpRequest
+
+from redis_sessions.cart import lines as ops
+from redis_sessions.cart.lines import CartLine
+from redis_sessions.cart.owner import (
+    Target,
+    arequest_target,
+    request_target,
+    session_target,
+    user_target,
+)
+from redis_sessions.connection import arun, get_async_redis, get_redis, run, run_raw
+from redis_sessions.exceptions import CartWrite, UnknownOutcome
+from redis_sessions.sessions.store import SessionStore
+
+__all__ = ["Cart", "CartLine"]
+
+
+class Cart:
+    """A visitor's cart, or a cart named by ``for_session_key`` / ``for_user``.
+
+    Items are model instances of ``CART_MODEL`` or their primary keys; ids are stored
+    as strings. Bad input raises ``ValueError`` and changes nothing.
+    """
+
+    def __init__(self, request: HttpRequest | None = None, *, target: Target | None = None):
+        if request is None and target is None:
+            raise TypeError("Cart() needs a request; see Cart.for_session_key / for_user.")
+        self._request = request
+        self._fixed = target
+        self._snapshot: tuple[str, dict[str, int]] | None = None
+        self._lines: tuple[str, list[CartLine]] | None = None
+
+    @classmethod
+    def for_session_key(cls, session_key: str) -> Cart:
+        """The anonymous cart of a session, for code outside a request."""
+        if not SessionStore()._validate_session_key(session_key):
+            raise ValueError(f"{session_key!r} is not a session key.")
+        return cls(target=session_target(session_key))
+
+    @classmethod
+    def for_user(cls, user: Any) -> Cart:
+        """The cart of ``user`` (a user or a user id), for code outside a request."""
+        return cls(target=user_target(getattr(user, "pk", user)))
+
+    def _target(self, create: bool) -> Target | None:
+        # Resolved on every call, not once: login and logout change whose cart it is.
+        return self._fixed or request_target(self._request, create=create)
+
+    async def _atarget(self, create: bool) -> Target | None:
+        return self._fixed or await arequest_target(self._request, create=create)
+
+    @property
+    def key(self) -> str | None:
+        """The Redis key of this cart, or None while the visitor has no session."""
+        target = self._target(create=False)
+        return None if target is None else target.key
+
+    def refresh(self) -> None:
+        """Forget the snapshot: the next read asks Redis again."""
+        self._snapshot = self._lines = None
+
+    def _keep(self, target: Target, quantities: dict[str, int]) -> dict[str, int]:
+        self._snapshot, self._lines = (target.key, quantities), None
+        return dict(quantities)
+
+    # -- writes ----------------------------------------------------------------------
+    def add(self, item: Any, quantity: int = 1) -> int:
+        """Add ``quantity`` units (HINCRBY within the limits); returns the new quantity."""
+        item_id, check = ops.clean_item(item)
+        quantity = ops.clean_quantity(quantity, minimum=1)
+        model = ops.model_to_check(check)
+        if model is not None and not model._default_manager.filter(pk=item_id).exists():
+            raise ops.unknown_item(model, item_id)
+        return self._write("add", item_id, quantity, self._target(create=True))
+
+    def set(self, item: Any, quantity: int) -> int:
+        """Set a line's quantity; 0 removes the line. Returns the quantity set."""
+        item_id, check = ops.clean_item(item)
+        quantity = ops.clean_quantity(quantity, minimum=0)
+        model = ops.model_to_check(check and quantity > 0)
+        if model is not None and not model._default_manager.filter(pk=item_id).exists():
+            raise ops.unknown_item(model, item_id)
+        return self._write("set", item_id, quantity, self._target(create=quantity > 0))
+
+    def remove(self, item: Any) -> None:
+        """Remove a line (an item that no longer exists can still be removed)."""
+        self._remove([ops.clean_item(item)[0]])
+
+    def clear(self) -> int:
+        """Empty the cart; returns the number of lines removed."""
+        return self._remove(None)
+
+    def _write(self, script: str, item_id: str, qty: int, target: Target | None) -> int:
+        self.refresh()
+        if target is None:  # set(item, 0) for a visitor without a session: nothing to do
+            return 0
+        # run_raw: the hot path's lean client (raw replies; the script answers ints)
+        command = ops.write_command(script, target, item_id, qty)
+        try:
+            reply = run_raw(get_redis(), [command])[0]
+        except UnknownOutcome as exc:
+            raise _unknown(script, target, item_id, qty) from exc
+        return ops.check_write(reply, item_id, qty, adding=script == "add")
+
+    def _remove(self, item_ids: list[str] | None) -> int:
+        target = self._target(create=False)
+        self.refresh()
+        if target is None:
+            return 0
+        return int(run(get_redis(), [ops.remove_command(target, item_ids)])[0])
+
+    # -- reads -----------------------------------------------------------------------
+    def quantities(self) -> dict[str, int]:
+        """``{item id: quantity}``, fresh from Redis in one round trip."""
+        target = self._target(create=False)
+        if target is None:
+            return {}
+        raw = run_raw(get_redis(), [ops.read_command(target)])[0]
+        return self._keep(target, ops.parse_quantities(raw))
+
+    def _current(self) -> tuple[Target | None, dict[str, int]]:
+        target = self._target(create=False)
+        if target is None:
+            return None, {}
+        if self._snapshot is None or self._snapshot[0] != target.key:
+            self.quantities()
+        assert self._snapshot is not None
+        return target, self._snapshot[1]
+
+    def __len__(self) -> int:
+        """Number of lines (distinct items)."""
+        return len(self._current()[1])
+
+    def count(self) -> int:
+        """Total units in the cart (the header badge)."""
+        return sum(self._current()[1].values())
+
+    def lines(self) -> list[CartLine]:
+        """The lines in primary key order, their items loaded with ONE query.
+
+        Lines whose item no longer exists are dropped, from Redis too.
+        """
+        target, quantities = self._current()
+        if target is None:
+            return []
+        if self._lines is not None and self._lines[0] == target.key:
+            return self._lines[1]
+        model = ops.require_model()
+        usable, junk = ops.lookup_ids(model, list(quantities))
+        found = model._default_manager.in_bulk(list(usable.values())) if usable else {}
+        lines, gone = ops.build_lines(quantities, usable, junk, found)
+        if gone:
+            run(get_redis(), [ops.remove_command(target, gone)])
+        return self._keep_lines(target, quantities, lines, gone)
+
+    def _keep_lines(
+        self, target: Target, quantities: dict[str, int], lines: list[CartLine], gone: list[str]
+    ) -> list[CartLine]:
+        self._keep(target, {k: v for k, v in quantities.items() if k not in gone})
+        self._lines = (target.key, lines)
+        return lines
+
+    def __iter__(self) -> Iterator[CartLine]:
+        return iter(self.lines())
+
+    def total(self) -> Decimal | None:
+        """Sum of the line totals; None when the model has no price field."""
+        return ops.sum_totals(self.lines())
+
+    # -- async twins (redis.asyncio; the ORM through its a* methods) -------------------
+    async def aadd(self, item: Any, quantity: int = 1) -> int:
+        item_id, check = ops.clean_item(item)
+        quantity = ops.clean_quantity(quantity, minimum=1)
+        model = ops.model_to_check(check)
+        if model is not None and not await model._default_manager.filter(pk=item_id).aexists():
+            raise ops.unknown_item(model, item_id)
+        return await self._awrite("add", item_id, quantity, await self._atarget(True))
+
+    async def aset(self, item: Any, quantity: int) -> int:
+        item_id, check = ops.clean_item(item)
+        quantity = ops.clean_quantity(quantity, minimum=0)
+        model = ops.model_to_check(check and quantity > 0)
+        if model is not None and not await model._default_manager.filter(pk=item_id).aexists():
+            raise ops.unknown_item(model, item_id)
+        return await self._awrite("set", item_id, quantity, await self._atarget(quantity > 0))
+
+    async def aremove(self, item: Any) -> None:
+        await self._aremove([ops.clean_item(item)[0]])
+
+    async def aclear(self) -> int:
+        return await self._aremove(None)
+
+    async def _awrite(self, script: str, item_id: str, qty: int, target: Target | None) -> int:
+        self.refresh()
+        if target is None:
+            return 0
+        command = ops.write_command(script, target, item_id, qty)
+        try:
+            reply = (await arun(get_async_redis(), [command]))[0]
+        except UnknownOutcome as exc:
+            raise _unknown(script, target, item_id, qty) from exc
+        return ops.check_write(reply, item_id, qty, adding=script == "add")
+
+    async def _aremove(self, item_ids: list[str] | None) -> int:
+        target = await self._atarget(False)
+        self.refresh()
+        if target is None:
+            return 0
+        return int((await arun(get_async_redis(), [ops.remove_command(target, item_ids)]))[0])
+
+    async def aquantities(self) -> dict[str, int]:
+        target = await self._atarget(False)
+        if target is None:
+            return {}
+        raw = (await arun(get_async_redis(), [ops.read_command(target)]))[0]
+        return self._keep(target, ops.parse_quantities(raw))
+
+    async def _acurrent(self) -> tuple[Target | None, dict[str, int]]:
+        target = await self._atarget(False)
+        if target is None:
+            return None, {}
+        if self._snapshot is None or self._snapshot[0] != target.key:
+            await self.aquantities()
+        assert self._snapshot is not None
+        return target, self._snapshot[1]
+
+    async def alen(self) -> int:
+        return len((await self._acurrent())[1])
+
+    async def acount(self) -> int:
+        return sum((await self._acurrent())[1].values())
+
+    async def alines(self) -> list[CartLine]:
+        target, quantities = await self._acurrent()
+        if target is None:
+            return []
+        if self._lines is not None and self._lines[0] == target.key:
+            return self._lines[1]
+        model = ops.require_model()
+        usable, junk = ops.lookup_ids(model, list(quantities))
+        found = await model._default_manager.ain_bulk(list(usable.values())) if usable else {}
+        lines, gone = ops.build_lines(quantities, usable, junk, found)
+        if gone:
+            await arun(get_async_redis(), [ops.remove_command(target, gone)])
+        return self._keep_lines(target, quantities, lines, gone)
+
+    async def atotal(self) -> Decimal | None:
+        return ops.sum_totals(await self.alines())
+
+
+def _unknown(script: str, target: Target, item_id: str, qty: int) -> UnknownOutcome:
+    # Never retried here or by the client: a second add could apply twice.
+    write = CartWrite(script, target.key, item_id, qty)
+    verb = f"add {qty} x" if write.operation == "add" else f"set to {qty}"
+    return UnknownOutcome(
+        f"Cart {write.operation} ({verb} {item_id!r}) sent, but Redis did not answer in time: "
+        "it may or may not have been applied, and it was not retried. Read the cart "
+        "(quantities()) before trying again.",
+        attempted=write,
+    )

