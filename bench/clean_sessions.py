@@ -56,7 +56,7 @@ from redis_sessions import connection, keys  # noqa: E402
 from redis_sessions.conf import app_settings  # noqa: E402
 from redis_sessions.sessions.clean import clean_pass  # noqa: E402
 from redis_sessions.signals import sessions_evicted  # noqa: E402
-from tests.populate import populate  # noqa: E402
+from tests.support.populate import populate  # noqa: E402
 
 
 # -- the GET probe, in its own process (no GIL shared with the cleaner) ------------------

@@ -44,7 +44,7 @@ def redis_cluster(request: pytest.FixtureRequest) -> Iterator[Any]:
     if not request.config.getoption("--redis-cluster"):
         yield None
         return
-    from tests import cluster_server
+    from tests.support import cluster_server
 
     cluster = cluster_server.start()
     user = {**getattr(settings, "REDIS_SESSIONS", {}), "URL": cluster.url, "CLUSTER": True}
@@ -117,7 +117,7 @@ def no_receivers() -> Iterator[None]:
 @pytest.fixture
 def one_partition(settings: Any) -> None:
     """PARTITIONS = 1 for a test of the one-key layout's own semantics (the global
-    --limit of clean_sessions, exact key names); tests/test_partitions.py covers N."""
+    --limit of clean_sessions, exact key names); tests/core/test_partitions.py covers N."""
     settings.REDIS_SESSIONS = {**settings.REDIS_SESSIONS, "PARTITIONS": 1}
 
 

@@ -15,7 +15,7 @@ ROOT_URLCONF = "tests.urls"
 LOGGING = {"version": 1, "disable_existing_loggers": False}
 
 # Django's own session tests (from the sdist matching the installed Django) run
-# against our engine when dev.py has unpacked them; see tests/test_django_contract.py.
+# against our engine when dev.py has unpacked them; see tests/sessions/test_django_contract.py.
 DJANGO_TESTS_DIR = os.environ.get("DJANGO_TESTS_DIR")
 if DJANGO_TESTS_DIR and Path(DJANGO_TESTS_DIR, "sessions_tests").is_dir():
     sys.path.insert(0, DJANGO_TESTS_DIR)

@@ -75,7 +75,7 @@ urlpatterns = [
     path("view-write/<str:item>/", view_then_write),
     path("async/read/", async_read),
     path("async/write/", async_write),
-    path("pc/", include("tests.pagecache_urls")),
+    path("pc/", include("tests.support.pagecache_urls")),
     path("ops/redis/", include("redis_sessions.urls")),  # inspection pages outside the admin
     path("", include("demo_project.urls")),
 ]

@@ -1,0 +1,104 @@
+"""Redis Cluster failover: 3 masters with a replica each; kill -9 the master that holds
+a session's slot. The replica is promoted and requests recover by themselves (the
+cluster client finds the new master), without restarting anything; meanwhile the
+app answers its 503 page fast, never a 500, and nobody is logged out."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import redis
+from django.test import Client
+from redis.crc import key_slot
+
+from redis_sessions import connection, keys
+from redis_sessions.backends.redis import SessionStore
+from redis_sessions.cart import Cart
+from tests.support import cluster_server
+from tests.support.rowcache import product
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.single_server("starts its own cluster"),
+    pytest.mark.django_db,
+]
+
+RECOVERY_BOUND = 15.0  # s: node timeout (1 s) + election + the client's rediscovery
+ONE_REQUEST_BOUND = 1.0  # s: during the outage each request fails fast
+
+
+@pytest.fixture
+def replicated_cluster(settings: Any) -> Iterator[cluster_server.Cluster]:
+    cluster = cluster_server.start(3, replicas=1, node_timeout_ms=1000)
+    try:
+        settings.REDIS_SESSIONS = {**settings.REDIS_SESSIONS, "URL": cluster.url,
+                                   "CLUSTER": True}  # fmt: skip
+        connection.reset()
+        yield cluster
+    finally:
+        connection.reset()
+        cluster.stop()
+
+
+def master_of(cluster: cluster_server.Cluster, key: str) -> tuple[int, int]:
+    """(index in ``cluster.processes``, port) of the master serving ``key``'s slot."""
+    slot = key_slot(key.encode())
+    alive = next(p for p, proc in zip(cluster.ports, cluster.processes, strict=True)
+                 if proc.poll() is None)  # fmt: skip
+    client = redis.Redis(host="127.0.0.1", port=alive, socket_timeout=2)
+    try:
+        for first, last, master, *_ in client.execute_command("CLUSTER SLOTS"):
+            if first <= slot <= last:
+                port = int(master[1])
+                return cluster.ports.index(port), port
+    finally:
+        client.close()
+    raise AssertionError(f"no master serves slot {slot}")
+
+
+def test_requests_recover_after_kill_9_of_a_master_without_a_restart(
+    replicated_cluster: cluster_server.Cluster, settings: Any
+) -> None:
+    cluster = replicated_cluster
+    client = Client(raise_request_exception=False)
+    assert client.get("/write/").status_code == 200
+    cookie = client.cookies["sessionid"].value
+    item = str(product().pk)
+    Cart.for_session_key(cookie).add(item, 2)
+    index, port = master_of(cluster, keys.session(cookie))
+    # The hardest case: the node the settings name is the one that dies (clients made
+    # after the kill, such as a new event loop's, must find the cluster all the same).
+    settings.REDIS_SESSIONS = {**settings.REDIS_SESSIONS, "URL": f"redis://127.0.0.1:{port}/0"}
+    connection.reset()
+    assert client.get("/read/").content == b"1"
+    # Replication is asynchronous: wait until the replica has the session and cart
+    # (what a kill loses before that is the replication trade-off, not this test's).
+    master = redis.Redis(host="127.0.0.1", port=port, socket_timeout=2)
+    assert master.execute_command("WAIT", 1, 5000) == 1
+    master.close()
+
+    cluster.processes[index].kill()  # SIGKILL
+    cluster.processes[index].wait()
+    killed = time.monotonic()
+    statuses: list[int] = []
+    while time.monotonic() - killed < RECOVERY_BOUND:
+        started = time.monotonic()
+        response = client.get("/write/")
+        assert time.monotonic() - started < ONE_REQUEST_BOUND, "a request hung"
+        statuses.append(response.status_code)
+        if response.status_code == 200:
+            break
+        time.sleep(0.1)
+    assert statuses[-1] == 200, f"no recovery within {RECOVERY_BOUND} s: {statuses[-5:]}"
+    assert set(statuses[:-1]) <= {503}  # the outage answered the 503 page, never a 500
+    assert len(statuses) > 1  # the kill was noticed (not a request served elsewhere)
+    new_index, _ = master_of(cluster, keys.session(cookie))
+    assert new_index != index  # a replica was promoted
+    assert client.cookies["sessionid"].value == cookie  # same session, nobody logged out
+    assert client.get("/read/").content == b"2"
+    assert Cart.for_session_key(cookie).quantities() == {item: 2}
+    assert asyncio.run(SessionStore(cookie).aload()) == {"n": 2}  # asyncio finds it too

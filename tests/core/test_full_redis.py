@@ -1,0 +1,58 @@
+"""A full Redis (``maxmemory`` reached under ``noeviction``): reads work, writes 503."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from redis_sessions import connection, embedded
+from tests.support import indexes as ix
+
+pytestmark = pytest.mark.single_server("starts its own single Redis")
+
+
+@pytest.fixture
+def full_redis(settings: Any) -> Iterator[Any]:
+    server = embedded.start("--maxmemory-policy", "noeviction")
+    settings.REDIS_SESSIONS = {**settings.REDIS_SESSIONS, "URL": server.url}
+    yield connection.get_redis()
+    settings.REDIS_SESSIONS = {k: v for k, v in settings.REDIS_SESSIONS.items() if k != "URL"}
+    server.stop()
+
+
+def test_full_redis_serves_reads_answers_503_to_writes_and_recovers(
+    full_redis: Any, caplog: Any
+) -> None:
+    client = Client(raise_request_exception=False)
+    client.get("/write/")
+    cookie = client.cookies["sessionid"].value
+    full_redis.config_set("maxmemory", 1)  # far below what it uses: every write refused
+    with caplog.at_level(logging.WARNING, logger="redis_sessions"):
+        read = client.get("/view/item-1/")  # the last-seen and view updates are refused
+    assert read.status_code == 200 and read.content == b"1"
+    assert "Redis is full" in caplog.text
+    for response in (client.get("/write/"), Client(raise_request_exception=False).get("/write/")):
+        assert response.status_code == 503 and response["Retry-After"]
+        assert "sessionid" not in response.cookies
+    full_redis.config_set("maxmemory", 0)
+    assert client.get("/write/").status_code == 200
+    assert client.get("/read/").content == b"2"
+    assert client.cookies["sessionid"].value == cookie
+
+
+def test_a_page_cache_hit_on_a_full_redis_is_served_uncached_not_a_500(full_redis: Any) -> None:
+    from redis_sessions import keys
+
+    full_redis.zincrby(ix.key_of(keys.viewed_items, "f"), -100, "f")  # popular
+    client = Client(raise_request_exception=False)
+    assert client.get("/pc/item/f/")["X-Cache"] == "miss"
+    assert client.get("/pc/item/f/")["X-Cache"] == "hit"
+    full_redis.config_set("maxmemory", 1)  # the hit's view counting is refused
+    response = client.get("/pc/item/f/")
+    assert response.status_code == 200 and response["X-Cache"] == "bypass"
+    full_redis.config_set("maxmemory", 0)
+    assert client.get("/pc/item/f/")["X-Cache"] == "hit"

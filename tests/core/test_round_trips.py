@@ -1,0 +1,155 @@
+"""Round trips are the cost: the budget of each session hot path, counted."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from redis_sessions import connection, keys
+from redis_sessions.analytics.counting import record_view
+from redis_sessions.backends.redis import SessionStore
+from tests.support import indexes as ix
+
+pytestmark = pytest.mark.single_server("single-server round-trip budget")
+
+
+class Counter:
+    count = 0
+
+
+@contextmanager
+def counting() -> Iterator[Counter]:
+    counter = Counter()
+    start = connection.round_trips()
+    yield counter
+    counter.count = connection.round_trips() - start
+
+
+@pytest.fixture
+def client_with_session() -> Client:
+    client = Client()
+    client.get("/write/")
+    return client
+
+
+def test_loading_a_session_and_its_last_seen_update_is_one_round_trip() -> None:
+    key = SessionStore().session_key or ""
+    store = SessionStore()
+    store["a"] = 1
+    store.save()
+    key = store.session_key or ""
+    with counting() as trips:
+        assert SessionStore(key)["a"] == 1
+    assert trips.count == 1
+
+
+def test_saving_a_modified_session_with_index_updates_is_one_round_trip() -> None:
+    store = SessionStore()
+    store["_auth_user_id"] = "1"
+    store.save()
+    store["a"] = 2
+    with counting() as trips:
+        store.save()
+    assert trips.count == 1
+
+
+def test_creating_a_session_is_one_round_trip() -> None:
+    store = SessionStore()
+    store["a"] = 1
+    with counting() as trips:
+        store.save()
+    assert trips.count == 1
+
+
+def test_cycle_key_is_one_round_trip_once_loaded() -> None:
+    store = SessionStore()
+    store["a"] = 1
+    store.save()
+    with counting() as trips:
+        store.cycle_key()
+    assert trips.count == 1
+
+
+def test_a_reading_request_costs_one_round_trip(client_with_session: Client) -> None:
+    with counting() as trips:
+        assert client_with_session.get("/read/").content == b"1"
+    assert trips.count == 1
+
+
+def test_a_writing_request_costs_two_round_trips(client_with_session: Client) -> None:
+    with counting() as trips:
+        client_with_session.get("/write/")
+    assert trips.count == 2
+
+
+def test_a_first_writing_request_without_a_cookie_costs_one_round_trip() -> None:
+    with counting() as trips:
+        Client().get("/write/")
+    assert trips.count == 1
+
+
+def test_record_view_rides_on_the_session_load(client_with_session: Client, redis: Any) -> None:
+    with counting() as trips:
+        client_with_session.get("/view/book-1/")
+    assert trips.count == 1
+    key = client_with_session.cookies["sessionid"].value
+    assert redis.zrange(keys.viewed(key), 0, -1) == [b"book-1"]
+    assert ix.zscore(redis, keys.viewed_items, "book-1") == -1
+
+
+def test_record_view_rides_on_the_session_save(client_with_session: Client, redis: Any) -> None:
+    with counting() as trips:
+        client_with_session.get("/view-write/book-2/")
+    assert trips.count == 2
+    key = client_with_session.cookies["sessionid"].value
+    assert redis.zrange(keys.viewed(key), 0, -1) == [b"book-2"]
+
+
+def test_record_view_without_a_session_sends_one_pipeline_and_sets_no_cookie(
+    redis: Any,
+) -> None:
+    client = Client()
+    with counting() as trips:
+        response = client.get("/view-anon/book-3/")
+    assert trips.count == 1
+    assert "sessionid" not in response.cookies
+    assert ix.zscore(redis, keys.viewed_items, "book-3") == -1
+    assert ix.zcard(redis, keys.recent) == 0
+
+
+def test_record_view_outside_a_request_is_one_round_trip(redis: Any) -> None:
+    from django.http import HttpRequest
+
+    request = HttpRequest()
+    store = SessionStore()
+    store["a"] = 1
+    store.save()
+    request.session = store
+    with counting() as trips:
+        record_view(request, "book-4")
+    assert trips.count == 1
+    assert redis.zrange(keys.viewed(store.session_key or ""), 0, -1) == [b"book-4"]
+
+
+def test_viewed_items_keep_the_newest_limit(redis: Any, settings: Any) -> None:
+    settings.REDIS_SESSIONS = {**settings.REDIS_SESSIONS, "VIEWED_LIMIT": 3}
+    client = Client()
+    client.get("/write/")
+    for i in range(5):
+        client.get(f"/view/item-{i}/")
+    key = client.cookies["sessionid"].value
+    assert redis.zrange(keys.viewed(key), 0, -1) == [b"item-2", b"item-3", b"item-4"]
+
+
+@pytest.mark.parametrize("bad", ["", "x" * 201, None, 1.5, True])
+def test_record_view_rejects_bad_item_ids_and_changes_nothing(redis: Any, bad: Any) -> None:
+    from django.http import HttpRequest
+
+    before = redis.dbsize()
+    with pytest.raises(ValueError):
+        record_view(HttpRequest(), bad)
+    assert redis.dbsize() == before

@@ -1,0 +1,301 @@
+"""The session engine: what Django's contract does not already cover."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import timedelta
+from typing import Any
+
+import django
+import pytest
+from django.contrib.sessions.backends.base import CreateError, UpdateError
+from django.utils import timezone
+
+from redis_sessions import keys
+from redis_sessions.backends.redis import SessionStore
+from redis_sessions.sessions.users import end_user_sessions, user_session_keys
+from tests.support import indexes as ix
+
+
+def saved(**data: Any) -> SessionStore:
+    store = SessionStore()
+    for k, v in data.items():
+        store[k] = v
+    store.save()
+    return store
+
+
+def test_create_writes_data_ttl_and_indexes(redis: Any) -> None:
+    store = saved(a=1)
+    key = store.session_key
+    assert key is not None and len(key) == 32
+    assert redis.ttl(keys.session(key)) == store.get_expiry_age()
+    assert ix.zscore(redis, keys.recent, key) == pytest.approx(time.time(), abs=5)
+    assert ix.zscore(redis, keys.expires, key) == pytest.approx(
+        time.time() + store.get_expiry_age(), abs=5
+    )
+    assert ix.hget(redis, keys.login, key) is None
+
+
+def test_data_is_stored_serialized_not_signed(redis: Any, settings: Any) -> None:
+    store = saved(colour="blue")
+    assert redis.get(keys.session(store.session_key)) == b'{"colour":"blue"}'
+    settings.SECRET_KEY = "rotated"  # rotating the secret logs nobody out
+    assert SessionStore(store.session_key)["colour"] == "blue"
+
+
+@pytest.mark.parametrize(
+    ("expiry", "expected"),
+    [(60, 60), (timedelta(minutes=5), 300), (0, 1209600), (None, 1209600)],
+)
+def test_redis_ttl_equals_expiry_age(redis: Any, expiry: Any, expected: int) -> None:
+    store = SessionStore()
+    store["x"] = 1
+    store.set_expiry(expiry)
+    store.save()
+    assert abs(store.get_expiry_age() - expected) <= 1
+    assert abs(redis.ttl(keys.session(store.session_key)) - expected) <= 1
+
+
+def test_expiry_datetime_sets_ttl(redis: Any) -> None:
+    store = SessionStore()
+    store["x"] = 1
+    store.set_expiry(timezone.now() + timedelta(hours=1))
+    store.save()
+    assert 3590 <= redis.ttl(keys.session(store.session_key)) <= 3600
+
+
+def test_expiry_in_the_past_deletes_the_session_and_its_traces(redis: Any) -> None:
+    store = saved(x=1)
+    key = store.session_key
+    store.set_expiry(-10)
+    store.save()
+    assert not redis.exists(keys.session(key))
+    assert ix.zscore(redis, keys.recent, key) is None
+    assert ix.zscore(redis, keys.expires, key) is None
+
+
+def test_unknown_cookie_is_never_adopted(redis: Any) -> None:
+    store = SessionStore("abcdefgh12345678abcdefgh12345678")
+    store["x"] = 1
+    store.save()
+    assert store.session_key != "abcdefgh12345678abcdefgh12345678"
+    assert not redis.exists(keys.session("abcdefgh12345678abcdefgh12345678"))
+
+
+@pytest.mark.parametrize(
+    "cookie", ["", "short", "A" * 32, "a" * 65, "*" * 32, "{abc}defgh", "abc\x00defgh", "ünïcödé1"]
+)
+def test_malformed_cookie_builds_no_redis_key(redis: Any, cookie: str) -> None:
+    before = redis.dbsize()
+    store = SessionStore(cookie)
+    assert store.session_key is None
+    assert store.load() == {}
+    assert store.exists(cookie) is False
+    store.delete(cookie)
+    assert redis.dbsize() == before
+
+
+def test_load_refreshes_last_seen_but_never_indexes_unknown_keys(redis: Any) -> None:
+    store = saved(x=1)
+    key = store.session_key
+    ix.zadd(redis, keys.recent, {key: 1})
+    assert SessionStore(key)["x"] == 1
+    assert ix.zscore(redis, keys.recent, key) == pytest.approx(time.time(), abs=5)
+    SessionStore("zzzzzzzz12345678").load()
+    assert ix.zscore(redis, keys.recent, "zzzzzzzz12345678") is None
+
+
+def test_create_raises_create_error_when_key_taken() -> None:
+    first = saved(x=1)
+    clash = SessionStore()
+    clash._session_key = first.session_key
+    with pytest.raises(CreateError):
+        clash.save(must_create=True)
+    assert SessionStore(first.session_key)["x"] == 1
+
+
+def test_save_after_other_request_flushed_raises_and_resurrects_nothing(redis: Any) -> None:
+    store = saved(_auth_user_id="7", x=1)
+    key = store.session_key
+    SessionStore(key).flush()
+    store["x"] = 2
+    with pytest.raises(UpdateError):
+        store.save()
+    assert not redis.exists(keys.session(key))
+    assert ix.hget(redis, keys.login, key) is None
+    assert ix.zscore(redis, keys.recent, key) is None
+    assert not redis.sismember(keys.user_sessions(7), key)
+
+
+@pytest.mark.parametrize("raw", [b"not json", b"[1, 2]", b"\xff\xfe", b'"str"'])
+def test_corrupt_data_is_an_empty_session_with_a_security_warning(
+    redis: Any, raw: bytes, caplog: Any
+) -> None:
+    store = saved(x=1)
+    redis.set(keys.session(store.session_key), raw)
+    with caplog.at_level(logging.WARNING, logger="django.security.SuspiciousSession"):
+        loaded = SessionStore(store.session_key)
+        assert dict(loaded.items()) == {}
+    assert "Session data corrupted" in caplog.text
+    assert loaded.session_key == store.session_key  # key kept: the next save repairs it
+
+
+def test_login_index_and_per_user_sessions(redis: Any) -> None:
+    a = saved(_auth_user_id="42")
+    b = saved(_auth_user_id="42")
+    other = saved(_auth_user_id="43")
+    assert ix.hget(redis, keys.login, a.session_key) == b"42"
+    assert user_session_keys(42) == sorted([a.session_key, b.session_key])
+    assert end_user_sessions(42, except_key=b.session_key) == 1
+    assert not a.exists(a.session_key)
+    assert b.exists(b.session_key)
+    assert user_session_keys(42) == [b.session_key]
+    assert other.exists(other.session_key)
+
+
+def test_changing_the_user_moves_the_session_between_user_indexes(redis: Any) -> None:
+    store = saved(_auth_user_id="1")
+    store["_auth_user_id"] = "2"
+    store.save()
+    assert user_session_keys(1) == []
+    assert user_session_keys(2) == [store.session_key]
+    del store["_auth_user_id"]
+    store.save()
+    assert user_session_keys(2) == []
+    assert ix.hget(redis, keys.login, store.session_key) is None
+
+
+def test_flush_removes_every_trace(redis: Any) -> None:
+    store = saved(_auth_user_id="5")
+    key = store.session_key
+    redis.zadd(keys.viewed(key), {"item": 1})
+    redis.hset(keys.cart(key), "item", 2)
+    store.flush()
+    assert store.session_key is None
+    leftovers = [k for k in redis.scan_iter(match=keys.scan_pattern()) if key.encode() in k]
+    assert leftovers == []
+    assert ix.hget(redis, keys.login, key) is None
+    assert ix.zscore(redis, keys.recent, key) is None
+
+
+def test_cycle_key_moves_data_viewed_items_cart_and_indexes(redis: Any) -> None:
+    store = saved(_auth_user_id="9", x=1)
+    old = store.session_key
+    redis.zadd(keys.viewed(old), {"book": 1})
+    redis.hset(keys.cart(old), "book", 3)
+    redis.zadd(keys.carts(), {keys.cart(old): 5})
+    store.cycle_key()
+    new = store.session_key
+    assert new != old
+    assert SessionStore(new)["x"] == 1
+    assert redis.zrange(keys.viewed(new), 0, -1) == [b"book"]
+    assert redis.hgetall(keys.cart(new)) == {b"book": b"3"}
+    assert redis.zscore(keys.carts(), keys.cart(new)) == 5
+    assert ix.hget(redis, keys.login, new) == b"9"
+    assert user_session_keys(9) == [new]
+    old_traces = [k for k in redis.scan_iter(match=keys.scan_pattern()) if old.encode() in k]
+    assert old_traces == []
+    assert ix.zscore(redis, keys.recent, old) is None
+    assert ix.zscore(redis, keys.expires, old) is None
+    assert ix.hget(redis, keys.login, old) is None
+    assert redis.zscore(keys.carts(), keys.cart(old)) is None
+
+
+@pytest.mark.django_db
+def test_user_deleted_or_deactivated_ends_their_sessions(django_user_model: Any) -> None:
+    from django.test import TestCase
+
+    user = django_user_model.objects.create_user("u1", password="pw")
+    other = django_user_model.objects.create_user("u2", password="pw")
+    s1 = saved(_auth_user_id=str(user.pk))
+    s2 = saved(_auth_user_id=str(other.pk))
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        user.is_active = False
+        user.save()
+    assert not s1.exists(s1.session_key)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        other.delete()
+    assert not s2.exists(s2.session_key)
+
+
+def test_clear_expired_forgets_sessions_redis_expired(redis: Any) -> None:
+    alive = saved(_auth_user_id="3")
+    gone = saved(_auth_user_id="3")
+    redis.zadd(keys.viewed(gone.session_key), {"i": 1})
+    redis.delete(keys.session(gone.session_key))  # as if its TTL ran out
+    ix.zadd(redis, keys.expires, {gone.session_key: time.time() - 1})
+    SessionStore.clear_expired()
+    assert ix.zscore(redis, keys.recent, gone.session_key) is None
+    assert ix.hget(redis, keys.login, gone.session_key) is None
+    assert not redis.exists(keys.viewed(gone.session_key))
+    assert user_session_keys(3) == [alive.session_key]
+
+
+needs_async_sessions = pytest.mark.skipif(
+    django.VERSION < (5, 1), reason="Django's async session API arrived in 5.1"
+)
+
+
+@needs_async_sessions
+def test_async_api_matches_sync(redis: Any) -> None:
+    asyncio.run(_async_api(redis))
+
+
+async def _async_api(redis: Any) -> None:
+    store = SessionStore()
+    await store.aset("a", 1)
+    await store.asave()
+    key = store.session_key
+    assert await store.aexists(key)
+    again = SessionStore(key)
+    assert await again.aget("a") == 1
+    await again.acycle_key()
+    assert not await again.aexists(key)
+    assert await SessionStore(again.session_key).aget("a") == 1
+    await again.aflush()
+    assert again.session_key is None
+    assert ix.zcard(redis, keys.recent) == 0
+
+
+@needs_async_sessions
+def test_async_views_read_and_write_the_session_through_asgi() -> None:
+    from django.test import AsyncClient
+
+    async def scenario() -> list[Any]:
+        client = AsyncClient()
+        await client.get("/async/write/")
+        await client.get("/async/write/")
+        response = await client.get("/async/read/")
+        return [response.status_code, response.json(), client.cookies["sessionid"].value]
+
+    status, body, cookie = asyncio.run(scenario())
+    assert status == 200 and body == {"n": 2}
+    assert SessionStore(cookie)["n"] == 2
+
+
+@pytest.mark.django_db
+def test_logging_in_again_after_a_flush_indexes_the_new_session(
+    django_user_model: Any, rf: Any
+) -> None:
+    """Django's login() flushes a session whose user hash no longer matches, then saves a
+    new key for the same user: that key must be in login: and the user's set."""
+    from django.contrib.auth import login
+
+    user = django_user_model.objects.create_user("again", password="pw")
+    request = rf.get("/")
+    request.session = SessionStore()
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    request.session.save()
+    first = request.session.session_key
+    request = rf.get("/")
+    request.session = SessionStore(first)
+    request.session["_auth_user_hash"] = "stale"  # e.g. the password changed elsewhere
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    request.session.save()
+    second = request.session.session_key
+    assert second != first
+    assert user_session_keys(user) == [second]
+    assert end_user_sessions(user) == 1

@@ -1,0 +1,24 @@
+"""Page-cache helpers: an anonymous visitor's empty session, an item made popular."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.test import Client
+
+from redis_sessions import keys
+from redis_sessions.backends.redis import SessionStore
+from tests.support import indexes as ix
+
+
+def with_empty_session(client: Client) -> None:
+    """Give ``client`` a session cookie for a session that holds no data (an anonymous
+    visitor's: a session with data gets fresh pages, like a logged-in one)."""
+    store = SessionStore()
+    store.create()
+    client.cookies["sessionid"] = store.session_key or ""
+
+
+def popular(redis: Any, *items: str) -> None:
+    for item in items:
+        redis.zincrby(ix.key_of(keys.viewed_items, item), -100, item)
