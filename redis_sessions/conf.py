@@ -1,8 +1,11 @@
 """Every setting of the app, read from ``settings.REDIS_SESSIONS`` (a dict).
 
-Nothing is cached: each property reads the settings again, so ``override_settings``
-just works. ``DEFAULTS`` is the documented list; ``checks.py`` validates the values and
-rejects unknown names (typos) so a misspelt setting never passes silently.
+The one reader of the app's settings: ``REDIS_SESSIONS`` merged over ``DEFAULTS`` is
+kept until Django's ``setting_changed`` says it changed (``override_settings`` and
+pytest-django's ``settings`` send it), so a hot path reads a dict, not the settings
+object, and nothing else in the app keeps a memo of a setting. ``DEFAULTS`` is the
+documented list; ``checks.py`` validates the values and rejects unknown names (typos)
+so a misspelt setting never passes silently.
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 DEFAULTS: dict[str, Any] = {
     # Connection (connection/)
@@ -59,17 +64,32 @@ def raw_user_settings() -> Any:
     return getattr(settings, "REDIS_SESSIONS", None)
 
 
+_merged: dict[str, Any] | None = None
+
+
+def _values() -> dict[str, Any]:
+    global _merged
+    values = _merged
+    if values is None:
+        user = raw_user_settings()
+        values = {**DEFAULTS, **(user if isinstance(user, dict) else {})}
+        _merged = values
+    return values
+
+
 def _get(name: str) -> Any:
-    user: dict[str, Any] = getattr(settings, "REDIS_SESSIONS", None) or {}
-    return user.get(name, DEFAULTS[name])
+    return _values()[name]
+
+
+@receiver(setting_changed)
+def _forget(*, setting: str, **kwargs: Any) -> None:
+    global _merged
+    if setting == "REDIS_SESSIONS":
+        _merged = None
 
 
 class Settings:
     """Typed access to ``REDIS_SESSIONS``; one property per setting."""
-
-    @property
-    def user_settings(self) -> dict[str, Any]:
-        return getattr(settings, "REDIS_SESSIONS", None) or {}
 
     @property
     def CACHE_ALIAS(self) -> str:

@@ -23,6 +23,7 @@ import redis
 from redis_sessions import keys, layout
 from redis_sessions.conf import app_settings
 from redis_sessions.connection import get_redis, nodes, primaries, run, sentinel
+from redis_sessions.connection.replies import text
 from redis_sessions.exceptions import RedisUnavailable
 from redis_sessions.health import LOOPS, loop_status
 
@@ -162,7 +163,7 @@ def persistence_finding(client: redis.Redis, info: dict[str, Any]) -> Finding:
         if isinstance(reply, list):
             reply = dict(zip(reply[::2], reply[1::2], strict=True))
         if isinstance(reply, dict):
-            config.update({_text(k): _text(v) for k, v in reply.items()})
+            config.update({text(k): text(v) for k, v in reply.items()})
     aof = bool(int(info.get("aof_enabled", 0)))
     fsync = config.get("appendfsync")
     save = config.get("save")
@@ -260,8 +261,8 @@ def index_types(client: redis.Redis) -> Finding:
         for key in built if isinstance(built, list) else [built]:
             expected[key] = kind
     found = run(client, [("TYPE", key) for key in expected])
-    wrong = {key: _text(kind) for (key, want), kind in zip(expected.items(), found, strict=True)
-             if _text(kind) not in ("none", want)}  # fmt: skip
+    wrong = {key: text(kind) for (key, want), kind in zip(expected.items(), found, strict=True)
+             if text(kind) not in ("none", want)}  # fmt: skip
     if wrong:
         return Finding("key types", FAIL, f"wrong types (index updates are skipped): {wrong}; "
                        "delete these keys", {"wrong": wrong})  # fmt: skip
@@ -287,7 +288,7 @@ def key_counts(client: redis.Redis, sample: int) -> Finding:
     while True:  # every primary of a cluster, one after the other (nodes.scan)
         cursor, batch, _ = nodes.scan(client, cursor, match=keys.scan_pattern(), count=1000)
         for key in batch:
-            counts[kind_of(_text(key)[len(prefix) :])] += 1
+            counts[kind_of(text(key)[len(prefix) :])] += 1
         seen += len(batch)
         if not cursor or seen >= sample:
             break
@@ -304,7 +305,3 @@ def kind_of(rest: str) -> str:
     if "{" in rest:
         return rest[: rest.index("{")]
     return rest if rest.endswith(":") else rest[: rest.rfind(":") + 1] or rest
-
-
-def _text(value: Any) -> str:
-    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)

@@ -27,8 +27,7 @@ from redis_sessions.analytics.scripts import SESSION_VIEWED
 from redis_sessions.conf import app_settings
 from redis_sessions.connection import get_redis, run
 from redis_sessions.connection.integrity import settle
-
-Command = tuple[Any, ...]
+from redis_sessions.connection.scripts import Command
 
 #: Set on the request by RedisSessionsMiddleware: views may be queued.
 QUEUE_ATTR = "_redis_sessions_queue_views"

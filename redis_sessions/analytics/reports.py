@@ -16,6 +16,7 @@ from redis_sessions.analytics.counting import DAY, clean_item_id, today
 from redis_sessions.analytics.scripts import RESCALE_VIEWED
 from redis_sessions.conf import app_settings
 from redis_sessions.connection import get_redis, run
+from redis_sessions.connection.replies import pairs
 
 __all__ = [
     "item_rank", "rescale_viewed", "top_items", "unique_visitors", "unique_visitors_many",
@@ -52,17 +53,10 @@ def _merged(replies: list[Any]) -> list[tuple[Any, Any]]:
     partition, then member (within a partition, the order of its zset). The page
     cache's rank rule (``caching.popularity_keys``) counts in the same order."""
     if len(replies) == 1:
-        return _pairs(replies[0])
+        return pairs(replies[0])
     rows = [(float(score), p, item, score) for p, reply in enumerate(replies)
-            for item, score in _pairs(reply)]  # fmt: skip
+            for item, score in pairs(reply)]  # fmt: skip
     return [(item, score) for _, _, item, score in sorted(rows)]
-
-
-def _pairs(rows: list[Any]) -> list[tuple[Any, Any]]:
-    # redis-py answers WITHSCORES as pairs already; a raw pipeline answers a flat list.
-    if rows and not isinstance(rows[0], (list, tuple)):
-        return list(zip(rows[::2], rows[1::2], strict=True))
-    return [(row[0], row[1]) for row in rows]
 
 
 def item_rank(item_id: object) -> int | None:
@@ -130,12 +124,12 @@ def rescale_viewed(max_items: int | None = None) -> dict[str, int]:
     if len(every) > 1 and kept > limit:
         tops = run(client, [("ZRANGE", k, 0, limit - 1, "WITHSCORES") for k in every])
         rows = [(float(score), item, p) for p, reply in enumerate(tops)
-                for item, score in _pairs(reply)]  # fmt: skip
+                for item, score in pairs(reply)]  # fmt: skip
         share = [0] * len(every)
         for _, _, p in sorted(rows)[:limit]:
             share[p] += 1
-        pairs = zip(every, share, strict=True)
-        cut = run(client, [("ZREMRANGEBYRANK", k, n, -1) for k, n in pairs])
+        cuts = zip(every, share, strict=True)
+        cut = run(client, [("ZREMRANGEBYRANK", k, n, -1) for k, n in cuts])
         trimmed = sum(int(c) for c in cut)
         removed, kept = removed + trimmed, kept - trimmed
     return {"removed": removed, "kept": kept}

@@ -12,22 +12,18 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cache
 from typing import Any
 
 from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured, ValidationError
-from django.core.signals import setting_changed
 from django.db import connections, router
 from django.db.models import Model
-from django.dispatch import receiver
 
 from redis_sessions import keys
 from redis_sessions.cart.owner import Target
 from redis_sessions.cart.scripts import CART_LINE, CART_REMOVE
 from redis_sessions.conf import app_settings
-
-Command = tuple[Any, ...]
+from redis_sessions.connection.scripts import Command
 
 OK, OVER_QUANTITY, FULL, SESSION_GONE = 1, -1, -2, -3
 
@@ -45,46 +41,13 @@ class CartLine:
         return None if self.price is None else self.price * self.quantity
 
 
-@dataclass(frozen=True)
-class Config:
-    """The settings one cart call needs, read together."""
-
-    model: type[Model] | None
-    max_quantity: int
-    max_lines: int
-    validate: bool
-    id_max_length: int
-    carts_key: str
-
-
-@cache
-def config() -> Config:
-    """Cached until ``REDIS_SESSIONS`` changes: reading eight settings and looking the
-    model up on every ``add`` was a measurable share of the cart's own overhead."""
-    label = app_settings.CART_MODEL
-    try:
-        model = None if label is None else apps.get_model(label)
-    except (LookupError, ValueError) as exc:
-        raise ImproperlyConfigured(f"REDIS_SESSIONS['CART_MODEL'] = {label!r}: {exc}") from exc
-    return Config(
-        model,
-        app_settings.CART_MAX_QUANTITY,
-        app_settings.CART_MAX_LINES,
-        app_settings.CART_VALIDATE_ITEMS,
-        app_settings.ITEM_ID_MAX_LENGTH,
-        keys.carts(),
-    )
-
-
-@receiver(setting_changed)
-def _reset(*, setting: str, **kwargs: Any) -> None:
-    if setting == "REDIS_SESSIONS":
-        config.cache_clear()
-
-
 def item_model() -> type[Model] | None:
     """The ``CART_MODEL`` class, or None when the setting is unset."""
-    return config().model
+    label = app_settings.CART_MODEL
+    try:
+        return None if label is None else apps.get_model(label)
+    except (LookupError, ValueError) as exc:
+        raise ImproperlyConfigured(f"REDIS_SESSIONS['CART_MODEL'] = {label!r}: {exc}") from exc
 
 
 def require_model() -> type[Model]:
@@ -105,7 +68,7 @@ def clean_quantity(value: object, *, minimum: int) -> int:
     if value < minimum:
         hint = "; use set() or remove() to lower a quantity" if minimum == 1 else ""
         raise ValueError(f"Quantity must be at least {minimum} (got {value}){hint}.")
-    cap = config().max_quantity
+    cap = app_settings.CART_MAX_QUANTITY
     if value > cap:
         raise ValueError(f"At most {cap} units of one item fit in a cart (asked for {value}).")
     return value
@@ -119,18 +82,17 @@ def clean_item(item: object) -> tuple[str, bool]:
     they cannot be a key of that model; an instance loaded from the database needs no
     existence check.
     """
-    cfg = config()
-    model = cfg.model
+    model = item_model()
     if isinstance(item, Model):
         if model is not None and not isinstance(item, model):
             raise ValueError(f"This cart holds {model._meta.label} items, not {item._meta.label}.")
         if item.pk is None:
             raise ValueError("The item is not saved: its primary key is None.")
-        return _checked_id(str(item.pk), cfg), item._state.adding
+        return _checked_id(str(item.pk)), item._state.adding
     if isinstance(item, bool) or not isinstance(item, (str, int)):
         raise ValueError(f"Item id must be a str or int, not {type(item).__name__}.")
     if model is None:
-        return _checked_id(str(item), cfg), False
+        return _checked_id(str(item)), False
     pk_field = model._meta.pk
     assert pk_field is not None
     try:
@@ -140,7 +102,7 @@ def clean_item(item: object) -> tuple[str, bool]:
     if isinstance(value, int) and not _in_column_range(model, pk_field, value):
         # Before any query: Django 4.2 on SQLite raises OverflowError for such an id.
         raise ValueError(f"{item!r} is not a valid {model._meta.label} id.")
-    return _checked_id(value if isinstance(value, str) else str(value), cfg), True
+    return _checked_id(value if isinstance(value, str) else str(value)), True
 
 
 def _in_column_range(model: type[Model], field: Any, value: int) -> bool:
@@ -154,18 +116,17 @@ def _in_column_range(model: type[Model], field: Any, value: int) -> bool:
     return low <= value <= high
 
 
-def _checked_id(text: str, cfg: Config) -> str:
+def _checked_id(text: str) -> str:
     # The same rule as tracking.clean_item_id, with the limit from the cached config.
-    if not text or len(text) > cfg.id_max_length:
-        limit = cfg.id_max_length
+    limit = app_settings.ITEM_ID_MAX_LENGTH
+    if not text or len(text) > limit:
         raise ValueError(f"Item id must be 1 to {limit} characters long (got {len(text)}).")
     return text
 
 
 def model_to_check(check: bool) -> type[Model] | None:
     """The model to look ``item_id`` up in before a write, or None: no query needed."""
-    cfg = config()
-    return cfg.model if check and cfg.validate else None
+    return item_model() if check and app_settings.CART_VALIDATE_ITEMS else None
 
 
 def unknown_item(model: type[Model], item_id: str) -> ValueError:
@@ -174,14 +135,13 @@ def unknown_item(model: type[Model], item_id: str) -> ValueError:
 
 def write_command(mode: str, target: Target, item_id: str, quantity: int) -> Command:
     """``cart_line`` for one line of ``target``: ``mode`` is ``"add"`` or ``"set"``."""
-    cfg = config()
     return CART_LINE.command(
-        [target.key, cfg.carts_key, target.guard or target.key],
+        [target.key, keys.carts(), target.guard or target.key],
         [
             item_id,
             quantity,
-            cfg.max_quantity,
-            cfg.max_lines,
+            app_settings.CART_MAX_QUANTITY,
+            app_settings.CART_MAX_LINES,
             time.time(),
             target.ttl,
             "1" if target.guard else "0",
@@ -206,7 +166,7 @@ def check_write(reply: list[Any], item_id: str, quantity: int, *, adding: bool) 
     if status == OK:
         return n
     if status == OVER_QUANTITY:
-        cap = config().max_quantity
+        cap = app_settings.CART_MAX_QUANTITY
         wanted = n + quantity if adding else quantity
         raise ValueError(
             f"At most {cap} units of one item fit in a cart; it holds {n} of {item_id!r}, "

@@ -27,8 +27,7 @@ from redis_sessions.cart.scripts import CART_FORGET, CART_MERGE
 from redis_sessions.conf import app_settings
 from redis_sessions.connection import arun, get_async_redis, get_redis, run
 from redis_sessions.connection.replies import scored_pairs
-
-Command = tuple[Any, ...]
+from redis_sessions.connection.scripts import Command
 
 
 @dataclass(frozen=True)

@@ -16,13 +16,13 @@ entry is missing; ``clean_sessions`` and the next save repair the indexes.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterable
 from typing import Any
 
 import redis
 
 from redis_sessions import keys
+from redis_sessions.connection.outages import Outage
 from redis_sessions.exceptions import RedisUnavailable
 
 logger = logging.getLogger("redis_sessions")
@@ -69,12 +69,13 @@ def settle(replies: Iterable[Any], *, best_effort: bool = False) -> None:
             raise reply
 
 
-_logged: dict[tuple[str, str], float] = {}
 LOG_EVERY = 10.0  # seconds: a broken key or a full Redis affects every request
+_outages: dict[tuple[str, str], Outage] = {}
 
 
 def _log_once(kind: str, level: int, message: str, *args: Any) -> None:
-    now, slot = time.monotonic(), (kind, keys.prefix())
-    if now - _logged.get(slot, -LOG_EVERY) >= LOG_EVERY:
-        _logged[slot] = now
-        logger.log(level, message, *args)
+    slot = (kind, keys.prefix())
+    outage = _outages.get(slot)
+    if outage is None:
+        outage = _outages[slot] = Outage(logger, LOG_EVERY)
+    outage.throttled(level, message, *args)

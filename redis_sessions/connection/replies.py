@@ -25,8 +25,15 @@ def flat(reply: Any) -> list[Any]:
     return list(reply or [])
 
 
-def scored_pairs(reply: Sequence[Any]) -> list[tuple[str, float]]:
-    """``(member, score)`` pairs from a ``WITHSCORES`` reply (nested or flat)."""
+def pairs(reply: Sequence[Any]) -> list[tuple[Any, Any]]:
+    """``(member, score)`` pairs of a ``WITHSCORES`` reply (nested or flat), both left
+    as sent: a score sent back to a script round-trips exactly (RESP2 gives the
+    server's own text, RESP3 a float that the client packs with ``repr``)."""
     if reply and isinstance(reply[0], (list, tuple)):
-        return [(text(m), float(s)) for m, s in reply]
-    return [(text(reply[i]), float(reply[i + 1])) for i in range(0, len(reply), 2)]
+        return [(m, s) for m, s in reply]
+    return list(zip(reply[::2], reply[1::2], strict=True))
+
+
+def scored_pairs(reply: Sequence[Any]) -> list[tuple[str, float]]:
+    """``(member, score)`` pairs from a ``WITHSCORES`` reply, as ``str`` and ``float``."""
+    return [(text(m), float(s)) for m, s in pairs(reply)]

@@ -22,6 +22,7 @@ from typing import Any
 from redis_sessions import keys
 from redis_sessions.conf import app_settings
 from redis_sessions.connection import get_redis, run, run_raw
+from redis_sessions.connection.outages import Outage
 from redis_sessions.connection.scripts import LOCK_RELEASE
 from redis_sessions.pagecache.scripts import CACHE_GET, CACHE_STORE
 
@@ -165,19 +166,17 @@ def release_command(target: Target, token: str) -> tuple[Any, ...]:
 
 
 class OutageLog:
-    """Log a cache outage once, not once per request; quiet again after a success."""
+    """A cache's outage, logged once per outage (``connection.outages.Outage``)."""
 
     def __init__(self, what: str) -> None:
         self.what = what
-        self.down = False
+        self.outage = Outage(logger)
 
     def failed(self, exc: BaseException) -> None:
-        if not self.down:
-            self.down = True
-            logger.warning(
-                "%s: Redis unavailable (key prefix %r), serving uncached: %s",
-                self.what, app_settings.KEY_PREFIX, exc,
-            )  # fmt: skip
+        self.outage.failed(
+            logging.WARNING, "%s: Redis unavailable (key prefix %r), serving uncached: %s",
+            self.what, app_settings.KEY_PREFIX, exc,
+        )  # fmt: skip
 
     def ok(self) -> None:
-        self.down = False
+        self.outage.ok()

@@ -11,7 +11,6 @@ back over the invalidation.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterable
 from functools import partial
 from typing import Any, TypeVar
@@ -19,8 +18,8 @@ from typing import Any, TypeVar
 from django.db import models, router, transaction
 
 from redis_sessions import keys
-from redis_sessions.conf import app_settings
 from redis_sessions.connection import get_redis, run
+from redis_sessions.connection.outages import Outage
 from redis_sessions.exceptions import RedisUnavailable
 from redis_sessions.rowcache import documents
 from redis_sessions.rowcache.registry import RowOptions, lookup
@@ -28,16 +27,12 @@ from redis_sessions.rowcache.scripts import ROWCACHE_FILL
 
 logger = logging.getLogger("redis_sessions.rowcache")
 M = TypeVar("M", bound=models.Model)
-_quiet_until = 0.0
+_outage = Outage(logger)
 
 
 def _log_fallback(exc: RedisUnavailable) -> None:
-    """Warn once per circuit-breaker window, not once per read."""
-    global _quiet_until
-    now = time.monotonic()
-    if now >= _quiet_until:
-        _quiet_until = now + max(app_settings.CIRCUIT_BREAKER_SECONDS, 1.0)
-        logger.warning("Row cache reads the database: %s", exc)
+    # No "works again" signal on this path: at most one line per 10 s.
+    _outage.throttled(logging.WARNING, "Row cache reads the database: %s", exc)
 
 
 def _fill(label: str, options: RowOptions, rows: list[tuple[str, str, str]]) -> None:

@@ -19,12 +19,12 @@ from django.db import models, transaction
 
 from redis_sessions import keys
 from redis_sessions.connection import get_redis, run
+from redis_sessions.connection.scripts import Command
 from redis_sessions.exceptions import RedisUnavailable
 from redis_sessions.rowcache import documents
 from redis_sessions.rowcache.registry import is_registered, lookup
 
 logger = logging.getLogger("redis_sessions.rowcache")
-Command = tuple[Any, ...]
 
 #: A version key outlives any reader that saw it by far (a reader holds it for the
 #: length of one query); the TTL only keeps versions of rows never written again

@@ -29,6 +29,7 @@ import redis
 from redis_sessions import keys, layout
 from redis_sessions.conf import app_settings
 from redis_sessions.connection import InFlight, get_redis, run
+from redis_sessions.connection.replies import pairs
 from redis_sessions.loops import LoopRunner
 from redis_sessions.sessions.eviction import (
     EXPIRED,
@@ -43,7 +44,6 @@ from redis_sessions.sessions.eviction import (
     notify,
     over_limit_pick_commands,
     parse_evicted,
-    score_pairs,
     wants_carts,
 )
 from redis_sessions.sessions.scripts import SESSION_EVICT
@@ -122,9 +122,9 @@ class _Pass:
                 # pipelines go out before the first one's reply is back.
                 flight.send(over_limit_pick_commands(IN_FLIGHT * self.batch, self.partition))
                 size, flat = _raised(flight.read())
-                pairs = score_pairs(flat)[: max(0, int(size) - self.limit)]
-                queue = [b for b in (pairs[i : i + self.batch]
-                                     for i in range(0, len(pairs), self.batch)) if b]  # fmt: skip
+                picked = pairs(flat)[: max(0, int(size) - self.limit)]
+                queue = [b for b in (picked[i : i + self.batch]
+                                     for i in range(0, len(picked), self.batch)) if b]  # fmt: skip
                 if not queue:
                     return True
                 ended = self._overlapped(flight, deque(queue))
@@ -175,7 +175,7 @@ class _Pass:
                 self._drain(flight, sent)
                 raise
             claimed.difference_update(key for key, _ in picked)
-            more = score_pairs(flat)[: max(0, min(batch, size - self.limit - offset))]
+            more = pairs(flat)[: max(0, min(batch, size - self.limit - offset))]
             more = [pair for pair in more if pair[0] not in claimed]
             if more:
                 queue.append(more)

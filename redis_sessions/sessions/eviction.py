@@ -28,11 +28,12 @@ from typing import Any
 from redis_sessions import keys
 from redis_sessions.conf import app_settings
 from redis_sessions.connection import arun, get_async_redis, get_redis, run
+from redis_sessions.connection.replies import pairs, text
+from redis_sessions.connection.scripts import Command
 from redis_sessions.sessions.scripts import SESSION_EVICT
 from redis_sessions.signals import sessions_evicted
 
 logger = logging.getLogger(__name__)
-Command = tuple[Any, ...]
 #: A picked session: its key (``str``, or ``bytes`` as Redis sent it) and the
 #: ``recent:`` score seen at pick time ("" when the pick came from ``expires:``, where
 #: the data key itself is re-checked).
@@ -61,10 +62,6 @@ class Evicted:
         return self.picked - len(self.session_keys)
 
 
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
 # -- picking --------------------------------------------------------------------------
 def over_limit_pick_commands(batch: int, partition: int = 0) -> list[Command]:
     """ZCARD and the oldest ``batch`` of a partition of ``recent:``, for
@@ -73,21 +70,10 @@ def over_limit_pick_commands(batch: int, partition: int = 0) -> list[Command]:
     return [("ZCARD", recent), ("ZRANGE", recent, 0, batch - 1, "WITHSCORES")]
 
 
-def score_pairs(flat: Sequence[Any]) -> list[Candidate]:
-    """(member, score) pairs of a raw ZRANGE WITHSCORES reply, members left as sent.
-
-    The scores go back to the script untouched: RESP2 gives the server's own text,
-    RESP3 a float, which the client packs with ``repr`` (it round-trips exactly).
-    """
-    if flat and isinstance(flat[0], list):  # RESP3: [[member, score], ...]
-        return [(m, s) for m, s in flat]
-    return list(zip(flat[::2], flat[1::2], strict=True))
-
-
 def over_limit_candidates(replies: Sequence[Any], limit: int, batch: int) -> list[Candidate]:
     size, flat = replies[0], replies[1]
-    pairs = [(_text(m), s) for m, s in score_pairs(flat)]
-    return pairs[: max(0, min(batch, int(size) - limit))]
+    picked = [(text(m), s) for m, s in pairs(flat)]
+    return picked[: max(0, min(batch, int(size) - limit))]
 
 
 def expired_pick_command(batch: int, offset: int = 0, partition: int = 0) -> Command:
@@ -99,7 +85,7 @@ def expired_pick_command(batch: int, offset: int = 0, partition: int = 0) -> Com
 
 
 def expired_candidates(reply: Sequence[Any]) -> list[Candidate]:
-    return [(_text(k), "") for k in reply]
+    return [(text(k), "") for k in reply]
 
 
 def pick_over_limit(limit: int, batch: int, partition: int = 0) -> list[Candidate]:
@@ -173,7 +159,7 @@ def _cart(flat: Sequence[Any]) -> dict[str, int]:
         return {flat[i].decode(): int(flat[i + 1]) for i in range(0, len(flat), 2)}
     except (AttributeError, TypeError, ValueError, IndexError):
         items, quantities = flat[::2], flat[1::2]
-        return {_text(f): _quantity(q) for f, q in zip(items, quantities, strict=False)}
+        return {text(f): _quantity(q) for f, q in zip(items, quantities, strict=False)}
 
 
 def parse_evicted(reason: str, candidates: Sequence[Candidate], reply: Sequence[Any]) -> Evicted:
@@ -182,10 +168,10 @@ def parse_evicted(reason: str, candidates: Sequence[Candidate], reply: Sequence[
     flags, uids, carts, deleted = reply  # flags: b"1" (49) evicted, b"0" kept
     if isinstance(flags, str):
         flags = flags.encode()
-    removed = [_text(c[0]) for c, flag in zip(candidates, flags, strict=True) if flag == 49]
+    removed = [text(c[0]) for c, flag in zip(candidates, flags, strict=True) if flag == 49]
     result = Evicted(reason, len(candidates), removed, keys_deleted=int(deleted))
     if uids:  # reported: a receiver is connected
-        result.user_ids = {k: _text(u) for k, u in zip(removed, uids, strict=True) if u}
+        result.user_ids = {k: text(u) for k, u in zip(removed, uids, strict=True) if u}
         result.carts = {k: _cart(c) for k, c in zip(removed, carts, strict=False) if c}
     return result
 
@@ -217,7 +203,7 @@ def evict(candidates: Sequence[Candidate], reason: str = LIMIT) -> Evicted:
         return Evicted(reason, 0)
     groups: dict[int, list[Candidate]] = {}
     for candidate in candidates:
-        groups.setdefault(keys.session_partition(_text(candidate[0])), []).append(candidate)
+        groups.setdefault(keys.session_partition(text(candidate[0])), []).append(candidate)
     report = wants_carts()
     parts = list(groups.items())
     commands = [evict_command(reason, group, report, partition=p) for p, group in parts]

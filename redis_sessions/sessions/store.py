@@ -37,9 +37,10 @@ from django.utils.crypto import get_random_string
 from django.utils.module_loading import import_string
 
 from redis_sessions import keys
-from redis_sessions.analytics.counting import Command, view_commands
+from redis_sessions.analytics.counting import view_commands
 from redis_sessions.connection import arun, get_async_redis, get_redis, run, run_raw
 from redis_sessions.connection.integrity import is_wrong_type, settle
+from redis_sessions.connection.scripts import Command
 from redis_sessions.sessions.scripts import SESSION_CYCLE, SESSION_DELETE, SESSION_SAVE
 
 # django.contrib.auth.SESSION_KEY, spelt out so the engine works without the auth app.

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from demo_project.shop.models import Product, StockMovement, Supplier
 from redis_sessions import connection, keys
+from redis_sessions.connection.outages import Outage
 from redis_sessions.rowcache import (
     NotRegistered,
     RowEncoder,
@@ -224,7 +225,7 @@ def test_with_redis_unreachable_get_row_reads_the_database_and_logs_once(
     settings: Any, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # An earlier test's fallback may have opened the quiet window moments ago.
-    monkeypatch.setattr(rowcache_reads, "_quiet_until", 0.0)
+    monkeypatch.setattr(rowcache_reads, "_outage", Outage(rowcache_reads.logger))
     item = product()
     dead = {**settings.REDIS_SESSIONS, "URL": "redis://127.0.0.1:1/0"}
     with override_settings(REDIS_SESSIONS=dead), caplog.at_level(logging.WARNING):
