@@ -8,6 +8,8 @@ class RedisSessionsConfig(AppConfig):
     verbose_name = "Redis"
 
     def ready(self) -> None:
+        # Imports inside ready(): the features import models and settings-derived state
+        # that Django's app loading has not finished building when apps.py is imported.
         from django.contrib.auth import get_user_model
         from django.db.models.signals import post_delete, post_save
 

@@ -8,8 +8,10 @@ from typing import Any
 from django.apps import AppConfig
 from django.conf import settings
 from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
 
 from redis_sessions.conf import DEFAULTS, app_settings, raw_user_settings
+from redis_sessions.rowcache.registry import table
 
 ENGINE = "redis_sessions.backends.redis"
 MIDDLEWARE = "redis_sessions.middleware.RedisSessionsMiddleware"
@@ -184,10 +186,6 @@ def check_sessions(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
 
 def check_row_cache(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[Any]:
     """ROW_CACHE_MODELS names installed models with known options (E020)."""
-    from django.core.exceptions import ImproperlyConfigured
-
-    from redis_sessions.rowcache.registry import table
-
     user = raw_user_settings()
     value = user.get("ROW_CACHE_MODELS", {}) if isinstance(user, dict) else {}
     if not isinstance(value, dict):

@@ -34,11 +34,20 @@ deploy.
 
 from __future__ import annotations
 
+import re
 import zlib
+from typing import Any
 
 from redis_sessions.conf import app_settings
 
 SCHEMA_VERSION = 1
+# What the engine makes (32 of Django's VALID_KEY_CHARS): no key is built from junk.
+_SESSION_KEY = re.compile(r"[a-z0-9]{8,64}")
+
+
+def is_session_key(value: Any) -> bool:
+    """Whether ``value`` looks like a session key of ours (safe to build keys from)."""
+    return isinstance(value, str) and _SESSION_KEY.fullmatch(value) is not None
 
 
 def prefix() -> str:

@@ -11,7 +11,8 @@ of ``clearsessions``), with exactly what that step removed. Keyword arguments:
   (otherwise the step skips the reads and this is ``{}``);
 * ``reason``: ``"limit"`` (beyond ``SESSION_LIMIT``) or ``"expired"`` (data expired).
 
-The sender is ``redis_sessions.backends.redis.SessionStore``. Receivers run in the
+The sender is ``redis_sessions.sessions.Evicted`` (the class of a step's result).
+Receivers run in the
 cleaning process, between batches: keep them short. An exception in a receiver is
 logged and does not stop the cleaner (the sessions are already gone).
 """

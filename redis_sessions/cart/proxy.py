@@ -20,6 +20,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from redis_sessions import keys
 from redis_sessions.cart import lines as ops
 from redis_sessions.cart.lines import CartLine
 from redis_sessions.cart.owner import (
@@ -31,7 +32,6 @@ from redis_sessions.cart.owner import (
 )
 from redis_sessions.connection import arun, get_async_redis, get_redis, run, run_raw
 from redis_sessions.exceptions import CartWrite, UnknownOutcome
-from redis_sessions.sessions.store import SessionStore
 
 __all__ = ["Cart", "CartLine"]
 
@@ -54,7 +54,7 @@ class Cart:
     @classmethod
     def for_session_key(cls, session_key: str) -> Cart:
         """The anonymous cart of a session, for code outside a request."""
-        if not SessionStore()._validate_session_key(session_key):
+        if not keys.is_session_key(session_key):
             raise ValueError(f"{session_key!r} is not a session key.")
         return cls(target=session_target(session_key))
 

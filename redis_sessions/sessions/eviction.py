@@ -112,9 +112,7 @@ def limit_shares(limit: int) -> list[int]:
 def wants_carts() -> bool:
     """Whether the step should report user ids and read the carts: only for a
     connected receiver (the signal is sent only then)."""
-    from redis_sessions.sessions.store import SessionStore
-
-    return sessions_evicted.has_listeners(SessionStore)
+    return sessions_evicted.has_listeners(Evicted)
 
 
 def evict_frame(reason: str, report: bool, partition: int = 0) -> tuple[Any, ...]:
@@ -180,10 +178,8 @@ def notify(evicted: Evicted) -> None:
     """Send ``sessions_evicted`` for a step that removed something."""
     if not evicted.session_keys:
         return
-    from redis_sessions.sessions.store import SessionStore
-
     responses = sessions_evicted.send_robust(
-        SessionStore,
+        Evicted,
         session_keys=evicted.session_keys,
         user_ids=evicted.user_ids,
         carts=evicted.carts,

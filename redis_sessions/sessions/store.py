@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import re
 import time
 from typing import Any
 
@@ -41,11 +40,11 @@ from redis_sessions.analytics.counting import view_commands
 from redis_sessions.connection import arun, get_async_redis, get_redis, run, run_raw
 from redis_sessions.connection.integrity import is_wrong_type, settle
 from redis_sessions.connection.scripts import Command
+from redis_sessions.sessions import eviction
 from redis_sessions.sessions.scripts import SESSION_CYCLE, SESSION_DELETE, SESSION_SAVE
 
 # django.contrib.auth.SESSION_KEY, spelt out so the engine works without the auth app.
 AUTH_USER_ID = "_auth_user_id"
-_KEY_RE = re.compile(r"[a-z0-9]{8,64}")
 _security_log = logging.getLogger("django.security.SuspiciousSession")
 _installed: bool | None = None
 
@@ -95,7 +94,7 @@ class SessionStore(SessionBase):
     def _validate_session_key(self, key: Any) -> bool:
         # Django asks for 8+ characters; we also refuse anything that is not what
         # _get_new_session_key makes, so no Redis key is ever built from junk.
-        return isinstance(key, str) and _KEY_RE.fullmatch(key) is not None
+        return keys.is_session_key(key)
 
     def _get_new_session_key(self) -> str:
         # No EXISTS round trip: creation is SET NX, and a (never seen) collision
@@ -330,9 +329,7 @@ class SessionStore(SessionBase):
 
     @classmethod
     def clear_expired(cls) -> None:
-        from redis_sessions.sessions.eviction import clear_expired
-
-        clear_expired()
+        eviction.clear_expired()
 
     # -- the SessionBase contract (async, redis.asyncio) -------------------------------
     async def aload(self) -> dict[str, Any]:
@@ -408,6 +405,4 @@ class SessionStore(SessionBase):
 
     @classmethod
     async def aclear_expired(cls) -> None:
-        from redis_sessions.sessions.eviction import aclear_expired
-
-        await aclear_expired()
+        await eviction.aclear_expired()
