@@ -27,10 +27,10 @@ class RedisSessionsConfig(AppConfig):
             )
             from django.contrib.auth.signals import user_logged_in
 
-            from redis_sessions.cart import merge as carts
+            from redis_sessions.cart import merge
 
             user_logged_in.connect(
-                carts.on_user_logged_in, dispatch_uid="redis_sessions.cart_merge"
+                merge.on_user_logged_in, dispatch_uid="redis_sessions.cart_merge"
             )
         from redis_sessions.rowcache.writes import connect_signals
 

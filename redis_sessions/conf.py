@@ -26,7 +26,7 @@ DEFAULTS: dict[str, Any] = {
     "CIRCUIT_BREAKER_SECONDS": 2.0,
     # Keys (keys.py)
     "KEY_PREFIX": "rs",
-    # Sessions and tracking
+    # Sessions and view counting (sessions/, analytics/)
     "VIEWED_LIMIT": 25,
     "ITEM_ID_MAX_LENGTH": 200,
     # clean_sessions
@@ -52,7 +52,7 @@ DEFAULTS: dict[str, Any] = {
     "ROW_CACHE_MODELS": {},
     # Loops (clean_sessions, rescale_viewed, cache_rows)
     "LOCK_TIMEOUT": 30,
-    # Redis Cluster (cluster/): URL / CACHE_ALIAS names one node of a cluster
+    # Redis Cluster (connection/cluster.py): URL / CACHE_ALIAS names one node of a cluster
     "CLUSTER": False,
     # Hot global indexes split in N keys (keys.py): recent:, expires:, login:, viewed:
     "PARTITIONS": 1,

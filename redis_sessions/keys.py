@@ -345,7 +345,7 @@ def item_of_pages_key(key: str) -> str:
     return key[len(f"{prefix()}item-pages:") :]
 
 
-# -- Redis Cluster (redis_sessions/cluster/) ---------------------------------------
+# -- Redis Cluster (the features' splits.py) ---------------------------------------
 def cluster_scratch(tag: str) -> str:
     """A throwaway zset in slot ``{tag}``: a cart script's index writes land here in
     cluster mode (the real ``carts:`` is updated in a step of its own)."""

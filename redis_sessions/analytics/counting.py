@@ -54,6 +54,7 @@ def visitor_id(request: HttpRequest, day: str | None = None) -> str:
     """
     meta = request.META
     text = f"{day or today()}\n{meta.get('REMOTE_ADDR', '')}\n{meta.get('HTTP_USER_AGENT', '')}"
+    # The salt keeps its first name: changing it would change every visitor id.
     return salted_hmac("redis_sessions.tracking.visitor", text).hexdigest()[:32]
 
 

@@ -1,4 +1,4 @@
-"""Reading the page-view analytics that ``tracking.record_view`` writes.
+"""Reading the page-view analytics that ``counting.record_view`` writes.
 
 ``top_items`` and ``item_rank`` read the book's popularity table ``viewed:`` (score =
 minus the views, halved by every ``rescale_viewed`` pass, so recent views weigh
@@ -51,7 +51,7 @@ def top_items(n: int = 10) -> list[tuple[str, float]]:
 def _merged(replies: list[Any]) -> list[tuple[Any, Any]]:
     """Rows of the partitions' ZRANGE WITHSCORES replies in one order: score, then
     partition, then member (within a partition, the order of its zset). The page
-    cache's rank rule (``caching.popularity_keys``) counts in the same order."""
+    cache's rank rule (``pagecache.engine.popularity_keys``) counts in the same order."""
     if len(replies) == 1:
         return pairs(replies[0])
     rows = [(float(score), p, item, score) for p, reply in enumerate(replies)

@@ -117,7 +117,7 @@ def _in_column_range(model: type[Model], field: Any, value: int) -> bool:
 
 
 def _checked_id(text: str) -> str:
-    # The same rule as tracking.clean_item_id, with the limit from the cached config.
+    # The same rule as analytics.counting.clean_item_id.
     limit = app_settings.ITEM_ID_MAX_LENGTH
     if not text or len(text) > limit:
         raise ValueError(f"Item id must be 1 to {limit} characters long (got {len(text)}).")

@@ -1,7 +1,7 @@
 """The shopping cart: a model-aware proxy over the book's ``cart:`` hash.
 
 ``Cart(request)`` (or ``request.cart`` with ``CartMiddleware``) is the visitor's cart;
-``cart_owner.py`` says where it lives. Nothing is sent to Redis until the cart is used,
+``owner.py`` says where it lives. Nothing is sent to Redis until the cart is used,
 and a visitor without a session who only looks at the cart never gets one.
 
 Round trips: every write is one (a Lua script checks the limits, writes and keeps the

@@ -2,7 +2,7 @@
 
 A pass first forgets sessions whose data Redis expired (so they do not count against
 the limit), then evicts the oldest sessions beyond ``limit``, in batches of
-``batch_size``. Each batch is one atomic step (``cleaning.evict_command``); the pick
+``batch_size``. Each batch is one atomic step (``eviction.evict_command``); the pick
 of a later batch travels in the same round trip as the eviction of the current one
 (a pipeline, not MULTI: the pick only reads, and the script re-checks whatever it
 picked), so a batch costs one round trip.

@@ -101,7 +101,7 @@ class SessionStore(SessionBase):
         # raises CreateError and picks again.
         return get_random_string(32, VALID_KEY_CHARS)
 
-    # -- queued views (tracking.record_view) -------------------------------------------
+    # -- queued views (analytics.record_view) -------------------------------------------
     def queue_view(self, item_id: str, visitor: str | None = None) -> None:
         """Queue a view; ``visitor`` counts it when the session has no key by then."""
         self._queued_views.append(item_id)
