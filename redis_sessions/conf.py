@@ -10,7 +10,8 @@ so a misspelt setting never passes silently.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
 from django.conf import settings
 from django.core.signals import setting_changed
@@ -64,6 +65,7 @@ def raw_user_settings() -> Any:
     return getattr(settings, "REDIS_SESSIONS", None)
 
 
+T = TypeVar("T")
 _merged: dict[str, Any] | None = None
 
 
@@ -77,10 +79,6 @@ def _values() -> dict[str, Any]:
     return values
 
 
-def _get(name: str) -> Any:
-    return _values()[name]
-
-
 @receiver(setting_changed)
 def _forget(*, setting: str, **kwargs: Any) -> None:
     global _merged
@@ -88,131 +86,66 @@ def _forget(*, setting: str, **kwargs: Any) -> None:
         _merged = None
 
 
+def _optional_str(value: Any) -> str | None:
+    return str(value) if value else None
+
+
+def _optional_float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+class _Setting(Generic[T]):
+    """One setting, read through the cached dict and converted to its type."""
+
+    def __init__(self, convert: Callable[[Any], T], doc: str = "") -> None:
+        self.convert = convert
+        self.__doc__ = doc
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, instance: object, owner: type | None = None) -> T:
+        return self.convert(_values()[self.name])
+
+
 class Settings:
-    """Typed access to ``REDIS_SESSIONS``; one property per setting."""
+    """Typed access to ``REDIS_SESSIONS``: one attribute per setting of ``DEFAULTS``
+    (docs/settings.md says what each does)."""
 
-    @property
-    def CACHE_ALIAS(self) -> str:
-        """django-redis cache alias whose server the app uses when ``URL`` is unset."""
-        return str(_get("CACHE_ALIAS"))
-
-    @property
-    def URL(self) -> str | None:
-        """A redis:// / rediss:// / unix:// URL; overrides ``CACHE_ALIAS``."""
-        value = _get("URL")
-        return str(value) if value else None
-
-    @property
-    def SOCKET_TIMEOUT(self) -> float | None:
-        return _get("SOCKET_TIMEOUT")  # type: ignore[no-any-return]
-
-    @property
-    def SOCKET_CONNECT_TIMEOUT(self) -> float | None:
-        return _get("SOCKET_CONNECT_TIMEOUT")  # type: ignore[no-any-return]
-
-    @property
-    def MAX_CONNECTIONS(self) -> int:
-        return int(_get("MAX_CONNECTIONS"))
-
-    @property
-    def CIRCUIT_BREAKER_SECONDS(self) -> float:
-        return float(_get("CIRCUIT_BREAKER_SECONDS"))
-
-    @property
-    def KEY_PREFIX(self) -> str:
-        return str(_get("KEY_PREFIX"))
-
-    @property
-    def VIEWED_LIMIT(self) -> int:
-        return int(_get("VIEWED_LIMIT"))
-
-    @property
-    def ITEM_ID_MAX_LENGTH(self) -> int:
-        return int(_get("ITEM_ID_MAX_LENGTH"))
-
-    @property
-    def SESSION_LIMIT(self) -> int:
-        return int(_get("SESSION_LIMIT"))
-
-    @property
-    def CLEAN_BATCH_SIZE(self) -> int:
-        return int(_get("CLEAN_BATCH_SIZE"))
-
-    @property
-    def CART_MODEL(self) -> str | None:
-        value = _get("CART_MODEL")
-        return str(value) if value else None
-
-    @property
-    def CART_PRICE_FIELD(self) -> str | None:
-        value = _get("CART_PRICE_FIELD")
-        return str(value) if value else None
-
-    @property
-    def CART_MAX_QUANTITY(self) -> int:
-        return int(_get("CART_MAX_QUANTITY"))
-
-    @property
-    def CART_MAX_LINES(self) -> int:
-        return int(_get("CART_MAX_LINES"))
-
-    @property
-    def CART_VALIDATE_ITEMS(self) -> bool:
-        return bool(_get("CART_VALIDATE_ITEMS"))
-
-    @property
-    def CART_USER_TTL(self) -> int:
-        return int(_get("CART_USER_TTL"))
-
-    @property
-    def CART_MERGE_STRATEGY(self) -> str:
-        return str(_get("CART_MERGE_STRATEGY"))
-
-    @property
-    def VIEWED_MAX_ITEMS(self) -> int:
-        return int(_get("VIEWED_MAX_ITEMS"))
-
-    @property
-    def RESCALE_INTERVAL(self) -> float:
-        return float(_get("RESCALE_INTERVAL"))
-
-    @property
-    def CACHE_TOP_N(self) -> int:
-        return int(_get("CACHE_TOP_N"))
-
-    @property
-    def PAGE_CACHE_TIMEOUT(self) -> int:
-        return int(_get("PAGE_CACHE_TIMEOUT"))
-
-    @property
-    def PAGE_CACHE_GRACE(self) -> int:
-        return int(_get("PAGE_CACHE_GRACE"))
-
-    @property
-    def X_CACHE_HEADER(self) -> bool:
-        return bool(_get("X_CACHE_HEADER"))
-
-    @property
-    def DAILY_VIEWS_DAYS(self) -> int:
-        return int(_get("DAILY_VIEWS_DAYS"))
-
-    @property
-    def ROW_CACHE_MODELS(self) -> dict[str, dict[str, Any]]:
-        return dict(_get("ROW_CACHE_MODELS"))
-
-    @property
-    def LOCK_TIMEOUT(self) -> int:
-        return int(_get("LOCK_TIMEOUT"))
-
-    @property
-    def CLUSTER(self) -> bool:
-        """The configured server is a node of a Redis Cluster (clients discover the rest)."""
-        return bool(_get("CLUSTER"))
-
-    @property
-    def PARTITIONS(self) -> int:
-        """How many keys each hot global index is split into (1: the book's one key)."""
-        return int(_get("PARTITIONS"))
+    # Connection (connection/)
+    CACHE_ALIAS = _Setting(str, "django-redis alias whose server is used when URL is unset")
+    URL = _Setting(_optional_str, "a redis:// / rediss:// / unix:// URL; overrides CACHE_ALIAS")
+    SOCKET_TIMEOUT = _Setting(_optional_float)
+    SOCKET_CONNECT_TIMEOUT = _Setting(_optional_float)
+    MAX_CONNECTIONS = _Setting(int)
+    CIRCUIT_BREAKER_SECONDS = _Setting(float)
+    KEY_PREFIX = _Setting(str)
+    # Sessions and view counting
+    VIEWED_LIMIT = _Setting(int)
+    ITEM_ID_MAX_LENGTH = _Setting(int)
+    SESSION_LIMIT = _Setting(int)
+    CLEAN_BATCH_SIZE = _Setting(int)
+    # Cart
+    CART_MODEL = _Setting(_optional_str)
+    CART_PRICE_FIELD = _Setting(_optional_str)
+    CART_MAX_QUANTITY = _Setting(int)
+    CART_MAX_LINES = _Setting(int)
+    CART_VALIDATE_ITEMS = _Setting(bool)
+    CART_USER_TTL = _Setting(int)
+    CART_MERGE_STRATEGY = _Setting(str)
+    # Analytics and page cache
+    VIEWED_MAX_ITEMS = _Setting(int)
+    RESCALE_INTERVAL = _Setting(float)
+    CACHE_TOP_N = _Setting(int)
+    PAGE_CACHE_TIMEOUT = _Setting(int)
+    PAGE_CACHE_GRACE = _Setting(int)
+    X_CACHE_HEADER = _Setting(bool)
+    DAILY_VIEWS_DAYS = _Setting(int)
+    # Row cache, loops, Redis Cluster, partitions
+    ROW_CACHE_MODELS: _Setting[dict[str, dict[str, Any]]] = _Setting(dict)
+    LOCK_TIMEOUT = _Setting(int)
+    CLUSTER = _Setting(bool, "the configured server is a node of a Redis Cluster")
+    PARTITIONS = _Setting(int, "how many keys each hot global index is split into")
 
 
 app_settings = Settings()

@@ -6,22 +6,26 @@ import sys
 import time
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from redis_sessions.conf import app_settings
-from redis_sessions.exceptions import ConfigurationError, RedisUnavailable
+from redis_sessions.management.loop import LoopCommand
 from redis_sessions.sessions.clean import clean_sessions
 from redis_sessions.sessions.eviction import Evicted
 
 
-class Command(BaseCommand):
+class Command(LoopCommand):
     help = (
         "Keep the newest --limit sessions and remove every trace of expired ones, in "
         "atomic batches; runs until SIGINT/SIGTERM unless --once."
     )
+    interval_help = "Seconds between passes (default 1)."
+
+    def default_interval(self) -> float:
+        return 1.0
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--once", action="store_true", help="One full pass, then exit.")
+        super().add_arguments(parser)
         parser.add_argument("--limit", type=int, default=None,
                             help=f"Sessions to keep (default SESSION_LIMIT, "
                                  f"{app_settings.SESSION_LIMIT:,}).")  # fmt: skip
@@ -32,32 +36,26 @@ class Command(BaseCommand):
             help="Sessions per atomic step (default CLEAN_BATCH_SIZE).",
         )
         parser.add_argument(
-            "--interval", type=float, default=1.0, help="Seconds between passes (default 1)."
-        )
-        parser.add_argument(
             "--dry-run", action="store_true", help="Only count what a pass would remove."
         )
 
-    def handle(self, *args: Any, **options: Any) -> None:
+    def loop(self, *, once: bool, interval: float, **options: Any) -> None:
         for name in ("limit", "batch_size"):
             value = options[name]
             if value is not None and value < (0 if name == "limit" else 1):
                 raise CommandError(f"--{name.replace('_', '-')} must be positive.")
         self.verbosity = int(options["verbosity"])
-        self.progress = options["once"] and not options["dry_run"] and sys.stderr.isatty()
+        self.progress = once and not options["dry_run"] and sys.stderr.isatty()
         self.removed, self.started = 0, time.monotonic()
-        try:
-            summaries = clean_sessions(
-                once=options["once"],
-                interval=options["interval"],
-                limit=options["limit"],
-                batch_size=options["batch_size"],
-                dry_run=options["dry_run"],
-                on_batch=self.on_batch,
-                log=self.stdout.write,
-            )
-        except (RedisUnavailable, ConfigurationError) as exc:
-            raise CommandError(str(exc).splitlines()[0]) from exc
+        summaries = clean_sessions(
+            once=once,
+            interval=interval,
+            limit=options["limit"],
+            batch_size=options["batch_size"],
+            dry_run=options["dry_run"],
+            on_batch=self.on_batch,
+            log=self.stdout.write,
+        )
         if self.progress:
             self.stderr.write("")
         self.summarize(summaries)
