@@ -89,8 +89,10 @@ def diagnose(*, sample: int = 10_000, pings: int = 5) -> Report:
     try:
         for (name, node), replies in zip(servers, infos, strict=True):
             findings += [_on(name, finding) for finding in _server_findings(node, replies, pings)]
-        findings += [*heartbeats(client), index_types(client), partitions(client),
-                     key_counts(client, sample)]  # fmt: skip
+        sizes: dict[str, list[str]] = {kind: [] for kind in PER_SESSION}
+        counted = key_counts(client, sample, keep=sizes)
+        findings += [*heartbeats(client), index_types(client), partitions(client), counted,
+                     session_size(client, counted.data["kinds"], sizes, infos)]  # fmt: skip
     except (RedisUnavailable, redis.ConnectionError, redis.TimeoutError) as exc:
         findings.append(Finding("connection", FAIL, f"lost the connection: {exc}"))
     return Report(findings)
@@ -206,7 +208,10 @@ def memory_finding(memory: dict[str, Any]) -> Finding:
     data = {"used": used, "maxmemory": limit}
     mib = f"{used / 2**20:.1f} MiB"
     if not limit:
-        return Finding("memory", OK, f"{mib} used, no maxmemory (bounded by the host)", data)
+        return Finding("memory", WARN, f"{mib} used, no maxmemory: sessions made without "
+                       "bound (a flood of new visitors) grow Redis until the host runs out "
+                       "of memory; set maxmemory with noeviction (docs/deployment.md)",
+                       data)  # fmt: skip
     share = used / limit
     detail = f"{mib} of {limit / 2**20:.1f} MiB ({share:.0%})"
     if share >= 0.95:
@@ -280,15 +285,29 @@ def partitions(client: redis.Redis) -> Finding:
     return Finding("partitions", OK, detail, {"setting": keys.partitions(), "recorded": stored})
 
 
-def key_counts(client: redis.Redis, sample: int) -> Finding:
-    """Keys under our prefix by kind (``session``, ``viewed``, ...), from a SCAN sample."""
+#: The per-session key families whose size ``session_size`` samples.
+PER_SESSION = ("session:", "viewed:", "cart:", "user-sessions:")
+SIZE_SAMPLE = 100  # keys of each family measured with MEMORY USAGE
+
+
+def key_counts(
+    client: redis.Redis, sample: int, keep: dict[str, list[str]] | None = None
+) -> Finding:
+    """Keys under our prefix by kind (``session``, ``viewed``, ...), from a SCAN sample;
+    ``keep`` collects up to ``SIZE_SAMPLE`` key names of the kinds it names (never put
+    in the report: a session key is a bearer token)."""
     prefix = keys.prefix()
     counts: Counter[str] = Counter()
+    sizes = keep if keep is not None else {}
     cursor, seen = 0, 0
     while True:  # every primary of a cluster, one after the other (nodes.scan)
         cursor, batch, _ = nodes.scan(client, cursor, match=keys.scan_pattern(), count=1000)
         for key in batch:
-            counts[kind_of(text(key)[len(prefix) :])] += 1
+            name = text(key)
+            kind = kind_of(name[len(prefix) :])
+            counts[kind] += 1
+            if kind in sizes and len(sizes[kind]) < SIZE_SAMPLE:
+                sizes[kind].append(name)
         seen += len(batch)
         if not cursor or seen >= sample:
             break
@@ -298,6 +317,56 @@ def key_counts(client: redis.Redis, sample: int) -> Finding:
     return Finding("keys", OK, f"{scope} under {prefix!r}: {shown}; {total} in the database",
                    {"kinds": dict(counts), "sampled": seen, "complete": not cursor,
                     "dbsize": total})  # fmt: skip
+
+
+def session_size(
+    client: redis.Redis, kinds: dict[str, int], sizes: dict[str, list[str]], infos: list[Any]
+) -> Finding:
+    """Bytes of Redis memory per session, from samples (``MEMORY USAGE`` of up to
+    ``SIZE_SAMPLE`` keys of each per-session family, and of the global indexes), never
+    a scan of everything; a warning when ``maxmemory`` cannot hold ``SESSION_LIMIT``
+    sessions at that size."""
+    sessions = kinds.get("session:", 0)
+    if not sessions:
+        return Finding("session size", OK, "no session yet to measure")
+    indexes = [keys.recent(p) for p in range(keys.partitions())]
+    indexes += [keys.expires(p) for p in range(keys.partitions())]
+    indexes += [keys.login(p) for p in range(keys.partitions())]
+    sampled = [k for kind in PER_SESSION for k in sizes[kind]]
+    try:
+        replies = run(client, [*[("MEMORY", "USAGE", k) for k in sampled],
+                               *[("MEMORY", "USAGE", k) for k in indexes],
+                               *[("ZCARD", keys.recent(p)) for p in range(keys.partitions())]],
+                      raise_errors=False)  # fmt: skip
+    except (redis.RedisError, RedisUnavailable) as exc:
+        return Finding("session size", WARN, f"cannot tell: {exc}")
+    if any(isinstance(r, Exception) for r in replies):
+        error = next(r for r in replies if isinstance(r, Exception))
+        return Finding("session size", WARN, f"cannot tell: MEMORY USAGE refused ({error})")
+    usage = dict(zip(sampled, replies, strict=False))
+    index_bytes = sum(int(r or 0) for r in replies[len(sampled) : len(sampled) + len(indexes)])
+    live = sum(int(r or 0) for r in replies[len(sampled) + len(indexes) :]) or sessions
+    per_family = {}
+    for kind in PER_SESSION:
+        measured = [int(usage[k] or 0) for k in sizes[kind]]
+        if measured:  # the family's mean size, times its keys per session
+            per_family[kind] = statistics.mean(measured) * kinds.get(kind, 0) / sessions
+    per_session = round(sum(per_family.values()) + index_bytes / live)
+    limit = app_settings.SESSION_LIMIT
+    needed = per_session * limit
+    maxmemory = min((int(info[3].get("maxmemory", 0)) for info in infos
+                     if isinstance(info[3], dict)), default=0) * len(infos)  # fmt: skip
+    data = {"bytes_per_session": per_session, "session_limit": limit, "needed": needed,
+            "maxmemory": maxmemory,
+            "families": {k: round(v) for k, v in per_family.items()},
+            "indexes_per_session": round(index_bytes / live)}  # fmt: skip
+    detail = (f"about {per_session:,} B per session (sampled); SESSION_LIMIT {limit:,} "
+              f"sessions need about {needed / 2**30:.1f} GiB")  # fmt: skip
+    if maxmemory and needed > maxmemory:
+        return Finding("session size", WARN, f"{detail}, more than maxmemory "
+                       f"({maxmemory / 2**30:.1f} GiB): lower SESSION_LIMIT or raise "
+                       "maxmemory", data)  # fmt: skip
+    return Finding("session size", OK, detail, data)
 
 
 def kind_of(rest: str) -> str:

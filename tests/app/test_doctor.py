@@ -222,3 +222,36 @@ def test_one_unsafe_primary_fails_its_own_line_and_the_command_exits_1(cluster: 
     finally:
         node.config_set("maxmemory-policy", "noeviction")
         node.close()
+
+
+@own_server
+def test_no_maxmemory_is_a_warning_that_names_unbounded_session_creation(serve: Serve) -> None:
+    serve()
+    memory = next(f for f in diagnose().findings if f.check == "memory")
+    assert memory.verdict == WARN and "without bound" in memory.detail
+
+
+@own_server
+def test_bytes_per_session_are_sampled_and_warn_when_maxmemory_cannot_hold_the_limit(
+    serve: Serve, settings: Any
+) -> None:
+    serve("--maxmemory", "64mb", "--maxmemory-policy", "noeviction")
+    for n in range(60):
+        store = SessionStore()
+        store["n"] = n
+        store.save()
+    size = next(f for f in diagnose().findings if f.check == "session size")
+    # A small session's data key, its recent:/expires: entries: a few hundred bytes.
+    assert 100 < size.data["bytes_per_session"] < 2000
+    assert size.verdict == WARN  # 10,000,000 sessions do not fit in 64 MiB
+    assert "more than maxmemory" in size.detail
+    settings.REDIS_SESSIONS = {**settings.REDIS_SESSIONS, "SESSION_LIMIT": 1000}
+    assert next(f for f in diagnose().findings if f.check == "session size").verdict == OK
+
+
+def test_the_report_never_names_a_session_key(redis: Any) -> None:
+    store = SessionStore()
+    store["n"] = 1
+    store.save()
+    assert store.session_key is not None
+    assert store.session_key not in json.dumps(diagnose().as_dict())
