@@ -13,7 +13,7 @@ from redis_sessions.rowcache.documents import RowEncoder, ToCacheQueryError
 from redis_sessions.rowcache.reads import get_instance, get_row, get_rows
 from redis_sessions.rowcache.refresh import cache_rows, refresh_due_rows
 from redis_sessions.rowcache.registry import NotRegistered, RowOptions, row_cached
-from redis_sessions.rowcache.writes import invalidate, schedule_row_cache
+from redis_sessions.rowcache.writes import invalidate, schedule_all, schedule_row_cache
 
 __all__ = [
     "NotRegistered",
@@ -27,5 +27,6 @@ __all__ = [
     "invalidate",
     "refresh_due_rows",
     "row_cached",
+    "schedule_all",
     "schedule_row_cache",
 ]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -22,7 +23,7 @@ from redis_sessions.connection import get_redis, run
 from redis_sessions.connection.scripts import Command
 from redis_sessions.exceptions import RedisUnavailable
 from redis_sessions.rowcache import documents
-from redis_sessions.rowcache.registry import is_registered, lookup
+from redis_sessions.rowcache.registry import is_registered, lookup, table
 
 logger = logging.getLogger("redis_sessions.rowcache")
 
@@ -63,6 +64,62 @@ def schedule_row_cache(model_or_instance: Any, pk: Any = None, delay: float | No
     # No MULTI: every command is idempotent, and cache_rows copes with a row found in
     # schedule: but not (or no longer) in delay:.
     run(get_redis(), commands)
+
+
+def schedule_all(
+    model: type[models.Model] | None = None,
+    *,
+    batch_size: int = 1000,
+    on_batch: Callable[[str, int], None] | None = None,
+) -> dict[str, int]:
+    """Schedule every row of ``model`` (default: every registered model whose ``delay``
+    is above 0) for refresh every ``delay`` seconds; rows already scheduled keep their
+    own delay and next refresh time (``ZADD NX``). One round trip per ``batch_size`` rows; the number
+    of rows scheduled per model label. Registering a model schedules nothing by
+    itself: this (``cache_rows --schedule-all``) or ``schedule_row_cache`` does."""
+    if model is not None:
+        label, options = lookup(model)
+        chosen = [(label, model, options)]
+    else:
+        chosen = [(label, m, o) for label, (m, o) in table().items()]
+    counts: dict[str, int] = {}
+    client, now = get_redis(), time.time()
+    for label, target, options in chosen:
+        if options.delay <= 0:
+            continue
+        counts[label] = 0
+        pks = target._default_manager.order_by("pk").values_list("pk", flat=True)
+        chunk: list[str] = []
+        for pk in pks.iterator(chunk_size=batch_size):
+            chunk.append(keys.row_member(label, str(pk)))
+            if len(chunk) == batch_size:
+                counts[label] += _schedule_chunk(client, chunk, options.delay, now)
+                if on_batch is not None:
+                    on_batch(label, counts[label])
+                chunk = []
+        if chunk:
+            counts[label] += _schedule_chunk(client, chunk, options.delay, now)
+            if on_batch is not None:
+                on_batch(label, counts[label])
+    return counts
+
+
+def _schedule_chunk(client: Any, members: list[str], delay: float, now: float) -> int:
+    # delay: first, as in schedule_row_cache: cache_rows copes with a row found in
+    # schedule: but not in delay:, not the other way round.
+    run(
+        client,
+        [
+            ("ZADD", keys.row_delay(), "NX", *[x for m in members for x in (delay, m)]),
+            ("ZADD", keys.row_schedule(), "NX", *[x for m in members for x in (now, m)]),
+        ],
+    )
+    return len(members)
+
+
+def scheduled_count() -> int:
+    """How many rows ``schedule:`` holds (one round trip)."""
+    return int(run(get_redis(), [("ZCARD", keys.row_schedule())])[0])
 
 
 def invalidate_commands(label: str, pk: str, *, deleted: bool) -> list[Command]:

@@ -175,3 +175,29 @@ def test_the_product_page_and_the_inventory_page_read_through_the_row_cache(
     assert held.name in response.content.decode()
     with django_assert_max_num_queries(1):  # the supplier ids; rows from Redis
         client.get("/inventory/")
+
+
+def test_with_nothing_scheduled_the_command_says_how_to_schedule_rows(redis: Any) -> None:
+    product()
+    out = StringIO()
+    call_command("cache_rows", "--once", stdout=out)
+    assert "0 rows scheduled" in out.getvalue()
+    assert "--schedule-all" in out.getvalue()
+    assert "1 pass(es): 0 rows refreshed, 0 removed" in out.getvalue()
+
+
+def test_schedule_all_schedules_every_row_of_each_model_with_a_delay_and_keeps_due_times(
+    redis: Any,
+) -> None:
+    items = [product() for _ in range(5)]
+    schedule_row_cache(items[0], delay=600)
+    out = StringIO()
+    call_command("cache_rows", "--once", "--schedule-all", "--batch-size", "2", stdout=out)
+    assert f"scheduled {Product.objects.count()} rows of shop.product" in out.getvalue()
+    assert f"{Product.objects.count()} rows refreshed" in out.getvalue()
+    for item in items:
+        assert json.loads(entry(redis, Product, item.pk) or b"{}")["name"] == item.name
+    assert redis.zscore(keys.row_delay(), member(Product, items[1].pk)) == 30  # the model's
+    # A row scheduled before keeps its own delay (ZADD NX).
+    assert redis.zscore(keys.row_delay(), member(Product, items[0].pk)) == 600
+    assert "0 rows scheduled" not in out.getvalue()

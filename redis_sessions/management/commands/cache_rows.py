@@ -7,8 +7,9 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 
 from redis_sessions.management.loop import LoopCommand
-from redis_sessions.rowcache import cache_rows
+from redis_sessions.rowcache import cache_rows, schedule_all
 from redis_sessions.rowcache.refresh import DEFAULT_BATCH_SIZE
+from redis_sessions.rowcache.writes import scheduled_count
 
 
 class Command(LoopCommand):
@@ -21,6 +22,12 @@ class Command(LoopCommand):
             "--batch-size", type=int, default=DEFAULT_BATCH_SIZE,
             help=f"Rows per batch (default {DEFAULT_BATCH_SIZE}).",
         )  # fmt: skip
+        parser.add_argument(
+            "--schedule-all", action="store_true",
+            help="First schedule every row of every registered model with a delay "
+                 "(rows already scheduled keep their time); registering a model "
+                 "schedules no row by itself.",
+        )  # fmt: skip
 
     def default_interval(self) -> float:
         return 5.0
@@ -29,6 +36,15 @@ class Command(LoopCommand):
         batch_size, verbosity = options["batch_size"], int(options["verbosity"])
         if batch_size < 1:
             raise CommandError("--batch-size must be above 0.")
+        if options["schedule_all"]:
+            for label, count in schedule_all(batch_size=batch_size).items():
+                self.stdout.write(f"scheduled {count} rows of {label}")
+        elif scheduled_count() == 0:
+            self.stdout.write(
+                "0 rows scheduled: registering a model schedules none; call "
+                "schedule_row_cache(obj) for the rows to keep warm, or run "
+                "cache_rows --schedule-all"
+            )
         summaries = cache_rows(
             once=once, interval=interval, batch_size=batch_size,
             log=self.stdout.write, verbose=verbosity >= 2,
