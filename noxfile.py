@@ -55,7 +55,10 @@ def _constraints(session: nox.Session, varied: set[str]) -> str:
 @nox.session(name="tests")
 @nox.parametrize(("python", "django", "redis"), MATRIX)
 def tests(session: nox.Session, django: str, redis: str) -> None:
-    pins = _constraints(session, {"django", "redis", "django-stubs", "django-stubs-ext"})
+    # django-redis too: its releases follow Django's (7.x needs Django 5.2).
+    pins = _constraints(
+        session, {"django", "redis", "django-redis", "django-stubs", "django-stubs-ext"}
+    )
     session.install("-c", pins, "-e", ".[test,demo,hiredis]",
                     f"django~={django}.0", f"redis~={redis}.0")  # fmt: skip
     session.env["DJANGO_TESTS_DIR"] = str(django_tests_dir(Path(session.bin) / "python"))
