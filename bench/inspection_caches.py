@@ -1,9 +1,9 @@
 """The top-items and row-cache inspection pages at scale, each against its peer.
 
-* Top items: ``items.top_items()`` + ``items.trend()`` for the top 100 (3 round trips:
+* Top items: ``top_items.top_items()`` + ``top_items.trend()`` for the top 100 (3 round trips:
   unique visitors of all rows in one pipeline) against the same page reading each
   row's unique visitors with ``analytics.unique_visitors`` (one round trip per row).
-* Row cache: ``rows.row_page`` first and last page over N scheduled rows (cursor on
+* Row cache: ``row_cache.row_page`` first and last page over N scheduled rows (cursor on
   the schedule) against the peer that has no cursor: reading the whole ``schedule:``
   zset with its delays to show one page.
 
@@ -37,7 +37,7 @@ from django.test import override_settings  # noqa: E402
 from bench.inspection import timed  # noqa: E402
 from redis_sessions import analytics, connection, keys  # noqa: E402
 from redis_sessions.analytics.counting import view_commands  # noqa: E402
-from redis_sessions.inspection import items, rows  # noqa: E402
+from redis_sessions.inspection import row_cache, top_items  # noqa: E402
 from redis_sessions.inspection.paging import PAGE_SIZE, Cursor  # noqa: E402
 
 
@@ -56,17 +56,17 @@ def fill(n_rows: int) -> None:
 
 
 def top_items_pipelined() -> None:
-    items.trend(items.top_items())
+    top_items.trend(top_items.top_items())
 
 
 def top_items_per_row() -> None:
     """The same page, with a round trip per row for its unique visitors."""
-    scored = analytics.top_items(items.TOP_N)
-    top = [items.TopItem(rank, item, int(views), item)
+    scored = analytics.top_items(top_items.TOP_N)
+    top = [top_items.TopItem(rank, item, int(views), item)
            for rank, (item, views) in enumerate(scored, start=1)]  # fmt: skip
     for item in top:
         item.unique_today = analytics.unique_visitors(item.item)
-    items.trend(top)
+    top_items.trend(top)
 
 
 def last_cursor(n: int) -> Cursor:
@@ -99,12 +99,12 @@ def main() -> None:
     with override_settings(REDIS_SESSIONS=user):
         fill(n)
         cursor = last_cursor(n)
-        assert rows.row_page(cursor).next is None
+        assert row_cache.row_page(cursor).next is None
         ops: dict[str, tuple[Callable[[], Any], int]] = {
             "top items (pipelined)": (top_items_pipelined, args.repeat),
             "peer: top items, 1 read/row": (top_items_per_row, args.repeat),
-            "row cache first page": (lambda: rows.row_page(), args.repeat),
-            "row cache last page": (lambda: rows.row_page(cursor), args.repeat),
+            "row cache first page": (lambda: row_cache.row_page(), args.repeat),
+            "row cache last page": (lambda: row_cache.row_page(cursor), args.repeat),
             "peer: whole schedule": (whole_schedule_page, 1),
         }
         results: dict[str, list[float]] = {name: [] for name in ops}

@@ -20,7 +20,7 @@ from django.db.models import Model
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import include, path, reverse
 
-from redis_sessions.inspection.views import overview_view
+from redis_sessions.inspection.overview import overview_view
 from redis_sessions.models import (
     CachedRow,
     CartRecord,

@@ -1,10 +1,12 @@
-"""Reads for the carts page.
+"""The carts page and its action, clearing a cart.
 
 The list is a page of the ``carts:`` index (cart key -> last change), never a scan of
 sessions: two round trips per page (the index page, then every cart's lines). Values
-are priced the way ``Cart.total()`` prices a cart (``cart_ops``: ``CART_MODEL`` items
+are priced the way ``Cart.total()`` prices a cart (``cart.lines``: ``CART_MODEL`` items
 and ``CART_PRICE_FIELD``), with one query for the whole page instead of one per cart.
-Clearing a cart is the cart's own ``Cart.clear()`` (see ``actions``).
+Clearing a cart (from this page, or a session's cart from its page) is the cart's own
+``Cart.clear()``: a confirmation page on GET, a CSRF-checked POST that clears it,
+records a ``LogEntry`` and returns with a message.
 """
 
 from __future__ import annotations
@@ -14,13 +16,22 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.utils.html import format_html
 
 from redis_sessions import keys
 from redis_sessions.cart import lines as ops
+from redis_sessions.cart.proxy import Cart
 from redis_sessions.connection import get_redis, run
+from redis_sessions.connection.replies import scored_pairs, text
 from redis_sessions.inspection import refs
-from redis_sessions.inspection.paging import PAGE_SIZE, Cursor, next_cursor, page_command, pairs
-from redis_sessions.inspection.sessions import usernames
+from redis_sessions.inspection.guard import can, confirm, inspection_view, link, log, page, query
+from redis_sessions.inspection.ids import pk_values, user, user_id_or_404, usernames
+from redis_sessions.inspection.paging import PAGE_SIZE, Cursor, next_cursor, page_command
+from redis_sessions.models import CartRecord
 
 
 @dataclass
@@ -101,7 +112,7 @@ def cart_page(cursor: Cursor | None = None, *, n: int = PAGE_SIZE) -> CartPage:
         ("ZCARD", index), page_command(index, cursor, n),
         ("LRANGE", keys.abandoned_carts(), 0, ABANDONED_SHOWN - 1),
     ])  # fmt: skip
-    fetched = pairs(reply)
+    fetched = scored_pairs(reply)
     page = fetched[:n]
     sessions = [o[1] for k, _ in page if (o := keys.cart_owner(k)) and o[0] == "session"]
     commands = [("HGETALL", k) for k, _ in page]
@@ -109,7 +120,7 @@ def cart_page(cursor: Cursor | None = None, *, n: int = PAGE_SIZE) -> CartPage:
     rows = []
     for (cart_key, score), content in zip(page, contents, strict=True):
         owner = keys.cart_owner(cart_key) or ("", "")
-        lines = {_text(k): int(v) for k, v in dict(content or {}).items()}
+        lines = {text(k): int(v) for k, v in dict(content or {}).items()}
         changed = datetime.fromtimestamp(score, tz=timezone.utc)
         rows.append(CartRow(cart_key, owner[0], owner[1], changed, lines))
     _price(rows)
@@ -122,11 +133,12 @@ def cart_page(cursor: Cursor | None = None, *, n: int = PAGE_SIZE) -> CartPage:
 
 def _price(rows: list[CartRow]) -> None:
     """Each row's value as ``Cart.total()`` computes it (None when an item has no price;
-    lines whose item is gone are left out, as the cart drops them), one query."""
+    lines whose item is gone, or that no item can have, are left out, as the cart drops
+    them), one query."""
     model = ops.item_model()
     if model is None or not rows:
         return
-    usable, _ = ops.lookup_ids(model, list({item for row in rows for item in row.lines}))
+    usable = pk_values(model, {item for row in rows for item in row.lines})
     found = model._default_manager.in_bulk(list(set(usable.values()))) if usable else {}
     for row in rows:
         mine = {i: usable[i] for i in row.lines if i in usable}
@@ -134,5 +146,43 @@ def _price(rows: list[CartRow]) -> None:
         row.value = ops.sum_totals(lines) if lines else None
 
 
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
+@inspection_view("view_sessions")
+def carts_view(request: HttpRequest) -> HttpResponse:
+    cursor = Cursor.decode(request.GET.get("after"))
+    result = cart_page(cursor)
+    can_clear = can(request, "manage_carts")
+    for row in result.rows:
+        if row.owner == "session":
+            row.owner_url = link(request, "session_detail", row.ref)
+        elif row.owner == "user" and row.username:
+            row.owner_url = link(request, "sessions", query=urlencode({"user": row.username}))
+        if can_clear and row.owner:
+            row.clear_url = link(request, "cart_clear", row.owner, row.ref)
+    next_url = query({}, after=result.next.encode()) if result.next else None
+    context = {"page": result, "is_first": cursor is None, "next_url": next_url}
+    return page(request, "carts.html", "Carts", context)
+
+
+@inspection_view("manage_carts")
+def cart_clear_view(request: HttpRequest, owner: str, owner_id: str) -> HttpResponse:
+    """``owner_id``: a user id, or a session's reference (its cart key holds the
+    session key, so a session cart is shown and logged by the reference)."""
+    if owner == "session":
+        cart = Cart.for_session_key(refs.resolve(owner_id))
+        back = link(request, "session_detail", owner_id)
+        shown = f"cart of session {owner_id}"
+    elif owner == "user":
+        cart = Cart.for_user(user_id_or_404(owner_id))
+        if user(owner_id) is None and not cart.quantities():  # a deleted user's cart stays
+            raise Http404("No such user, and no cart of that user id")
+        back = link(request, "carts")
+        shown = str(cart.key)
+    else:
+        raise Http404("Not a cart")
+    if request.method != "POST":
+        question = format_html("Remove every line of the cart <code>{}</code>?", shown)
+        return confirm(request, "Clear cart", question, back)
+    removed = cart.clear()
+    log(request, CartRecord(key=shown), "deletion", f"Cleared the cart ({removed} lines).")
+    messages.success(request, f"Cart cleared ({removed} lines removed).")
+    return HttpResponseRedirect(back)

@@ -1,5 +1,6 @@
 """What every inspection view shares: the staff/permission guard, the admin context,
-links that work wherever ``redis_sessions.urls`` is mounted, and admin history.
+links that work wherever ``redis_sessions.urls`` is mounted, the confirmation page of
+an action, and admin history.
 
 The guard behaves like ``AdminSite.admin_view``: a visitor who is not active staff is
 sent to the admin login; staff without the page's permission get 403. A
@@ -11,6 +12,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import admin
 from django.contrib.auth.views import redirect_to_login
@@ -62,6 +64,11 @@ def inspection_view(permission: str) -> Callable[[View], View]:
     return decorate
 
 
+def can(request: HttpRequest, permission: str) -> bool:
+    """Whether the user has ``redis_sessions.<permission>`` (to show an action's link)."""
+    return request.user.has_perm(f"redis_sessions.{permission}")
+
+
 def link(request: HttpRequest, name: str, *args: Any, query: str = "") -> str:
     """URL of page ``name`` in the namespace this request came through
     (``redis_sessions``, or ``admin:redis_sessions`` inside the admin)."""
@@ -69,6 +76,11 @@ def link(request: HttpRequest, name: str, *args: Any, query: str = "") -> str:
     namespace = match.namespace if match and match.namespace else "redis_sessions"
     url = reverse(f"{namespace}:{name}", args=args)
     return f"{url}?{query}" if query else url
+
+
+def query(params: dict[str, str], **more: str) -> str:
+    """A relative link to the same page with these query parameters (``?`` for none)."""
+    return "?" + urlencode({**params, **more}) if params or more else "?"
 
 
 def page(
@@ -90,6 +102,14 @@ def page(
         **(context or {}),
     }
     return render(request, f"redis_sessions/admin/{template}", full, status=status)
+
+
+def confirm(
+    request: HttpRequest, title: str, question: Any, cancel_url: str, **extra: Any
+) -> HttpResponse:
+    """The confirmation page an action shows on GET (its form POSTs back to the URL)."""
+    context = {"question": question, "cancel_url": cancel_url, **extra}
+    return page(request, "confirm.html", title, context)
 
 
 def _sidebar(request: HttpRequest, site: admin.AdminSite, app_list: list[Any]) -> None:

@@ -1,4 +1,4 @@
-"""Reads for the overview page: counts, server facts, keys per family, loop state.
+"""The overview page: counts, server facts, keys per family, loop state.
 
 Cached pages and fragments have no index to count (a set per item names only the
 pages of items), so their counts are the ``page:…`` and ``fragment:…`` families of
@@ -20,10 +20,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from django.http import HttpRequest, HttpResponse
+
 from redis_sessions import keys
 from redis_sessions.connection import get_redis, nodes, run
+from redis_sessions.health import LOOPS
+from redis_sessions.inspection.guard import can, inspection_view, page
 
-LOOPS = ("clean_sessions", "rescale_viewed", "cache_rows")
 SCAN_CALLS = 5
 SCAN_COUNT = 1000
 OTHER = "(other applications)"
@@ -145,3 +148,19 @@ def cached_counts(families: KeyFamilies) -> dict[str, int]:
     counts = dict(families.counts)
     return {"cached pages": counts.get("page:…", 0),
             "cached fragments": counts.get("fragment:…", 0)}  # fmt: skip
+
+
+@inspection_view("view_redis")
+def overview_view(request: HttpRequest) -> HttpResponse:
+    families = key_families()
+    return page(
+        request,
+        "overview.html",
+        "Redis overview",
+        {
+            "overview": overview(),
+            "families": families,
+            "cached": cached_counts(families),
+            "can_view_sessions": can(request, "view_sessions"),
+        },
+    )

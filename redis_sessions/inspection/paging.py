@@ -5,16 +5,16 @@ skipping the ``skip`` members with exactly that score already shown. One
 ``ZREVRANGEBYSCORE max -inf LIMIT skip n+1`` serves any page at O(log N + n), so the
 first and the last page cost the same, and a session touched while someone pages
 moves to the top instead of shifting every later page by one (as an offset would).
-Members with equal scores come in reverse byte order in Redis and here alike.
+Members with equal scores come in reverse byte order in Redis and here alike. The
+replies are read with ``connection.replies.scored_pairs``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
-
-from redis_sessions.connection.replies import scored_pairs
 
 PAGE_SIZE = 50
 
@@ -61,11 +61,9 @@ def oldest_command(zset: str, n: int) -> tuple[Any, ...]:
     return ("ZRANGE", zset, 0, n - 1, "WITHSCORES")
 
 
-pairs = scored_pairs  # the name the inspection modules use
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
+def score_time(score: Any) -> datetime | None:
+    """A score that is a Unix time (last seen, next refresh...) as a UTC datetime."""
+    return None if score is None else datetime.fromtimestamp(float(score), tz=timezone.utc)
 
 
 def in_memory_page(

@@ -41,11 +41,23 @@ class RowEncoder(DjangoJSONEncoder):
 
 
 def clean_pk(model: type[models.Model], pk: Any) -> Any:
-    """``pk`` as the primary key field's Python value (``"7"`` -> ``7``); ValueError."""
+    """``pk`` as the primary key field's Python value (``"7"`` -> ``7``); ValueError for
+    a value the field refuses or, for an integer key, one its column on the model's
+    database cannot hold (the driver would fail on it: SQLite raises OverflowError)."""
+    field = model._meta.pk
     try:
-        return model._meta.pk.to_python(pk)
+        value = field.to_python(pk)
     except ValidationError as exc:
         raise ValueError(f"Invalid primary key {pk!r} for {model._meta.label}: {exc}") from None
+    while isinstance(field, models.ForeignKey):  # a one-to-one key holds its target's values
+        field = field.target_field
+    if isinstance(field, models.IntegerField) and value is not None:
+        ops = connections[router.db_for_read(model)].ops
+        low, high = ops.integer_field_range(field.get_internal_type())
+        if (low is not None and value < low) or (high is not None and value > high):
+            raise ValueError(f"Invalid primary key {pk!r} for {model._meta.label}: out of "
+                             f"the range its database holds ({low} to {high}).")  # fmt: skip
+    return value
 
 
 def _field_names(model: type[models.Model], options: RowOptions) -> list[str]:

@@ -103,8 +103,10 @@ def get_row(model: type[models.Model], pk: Any) -> dict[str, Any]:
     """Row ``pk`` of ``model`` as a dict (fields by attname plus ``to_cache()``).
 
     One round trip on a hit; on a miss, the database and one more round trip to fill
-    the cache. Raises ``model.DoesNotExist`` like ``Model.objects.get``. With Redis
-    unreachable it reads the database (and logs once per breaker window).
+    the cache. Raises ``model.DoesNotExist`` like ``Model.objects.get``, ``ValueError``
+    for a pk the model cannot have (``documents.clean_pk``: refused by the key field,
+    or out of its column's range). With Redis unreachable it reads the database (and
+    logs once per breaker window).
     """
     rows = get_rows(model, [pk])
     if not rows:

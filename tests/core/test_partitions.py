@@ -219,7 +219,8 @@ def test_rescale_keeps_exactly_the_top_items_over_all_partitions(
 @pytest.mark.django_db
 def test_inspection_pages_merge_every_partition(redis: Any, partitioned: int) -> None:
     from redis_sessions.inspection.overview import overview
-    from redis_sessions.inspection.sessions import session_detail, session_page, user_session_page
+    from redis_sessions.inspection.session_detail import session_detail
+    from redis_sessions.inspection.sessions import session_page, user_session_page
 
     made = populate(23, logged_in_every=3)  # populate's order is the last-seen order
     newest_first = made[::-1]

@@ -189,3 +189,26 @@ def test_a_reference_stored_for_another_key_is_refused(redis: Any, admin_client:
     redis.set(keys.session_ref(refs.ref(key)), other)  # a hand-made or stale entry
     assert admin_client.post(f"{ADMIN}sessions/{refs.ref(key)}/end/").status_code == 404
     assert redis.exists(keys.session(key), keys.session(other)) == 2
+
+
+def test_a_deleted_users_sessions_and_cart_can_still_be_ended_and_cleared(redis: Any) -> None:
+    alice = staff("alice")
+    key = session(alice)
+    put_cart(redis, keys.user_cart(alice.pk), {"1": 1})
+    uid = alice.pk
+    alice.delete()  # her sessions are ended after commit; this one is written back by hand
+    redis.sadd(keys.user_sessions(uid), key)
+    client = client_for(staff("ops", "view_sessions", "manage_sessions", "manage_carts"))
+    assert "of <strong>user " in client.get(f"{ADMIN}users/{uid}/end-sessions/").content.decode()
+    assert client.post(f"{ADMIN}users/{uid}/end-sessions/").status_code == 302
+    assert client.get(f"{ADMIN}carts/user/{uid}/clear/").status_code == 200
+    assert client.post(f"{ADMIN}carts/user/{uid}/clear/").status_code == 302
+    assert not redis.exists(keys.user_cart(uid))
+
+
+def test_a_user_id_that_names_no_user_and_nothing_in_redis_is_404(redis: Any) -> None:
+    client = client_for(staff("ops", "view_sessions", "manage_sessions", "manage_carts"))
+    for url in (f"{ADMIN}users/424242/end-sessions/", f"{ADMIN}carts/user/424242/clear/"):
+        assert client.get(url).status_code == 404
+        assert client.post(url).status_code == 404
+    assert not LogEntry.objects.exists()

@@ -10,7 +10,7 @@ from django.contrib.admin.models import DELETION, LogEntry
 from django.test import Client, override_settings
 
 from redis_sessions import connection, keys
-from redis_sessions.inspection import overview, pages
+from redis_sessions.inspection import overview, page_cache, page_cache_purge
 from redis_sessions.pagecache import entry as pageentry
 from redis_sessions.pagecache.fragments import cached_fragment
 from tests.support import indexes as ix
@@ -46,7 +46,7 @@ def test_the_page_lists_each_items_cached_pages_with_size_ttl_and_state(redis: A
     a1, a2 = cached(redis, "a", "", "q=1")
     (b1,) = cached(redis, "b")
     redis.sadd(keys.item_pages("b"), "0" * 64)  # a page that expired: counted, not listed
-    result = pages.item_pages()
+    result = page_cache.item_pages()
     by_item = {row.item: row for row in result.items}
     assert set(by_item) == {"a", "b"} and result.next is None
     assert sorted(e.digest for e in by_item["a"].entries) == sorted([a1, a2])
@@ -69,7 +69,7 @@ def test_the_list_pages_through_the_item_sets_with_the_scan_cursor(redis: Any) -
     seen: list[str] = []
     cursor, pages_read = 0, 0
     while True:
-        result = pages.item_pages(cursor, n=5, count=5)
+        result = page_cache.item_pages(cursor, n=5, count=5)
         seen += [row.item for row in result.items]
         pages_read += 1
         if result.next is None:
@@ -84,7 +84,7 @@ def test_a_list_page_costs_a_fixed_number_of_round_trips_after_its_scan(redis: A
     for item in ("a", "b", "c"):
         cached(redis, item, "", "x=1")
     before = connection.round_trips()
-    result = pages.item_pages(calls=1, count=1000)
+    result = page_cache.item_pages(calls=1, count=1000)
     # one SCAN, one round trip for the sets' members, one for every entry's fields
     assert connection.round_trips() - before == 3
     assert sum(len(row.entries) for row in result.items) == 6
@@ -152,7 +152,7 @@ def test_purge_all_deletes_in_batches_across_many_scan_steps(redis: Any) -> None
     put_strings(redis, {keys.page(f"{n:064x}"): "x" for n in range(40)})
     put_strings(redis, {keys.session(f"k{n:07d}"): "{}" for n in range(40)})
     before = connection.round_trips()
-    assert pages.purge_all(count=10, batch=3) == 40
+    assert page_cache_purge.purge_all(count=10, batch=3) == 40
     assert connection.round_trips() - before > 4  # many SCAN steps, not one big call
     assert len(list(redis.scan_iter(match=keys.scan_pattern()))) == 40  # the sessions
 
@@ -165,7 +165,7 @@ def test_purge_all_escapes_glob_characters_of_the_key_prefix(redis: Any, setting
     put_strings(redis, {ours: "x", lookalike: "x"})
     try:
         with override_settings(REDIS_SESSIONS={**settings.REDIS_SESSIONS, "KEY_PREFIX": prefix}):
-            assert pages.purge_all() == 1
+            assert page_cache_purge.purge_all() == 1
         assert not redis.exists(ours) and redis.exists(lookalike)
     finally:
         redis.delete(ours, lookalike)

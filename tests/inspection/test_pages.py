@@ -14,7 +14,7 @@ from demo_project.shop.models import Product
 from redis_sessions import connection, keys
 from redis_sessions.analytics.counting import view_commands
 from redis_sessions.connection import get_redis, run
-from redis_sessions.inspection import carts, items, overview
+from redis_sessions.inspection import carts, overview, top_items
 from redis_sessions.inspection.refs import ref
 from redis_sessions.loops import LoopRunner
 from tests.support import indexes as ix
@@ -281,8 +281,8 @@ def test_a_session_page_highlights_sessions_in_the_sidebar(admin_client: Client)
 def test_top_items_cost_three_round_trips_whatever_the_number_of_rows(n: int) -> None:
     run(get_redis(), view_commands(None, [f"i{k}" for k in range(n)], visitor="v"))
     before = connection.round_trips()
-    top = items.top_items()
-    trend = items.trend(top)
+    top = top_items.top_items()
+    trend = top_items.trend(top)
     # the top items, every row's unique visitors, the one trend's 30 days
     assert connection.round_trips() - before == 3
     assert len(top) == n and all(i.unique_today == 1 for i in top)
@@ -328,7 +328,7 @@ def test_carts_page_shows_the_abandoned_carts_clean_sessions_evicted(
 def test_secrets_nested_in_session_values_are_masked_too() -> None:
     import json
 
-    from redis_sessions.inspection.sessions import decoded_data
+    from redis_sessions.inspection.session_detail import decoded_data
 
     raw = json.dumps({"oauth": {"provider": "x", "access_token": "SECRET-1"},
                       "keys": [{"api_key": "SECRET-2"}]}).encode()  # fmt: skip

@@ -11,13 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from redis_sessions import connection, keys
-from redis_sessions.inspection.paging import (
-    Cursor,
-    in_memory_page,
-    next_cursor,
-    page_command,
-    pairs,
-)
+from redis_sessions.connection.replies import scored_pairs
+from redis_sessions.inspection.paging import Cursor, in_memory_page, next_cursor, page_command
 from redis_sessions.inspection.sessions import session_page, user_session_page
 from tests.support import indexes as ix
 from tests.support.inspection import ADMIN, session, staff
@@ -103,7 +98,7 @@ def test_the_in_memory_page_equals_what_redis_returns_for_the_same_cursor(
         redis.zadd(zset, dict(scored))
     cursor = None
     while True:
-        fetched = pairs(connection.run(redis, [page_command(zset, cursor, 4)])[0])
+        fetched = scored_pairs(connection.run(redis, [page_command(zset, cursor, 4)])[0])
         assert fetched == in_memory_page(scored, cursor, 4)
         cursor = next_cursor(fetched, cursor, 4)
         if cursor is None:

@@ -13,7 +13,7 @@ from django.test import Client
 
 from demo_project.shop.models import Product
 from redis_sessions import connection, keys
-from redis_sessions.inspection import overview, rows
+from redis_sessions.inspection import overview, row_cache
 from redis_sessions.inspection.paging import Cursor
 from redis_sessions.rowcache import get_row, schedule_row_cache
 from tests.support.inspection import ADMIN, client_for, staff
@@ -34,7 +34,7 @@ def test_the_page_lists_scheduled_rows_soonest_first_with_delay_and_entry(redis:
     schedule_row_cache(sooner, delay=7)
     redis.zadd(keys.row_schedule(), {member(Product, later.pk): time.time() + 100})
     get_row(Product, sooner.pk)  # cached now
-    page = rows.row_page()
+    page = row_cache.row_page()
     assert [r.member for r in page.rows] == [member(Product, sooner.pk), member(Product, later.pk)]
     first, second = page.rows
     assert (first.delay, second.delay) == (7.0, 30.0)
@@ -60,7 +60,7 @@ def test_pages_follow_the_schedule_cursor_and_cost_two_round_trips_anywhere(redi
     cursor: Cursor | None = None
     while True:
         before = connection.round_trips()
-        page = rows.row_page(cursor)
+        page = row_cache.row_page(cursor)
         costs.append(connection.round_trips() - before)
         seen += [r.member for r in page.rows]
         if page.next is None:
@@ -146,4 +146,23 @@ def test_row_actions_without_manage_cache_get_403_and_change_nothing(
     assert client.post(url).status_code == 403
     assert redis.zscore(keys.row_schedule(), member(Product, item.pk)) is not None
     assert "Refresh now" not in client.get(ROW_CACHE).content.decode()
+    assert not LogEntry.objects.exists()
+
+
+@pytest.mark.parametrize("action", ["refresh", "unschedule"])
+def test_row_actions_on_a_row_that_is_not_scheduled_are_404_and_change_nothing(
+    redis: Any, action: str
+) -> None:
+    item = product()  # row-cached model, real row, but never scheduled (or unscheduled since)
+    client = operator("manage_cache")
+    url = f"{ROW_CACHE}{member(Product, item.pk)}/{action}/"
+    row_keys = [
+        keys.row("shop.product", str(item.pk)),
+        keys.row_version("shop.product", str(item.pk)),
+    ]
+    before = [redis.dump(k) for k in row_keys]  # the save's invalidation wrote a version
+    assert client.get(url).status_code == 404
+    assert client.post(url).status_code == 404
+    assert [redis.dump(k) for k in row_keys] == before  # not filled, not bumped
+    assert redis.zcard(keys.row_schedule()) == 0
     assert not LogEntry.objects.exists()

@@ -1,5 +1,8 @@
-"""Reads and writes for the page-cache page: items with cached pages and their entries
-(size, TTL, fresh or stale), and purging one entry, one item or the whole cache.
+"""The page-cache page: items with cached pages and their entries (size, TTL, fresh or
+stale), each with its purge link (the purges are in ``page_cache_purge``).
+
+Reading needs ``view_redis`` (what is cached, no personal data); the purge links show
+to staff with ``manage_cache``.
 
 The cache keeps one set per item (``item-pages:{ITEM}``, the digests of its pages) but
 no index of those sets, so the list pages through them with SCAN MATCH (escaped
@@ -14,22 +17,22 @@ set: the overview counts them and "purge all" drops them, this list does not sho
 from __future__ import annotations
 
 import json
-import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
+
+from django.http import HttpRequest, HttpResponse
 
 from redis_sessions import keys
 from redis_sessions.connection import get_redis, nodes, run
-from redis_sessions.inspection.items import item_labels
-from redis_sessions.pagecache.decorator import invalidate_item
+from redis_sessions.connection.replies import text
+from redis_sessions.inspection.guard import can, inspection_view, link, page
+from redis_sessions.inspection.ids import item_labels
 
 ITEMS_PER_PAGE = 50
 SCAN_CALLS = 25
 SCAN_COUNT = 200
-PURGE_COUNT = 1000  # SCAN COUNT of "purge all"
-PURGE_BATCH = 500  # keys per UNLINK
-DIGEST_RE = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass
@@ -64,10 +67,6 @@ class PageCachePage:
     next: int | None  # SCAN cursor of the next page; None after the last
 
 
-def _text(value: Any) -> str:
-    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
-
-
 def item_pages(
     cursor: int = 0, *, n: int = ITEMS_PER_PAGE, calls: int = SCAN_CALLS, count: int = SCAN_COUNT
 ) -> PageCachePage:
@@ -82,7 +81,7 @@ def item_pages(
     found: dict[str, None] = {}
     for _ in range(calls):
         cursor, batch, _ = nodes.scan(client, cursor, match=pattern, count=count)
-        found.update(dict.fromkeys(_text(k) for k in batch))
+        found.update(dict.fromkeys(text(k) for k in batch))
         if cursor == 0 or len(found) >= n:
             break
     next_cursor = cursor or None
@@ -91,11 +90,20 @@ def item_pages(
     set_keys = list(found)
     members = run(client, [("SMEMBERS", k) for k in set_keys])
     items = [keys.item_of_pages_key(k) for k in set_keys]
-    digests = [sorted(_text(d) for d in m) for m in members]
-    labels = item_labels(set(items))
+    digests = [sorted(text(d) for d in m) for m in members]
+    labels = item_labels(items)
     rows = [ItemPages(item, labels.get(item, item)) for item in items]
     _entries(rows, digests)
     return PageCachePage(rows, next_cursor)
+
+
+def scan_cursor(text: str) -> int:
+    """The SCAN cursor a "More" link carries; 0 (the first page) for text that is not
+    one SCAN could take: digits only (``"²".isdigit()`` is true), below 2**64 per node."""
+    if not (text.isascii() and text.isdigit()) or len(text) > 30:
+        return 0
+    bits = 64 + (nodes.NODE_BITS if nodes.is_cluster(get_redis()) else 0)
+    return int(text) if int(text) < 1 << bits else 0
 
 
 def _entries(rows: list[ItemPages], digests: list[list[str]]) -> None:
@@ -123,7 +131,7 @@ def _entries(rows: list[ItemPages], digests: list[list[str]]) -> None:
 
 
 def _meta(raw: bytes | None) -> tuple[int | None, str]:
-    """Status and Content-Type from an entry's ``meta`` (as ``pageentry.encode`` wrote)."""
+    """Status and Content-Type from an entry's ``meta`` (as ``pagecache.entry.encode`` wrote)."""
     try:
         meta = json.loads(raw or b"")
         headers = {str(k).lower(): str(v) for k, v in meta.get("h", [])}
@@ -132,50 +140,20 @@ def _meta(raw: bytes | None) -> tuple[int | None, str]:
         return None, ""
 
 
-def purge_entry(item: str, digest: str) -> bool:
-    """Drop one cached page of ``item``; True if it was there. One round trip.
-
-    No MULTI: both commands are idempotent, and a digest left in the set without its
-    page is what an expired page leaves too (``invalidate_item`` copes).
-    """
-    if not DIGEST_RE.fullmatch(digest):
-        raise ValueError(f"{digest!r} is not a page digest.")
-    commands = [("DEL", keys.page(digest)), ("SREM", keys.item_pages(item), digest)]
-    return bool(run(get_redis(), commands)[0])
-
-
-def purge_item(item: str) -> int:
-    """Drop every cached page of ``item`` (``pagecache.invalidate_item``); how many."""
-    return invalidate_item(item)
-
-
-def purge_all(*, count: int = PURGE_COUNT, batch: int = PURGE_BATCH) -> int:
-    """Delete every page-cache and fragment-cache key of this app (entries, render
-    locks, item sets), never another key and never FLUSHDB; returns how many.
-
-    One SCAN pass with one pattern (``keys.page_cache_pattern``) over every primary,
-    keeping only the cache's key heads. The UNLINKs of one step ride in the next SCAN's
-    round trip, at most ``batch`` keys each (on a cluster they follow it, split by
-    slot: a multi-key command must stay within one slot); UNLINK, not DEL, so large
-    page bodies are freed off the server's main thread. A page being rendered during
-    the purge may be stored just after it (its render started before): the purge is a
-    snapshot, like FLUSHDB is.
-    """
-    client = get_redis()
-    heads = tuple(h.encode() for h in keys.page_cache_heads())
-    pattern = keys.page_cache_pattern()
-    cursor, deleted = 0, 0
-    pending: list[bytes] = []
-    while True:
-        unlinks = [("UNLINK", *pending[i : i + batch]) for i in range(0, len(pending), batch)]
-        cursor, found, replies = nodes.scan(client, cursor, match=pattern, count=count,
-                                            then=unlinks)  # fmt: skip
-        deleted += sum(int(r) for r in replies)
-        pending = [k for k in found if bytes(k).startswith(heads)]
-        if cursor == 0:
-            break
-    if pending:
-        replies = run(client, [("UNLINK", *pending[i : i + batch])
-                               for i in range(0, len(pending), batch)])  # fmt: skip
-        deleted += sum(int(r) for r in replies)
-    return deleted
+@inspection_view("view_redis")
+def page_cache_view(request: HttpRequest) -> HttpResponse:
+    after = request.GET.get("after", "")
+    result = item_pages(scan_cursor(after))
+    context: dict[str, Any] = {
+        "page": result,
+        "is_first": not after,
+        "next_url": f"?after={result.next}" if result.next else None,
+    }
+    if can(request, "manage_cache"):
+        for row in result.items:
+            query = urlencode({"item": row.item})
+            row.purge_url = link(request, "page_cache_purge_item", query=query)
+            for entry in row.entries:
+                entry.purge_url = link(request, "page_cache_purge", entry.digest, query=query)
+        context["purge_all_url"] = link(request, "page_cache_purge_all")
+    return page(request, "page_cache.html", "Page cache", context)

@@ -1,12 +1,16 @@
-"""Reads and actions for the row-cache page: scheduled rows, refresh now, unschedule.
+"""The row-cache page and its actions: scheduled rows, refresh now, unschedule.
 
 A page is a page of ``schedule:`` (member -> time of the next refresh), the next
 refresh first, with a cursor on the scores (``paging``), 50 a page: two round trips
 wherever it is (the page with the total, then every row's delay and entry TTL in one
 pipeline), so it stays as fast with a million scheduled rows as with ten.
 
-The actions go through the row cache's own API, so they keep its guarantees (the
-version bump that refuses stale fills, the schedule's invariants).
+Reading needs ``view_redis``; the actions need ``manage_cache`` and are a confirmation
+page on GET and a CSRF-checked POST that acts, records a ``LogEntry`` and returns with
+a message. They go through the row cache's own API, so they keep its guarantees (the
+version bump that refuses stale fills, the schedule's invariants), and only for a
+member whose pk the model can have (``ids``): any other is a 404 before Redis or the
+database is asked.
 """
 
 from __future__ import annotations
@@ -16,19 +20,19 @@ from datetime import datetime, timezone
 from typing import Any
 
 from django.apps import apps
+from django.contrib import messages
 from django.db.models import Model
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.utils.html import format_html
 
 from redis_sessions import keys
 from redis_sessions.connection import get_redis, run
-from redis_sessions.inspection.paging import (
-    PAGE_SIZE,
-    Cursor,
-    ascending_page_command,
-    next_cursor,
-    pairs,
-)
+from redis_sessions.connection.replies import scored_pairs
+from redis_sessions.inspection.guard import can, confirm, inspection_view, link, log, page
+from redis_sessions.inspection.ids import pk_value
+from redis_sessions.inspection.paging import PAGE_SIZE, Cursor, ascending_page_command, next_cursor
+from redis_sessions.models import CachedRow
 from redis_sessions.rowcache import get_row, invalidate, schedule_row_cache
-from redis_sessions.rowcache.documents import clean_pk
 from redis_sessions.rowcache.registry import NotRegistered, lookup, table
 
 
@@ -68,7 +72,7 @@ def row_page(cursor: Cursor | None = None, *, n: int = PAGE_SIZE) -> RowPage:
     schedule = keys.row_schedule()
     client = get_redis()
     total, reply = run(client, [("ZCARD", schedule), ascending_page_command(schedule, cursor, n)])
-    fetched = pairs(reply)
+    fetched = scored_pairs(reply)
     page = fetched[:n]
     rows: list[ScheduledRow] = []
     if page:
@@ -90,7 +94,8 @@ def row_page(cursor: Cursor | None = None, *, n: int = PAGE_SIZE) -> RowPage:
 
 def resolve(member: str) -> tuple[type[Model], Any]:
     """The model and primary key a member names; ``LookupError`` when the model does
-    not exist or is not row-cached, ``ValueError`` for a pk the model cannot have."""
+    not exist or is not row-cached, ``ValueError`` for a pk the model cannot have
+    (``ids.pk_value``: malformed, out of its database's range, or not as written)."""
     label, pk = split(member)
     try:
         model = apps.get_model(label)
@@ -100,7 +105,7 @@ def resolve(member: str) -> tuple[type[Model], Any]:
         lookup(model)
     except NotRegistered as exc:
         raise LookupError(str(exc)) from None
-    return model, clean_pk(model, pk)
+    return model, pk_value(model, pk)
 
 
 def refresh_row(model: type[Model], pk: Any) -> bool:
@@ -125,3 +130,66 @@ def refresh_row(model: type[Model], pk: Any) -> bool:
 def unschedule_row(model: type[Model], pk: Any) -> None:
     """Stop refreshing the row and drop its entry (``schedule_row_cache(delay=0)``)."""
     schedule_row_cache(model, pk, delay=0)
+
+
+@inspection_view("view_redis")
+def row_cache_view(request: HttpRequest) -> HttpResponse:
+    cursor = Cursor.decode(request.GET.get("after"))
+    result = row_page(cursor)
+    if can(request, "manage_cache"):
+        for row in result.rows:
+            if row.registered:
+                row.refresh_url = link(request, "row_refresh", row.member)
+                row.unschedule_url = link(request, "row_unschedule", row.member)
+    return page(
+        request,
+        "row_cache.html",
+        "Row cache",
+        {
+            "page": result,
+            "is_first": cursor is None,
+            "next_url": f"?after={result.next.encode()}" if result.next else None,
+        },
+    )
+
+
+def _row(member: str) -> tuple[type[Model], Any]:
+    """The scheduled row ``member`` names (the page lists no other), else 404."""
+    try:
+        model, pk = resolve(member)
+    except (LookupError, ValueError):
+        raise Http404("Not a row of a row-cached model") from None
+    if run(get_redis(), [("ZSCORE", keys.row_schedule(), member)])[0] is None:
+        raise Http404("Not a scheduled row (unscheduled meanwhile?)")
+    return model, pk
+
+
+@inspection_view("manage_cache")
+def row_refresh_view(request: HttpRequest, member: str) -> HttpResponse:
+    model, pk = _row(member)
+    back = link(request, "row_cache")
+    if request.method != "POST":
+        question = format_html("Rebuild the cached row <code>{}</code> from the database now?",
+                               member)  # fmt: skip
+        return confirm(request, "Refresh a cached row", question, back)
+    if refresh_row(model, pk):
+        log(request, CachedRow(key=member), "change", "Refreshed the row from the database.")
+        messages.success(request, f"Row {member} refreshed.")
+    else:
+        log(request, CachedRow(key=member), "deletion", "The row is gone: unscheduled it.")
+        messages.warning(request, f"Row {member} no longer exists; it was unscheduled.")
+    return HttpResponseRedirect(back)
+
+
+@inspection_view("manage_cache")
+def row_unschedule_view(request: HttpRequest, member: str) -> HttpResponse:
+    model, pk = _row(member)
+    back = link(request, "row_cache")
+    if request.method != "POST":
+        question = format_html("Stop refreshing the row <code>{}</code> and drop its cached "
+                               "entry?", member)  # fmt: skip
+        return confirm(request, "Unschedule a cached row", question, back)
+    unschedule_row(model, pk)
+    log(request, CachedRow(key=member), "deletion", "Unscheduled the row and dropped its entry.")
+    messages.success(request, f"Row {member} unscheduled.")
+    return HttpResponseRedirect(back)

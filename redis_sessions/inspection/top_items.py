@@ -1,4 +1,5 @@
-"""The top items of ``viewed:`` (scores are minus the view counts) and their chart.
+"""The top items page: the most viewed items of ``viewed:`` (scores are minus the view
+counts) with a bar chart, their unique visitors today, and one item's 30-day trend.
 
 Three round trips for the page whatever its length: the top items, every item's
 unique visitors today (one pipeline of PFCOUNTs), and the 30 daily counts of the one
@@ -11,12 +12,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.apps import apps
+from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from redis_sessions.analytics import reports as analytics
-from redis_sessions.conf import app_settings
+from redis_sessions.inspection.guard import inspection_view, page, query
+from redis_sessions.inspection.ids import item_labels
 
 TOP_N = 100
 TREND_DAYS = 30
@@ -50,7 +52,7 @@ class Trend:
 def top_items(n: int = TOP_N) -> list[TopItem]:
     """The ``n`` most viewed items, most viewed first, with their unique visitors today."""
     scored = analytics.top_items(n)  # every partition of viewed:, merged
-    labels = item_labels({item for item, _ in scored})
+    labels = item_labels(item for item, _ in scored)
     items = [
         TopItem(rank, item, int(views), labels.get(item, item))
         for rank, (item, views) in enumerate(scored, start=1)
@@ -76,19 +78,6 @@ def trend(items: list[TopItem], item_id: str | None = None) -> Trend | None:
     values = [n for _, n in days]
     chosen.sparkline = sparkline_svg(values)
     return Trend(chosen, days, sparkline_svg(values, width=600, height=60))
-
-
-def item_labels(item_ids: set[str]) -> dict[str, str]:
-    """``{item id: str(object)}`` from ``CART_MODEL`` (the shop's item model), one query."""
-    label = app_settings.CART_MODEL
-    if not label or not item_ids:
-        return {}
-    model = apps.get_model(label)
-    try:
-        found = model._default_manager.in_bulk(list(item_ids))
-    except (ValueError, TypeError):
-        return {}
-    return {str(pk): str(obj) for pk, obj in found.items()}
 
 
 def bar_chart_svg(items: list[TopItem], *, width: int = 640, bar: int = 14) -> SafeString:
@@ -136,3 +125,13 @@ def sparkline_svg(values: list[int], *, width: int = 120, height: int = 24) -> S
 
 def _short(text: str, limit: int = 28) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@inspection_view("view_redis")
+def top_items_view(request: HttpRequest) -> HttpResponse:
+    top = top_items()
+    shown = trend(top, request.GET.get("item"))
+    for item in top:
+        item.trend_url = query({"item": item.item})
+    context = {"items": top, "chart": bar_chart_svg(top), "trend": shown, "no_data": NO_DATA}
+    return page(request, "top_items.html", "Top items", context)
