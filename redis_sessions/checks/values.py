@@ -251,7 +251,7 @@ def _cluster_errors(user: dict[str, Any]) -> list[Any]:
     """E006 and E010: what a Redis Cluster needs of the other settings."""
     errors: list[Any] = []
     breaker = user.get("CIRCUIT_BREAKER_SECONDS", DEFAULTS["CIRCUIT_BREAKER_SECONDS"])
-    if has_kind(breaker, RULES["CIRCUIT_BREAKER_SECONDS"]) and breaker <= 0:
+    if has_kind(breaker, RULES["CIRCUIT_BREAKER_SECONDS"]) and breaker == 0:  # < 0: E007
         # redis-py's cluster pipeline sends a command again after a timed-out reply;
         # only an open breaker stops that second send (a second increment).
         errors.append(
