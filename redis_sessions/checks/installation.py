@@ -22,6 +22,8 @@ from typing import Any
 from django.apps import AppConfig
 from django.core import checks
 
+import redis_sessions
+
 DISTRIBUTION = "django-redis-anatomy"
 _INIT = "redis_sessions/__init__.py"
 _SITE_DIRS = ("site-packages", "dist-packages")
@@ -131,8 +133,6 @@ def installation_problems(
 
 def check_installation(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[Any]:
     """The ``redis_sessions`` package on disk is this distribution's alone (E030)."""
-    import redis_sessions
-
     init = Path(redis_sessions.__file__ or "__init__.py")
     errors: list[Any] = []
     for problem, others in installation_problems(init, sys.path):

@@ -13,6 +13,9 @@ from typing import Any
 from django.apps import AppConfig
 from django.conf import settings
 from django.core import checks
+from django.urls import get_resolver
+
+from redis_sessions.views import server_error
 
 ENGINE = "redis_sessions.backends.redis"
 MIDDLEWARE = "redis_sessions.middleware.RedisSessionsMiddleware"
@@ -75,10 +78,6 @@ def check_error_handler(app_configs: Sequence[AppConfig] | None = None, **kwargs
         settings, "ROOT_URLCONF", None
     ):
         return []
-    from django.urls import get_resolver
-
-    from redis_sessions.views import server_error
-
     try:
         handler = get_resolver().resolve_error_handler(500)
     except Exception:  # a URLconf or handler that does not import: Django's own checks say so

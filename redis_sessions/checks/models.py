@@ -15,6 +15,7 @@ from django.core import checks
 from django.core.exceptions import FieldDoesNotExist
 
 from redis_sessions.checks.values import did_you_mean, setting, valid_value
+from redis_sessions.rowcache import registry
 
 
 def _model_hint(label: object) -> str:
@@ -67,8 +68,6 @@ def check_cart_model(app_configs: Sequence[AppConfig] | None = None, **kwargs: A
 
 def check_row_cache(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[Any]:
     """``ROW_CACHE_MODELS`` and the ``@row_cached`` models (E020)."""
-    from redis_sessions.rowcache import registry
-
     configured = valid_value("ROW_CACHE_MODELS")
     if configured is None:
         return []  # not a dict: E004
@@ -105,9 +104,7 @@ def _row_error(problem: str, hint: str) -> Any:
 
 def _option_errors(where: str, model: Any, raw: dict[str, Any]) -> list[Any]:
     """Every problem of one model's row cache options."""
-    from redis_sessions.rowcache.registry import RowOptions
-
-    known = [f.name for f in dataclass_fields(RowOptions)]
+    known = [f.name for f in dataclass_fields(registry.RowOptions)]
     found: list[tuple[str, str]] = [
         (
             f"unknown option {name!r}",

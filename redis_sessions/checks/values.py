@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from django.apps import AppConfig
 from django.core import checks
+from redis.connection import parse_url
 
 from redis_sessions.conf import DEFAULTS, raw_user_settings
 
@@ -220,8 +221,6 @@ def _key_prefix_errors(prefix: str) -> list[Any]:
 
 def _parse_url(url: str) -> dict[str, Any]:
     """redis-py's own reading of a URL (``ValueError`` for what it refuses)."""
-    from redis.connection import parse_url
-
     return parse_url(url)  # type: ignore[no-untyped-call,no-any-return]
 
 
