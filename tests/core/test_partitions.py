@@ -64,11 +64,14 @@ def test_one_partition_is_the_one_key_layout(one_partition: None) -> None:
     assert keys.session_save_keys("abc")[1:4] == (keys.recent(), keys.expires(), keys.login())
 
 
-@pytest.mark.parametrize("value", [0, -1, "2", 1.5, True, 1025])
-def test_a_bad_partitions_value_is_a_system_check_error(value: object) -> None:
+@pytest.mark.parametrize(
+    ("value", "check_id"),
+    [(0, "E007"), (-1, "E007"), ("2", "E004"), (1.5, "E004"), (True, "E004"), (1025, "E012")],
+)
+def test_a_bad_partitions_value_is_a_system_check_error(value: object, check_id: str) -> None:
     with override_settings(REDIS_SESSIONS={"PARTITIONS": value}):
         errors = check_settings()
-    assert [e.id for e in errors] == ["redis_sessions.E004"]
+    assert [e.id for e in errors] == [f"redis_sessions.{check_id}"]
     assert isinstance(errors[0], checks.Error) and "PARTITIONS" in errors[0].msg
 
 

@@ -1,0 +1,285 @@
+"""The values in ``REDIS_SESSIONS``: E001, E002, E004, E006-E012.
+
+``RULES`` says what each setting's value must be; a test keeps it in step with
+``conf.DEFAULTS``. A value of the wrong type is E004 and nothing more is said of it;
+otherwise each of its problems is reported.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+from urllib.parse import urlsplit
+
+from django.apps import AppConfig
+from django.core import checks
+from redis.connection import parse_url
+
+from redis_sessions.conf import DEFAULTS, raw_user_settings
+
+MERGE_STRATEGIES = ("add", "replace", "keep_higher")
+KEY_PREFIX_FORBIDDEN = "{}*?[] "
+#: Every merging read (top items, the session list, counts) sends one command per
+#: partition: past a few dozen that costs more than the split saves.
+MAX_PARTITIONS = 1024
+
+
+class Rule(NamedTuple):
+    """What a setting's value must be: its type (E004) and its range (E007)."""
+
+    kind: type | tuple[type, ...]
+    low: float | None = None  # the smallest value allowed
+    above: bool = False  # ``low`` itself is not allowed
+    optional: bool = False  # None is allowed
+    example: str = ""  # for the hint, when the default is None
+
+
+_NUMBER = (int, float)
+_COUNT = Rule(int, low=1)
+_SECONDS = Rule(_NUMBER, low=0, above=True, optional=True)
+
+RULES: dict[str, Rule] = {
+    "CACHE_ALIAS": Rule(str),
+    "URL": Rule(str, optional=True, example="'redis://localhost:6379/0'"),
+    "SOCKET_TIMEOUT": _SECONDS,
+    "SOCKET_CONNECT_TIMEOUT": _SECONDS,
+    "MAX_CONNECTIONS": _COUNT,
+    "CIRCUIT_BREAKER_SECONDS": Rule(_NUMBER, low=0),
+    "KEY_PREFIX": Rule(str),
+    "VIEWED_LIMIT": _COUNT,
+    "ITEM_ID_MAX_LENGTH": _COUNT,
+    "SESSION_LIMIT": _COUNT,
+    "CLEAN_BATCH_SIZE": _COUNT,
+    "CART_MODEL": Rule(str, optional=True, example="'shop.Product'"),
+    "CART_PRICE_FIELD": Rule(str, optional=True),
+    "CART_MAX_QUANTITY": _COUNT,
+    "CART_MAX_LINES": _COUNT,
+    "CART_VALIDATE_ITEMS": Rule(bool),
+    "CART_USER_TTL": _COUNT,
+    "CART_MERGE_STRATEGY": Rule(str),
+    "VIEWED_MAX_ITEMS": _COUNT,
+    "RESCALE_INTERVAL": Rule(_NUMBER, low=0, above=True),
+    "CACHE_TOP_N": _COUNT,
+    "PAGE_CACHE_TIMEOUT": _COUNT,
+    "PAGE_CACHE_GRACE": Rule(int, low=0),
+    "X_CACHE_HEADER": Rule(bool),
+    "DAILY_VIEWS_DAYS": _COUNT,
+    "ROW_CACHE_MODELS": Rule(dict),
+    "LOCK_TIMEOUT": _COUNT,
+    "CLUSTER": Rule(bool),
+    "PARTITIONS": _COUNT,
+}
+
+
+def setting(name: str) -> str:
+    """How messages name a setting: ``REDIS_SESSIONS['URL']``."""
+    return f"REDIS_SESSIONS[{name!r}]"
+
+
+def did_you_mean(word: object, choices: Sequence[str], cutoff: float = 0.6) -> str:
+    close = difflib.get_close_matches(str(word), choices, n=1, cutoff=cutoff)
+    return f"Did you mean {close[0]!r}? " if close else ""
+
+
+def has_kind(value: object, rule: Rule) -> bool:
+    if value is None:
+        return rule.optional
+    if isinstance(value, bool) and rule.kind is not bool:
+        return False  # True is an int to Python, never a count or a duration here
+    return isinstance(value, rule.kind)
+
+
+def valid_value(name: str) -> Any:
+    """A setting's value (or its default), or None when it or ``REDIS_SESSIONS``
+    itself is of the wrong type: E001/E004 say so, and the checks that read it next
+    must not trip over it."""
+    user = raw_user_settings()
+    if user is not None and not isinstance(user, dict):
+        return None
+    value = (user or {}).get(name, DEFAULTS[name])
+    return value if has_kind(value, RULES[name]) else None
+
+
+def check_settings(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[Any]:
+    user = raw_user_settings()
+    if user is None:
+        return []
+    if not isinstance(user, dict):
+        return [
+            checks.Error(
+                f"REDIS_SESSIONS must be a dict, not {type(user).__name__}.",
+                hint='Write it as REDIS_SESSIONS = {"SETTING": value, ...}.',
+                id="redis_sessions.E001",
+            )
+        ]
+    errors: list[Any] = []
+    for name in sorted(set(user) - set(DEFAULTS), key=str):
+        errors.append(
+            checks.Error(
+                f"Unknown setting {setting(name)}.",
+                hint=did_you_mean(name, list(DEFAULTS))
+                + "Every setting is listed in docs/settings.md.",
+                id="redis_sessions.E002",
+            )
+        )
+    for name in DEFAULTS:
+        if name in user:
+            errors.extend(_value_errors(name, user[name]))
+    if user.get("CLUSTER") is True:
+        errors.extend(_cluster_errors(user))
+    return errors
+
+
+def _kind_text(rule: Rule) -> str:
+    kinds = {int: "an int", bool: "True or False", str: "a string", dict: "a dict"}
+    text = kinds.get(rule.kind, "a number") if isinstance(rule.kind, type) else "a number"
+    return f"{text} or None" if rule.optional else text
+
+
+def _default_text(name: str) -> str:
+    default, rule = DEFAULTS[name], RULES[name]
+    if default is None:
+        return f"e.g. {rule.example}, or None (the default)" if rule.example else "or None"
+    return f"e.g. {default!r} (the default)"
+
+
+def _value_errors(name: str, value: Any) -> list[Any]:
+    """The problems of one setting's value."""
+    rule = RULES[name]
+    if not has_kind(value, rule):
+        return [
+            checks.Error(
+                f"{setting(name)} is {value!r} ({type(value).__name__}); it must be "
+                f"{_kind_text(rule)}.",
+                hint=f"Write it as {_kind_text(rule)}, {_default_text(name)}.",
+                id="redis_sessions.E004",
+            )
+        ]
+    if value is None or isinstance(value, bool):
+        return []
+    if isinstance(value, _NUMBER):
+        return _range_errors(name, value, rule)
+    if name == "CART_MERGE_STRATEGY" and value not in MERGE_STRATEGIES:
+        return [
+            checks.Error(
+                f"{setting(name)} is {value!r}, not one of {', '.join(MERGE_STRATEGIES)}.",
+                hint=did_you_mean(value, MERGE_STRATEGIES) + "'add' sums the quantities per "
+                "line (the default), 'keep_higher' keeps the larger one, 'replace' keeps the "
+                "anonymous cart.",
+                id="redis_sessions.E008",
+            )
+        ]
+    if name == "KEY_PREFIX":
+        return _key_prefix_errors(value)
+    if name == "URL" and value:
+        return _url_errors(value)
+    return []
+
+
+def _range_errors(name: str, value: float, rule: Rule) -> list[Any]:
+    if name == "PARTITIONS" and value > MAX_PARTITIONS:
+        return [
+            checks.Error(
+                f"{setting(name)} is {value}: more than {MAX_PARTITIONS} partitions.",
+                hint="Every merging read (top items, the session list, counts) sends one "
+                "command per partition, and a few dozen partitions already spread a "
+                f"cluster's load. Use at most {MAX_PARTITIONS}, set before the first request.",
+                id="redis_sessions.E012",
+            )
+        ]
+    assert rule.low is not None  # every number setting has a floor
+    low = rule.low
+    if math.isfinite(value) and (value > low if rule.above else value >= low):
+        return []
+    bound = f"above {low:g}" if rule.above else f"at least {low:g}"
+    return [
+        checks.Error(
+            f"{setting(name)} is {value!r}; it must be {bound}"
+            + (" (or None)." if rule.optional else "."),
+            hint=f"Use {_kind_text(rule)} {bound}, {_default_text(name)}.",
+            id="redis_sessions.E007",
+        )
+    ]
+
+
+def _key_prefix_errors(prefix: str) -> list[Any]:
+    bad = [c for c in KEY_PREFIX_FORBIDDEN if c in prefix]
+    if prefix and not bad:
+        return []
+    what = f"has {', '.join(map(repr, bad))} in it" if bad else "is empty"
+    return [
+        checks.Error(
+            f"{setting('KEY_PREFIX')} is {prefix!r}: it {what}.",
+            hint="Use a non-empty prefix without {, }, *, ?, [, ] or spaces, e.g. 'rs' (the "
+            "default): braces would choose the Cluster slot, the rest are SCAN wildcards.",
+            id="redis_sessions.E011",
+        )
+    ]
+
+
+def _parse_url(url: str) -> dict[str, Any]:
+    """redis-py's own reading of a URL (``ValueError`` for what it refuses)."""
+    return parse_url(url)  # type: ignore[no-untyped-call,no-any-return]
+
+
+def _url_errors(url: str) -> list[Any]:
+    """What redis-py cannot use in ``URL`` (E009): its own parser is the judge."""
+    found: list[str] = []
+    try:
+        _parse_url(url)
+    except ValueError as exc:
+        found.append(str(exc).rstrip("."))
+    parts = urlsplit(url)
+    db = parts.path.strip("/")
+    if parts.scheme in ("redis", "rediss") and db and not db.isdigit():
+        found.append(f"its database part {parts.path!r} is not a number (redis-py ignores it)")
+    return [
+        checks.Error(
+            f"{setting('URL')} cannot be used: {problem}.",
+            hint="Use redis://[[user]:password@]host[:port][/db], rediss://... (TLS) or "
+            "unix:///path/to/socket[?db=N].",
+            id="redis_sessions.E009",
+        )
+        for problem in found
+    ]
+
+
+def _cluster_errors(user: dict[str, Any]) -> list[Any]:
+    """E006 and E010: what a Redis Cluster needs of the other settings."""
+    errors: list[Any] = []
+    breaker = user.get("CIRCUIT_BREAKER_SECONDS", DEFAULTS["CIRCUIT_BREAKER_SECONDS"])
+    if has_kind(breaker, RULES["CIRCUIT_BREAKER_SECONDS"]) and breaker == 0:  # < 0: E007
+        # redis-py's cluster pipeline sends a command again after a timed-out reply;
+        # only an open breaker stops that second send (a second increment).
+        errors.append(
+            checks.Error(
+                f"{setting('CLUSTER')} needs CIRCUIT_BREAKER_SECONDS above 0.",
+                hint="On a cluster, the open breaker is what keeps a write whose reply "
+                "timed out from being sent twice. Keep the default (2.0).",
+                id="redis_sessions.E006",
+            )
+        )
+    url = user.get("URL")
+    if not isinstance(url, str) or not url or _url_errors(url):
+        return errors
+    hint = "Name one node of the cluster: redis://host:port or rediss://host:port."
+    if urlsplit(url).scheme == "unix":
+        errors.append(
+            checks.Error(
+                f"{setting('URL')} is a unix socket: a Redis Cluster is reached by host and port.",
+                hint=hint,
+                id="redis_sessions.E010",
+            )
+        )
+    db = _parse_url(url).get("db")
+    if db:
+        errors.append(
+            checks.Error(
+                f"{setting('URL')} names database {db}: a Redis Cluster has only database 0.",
+                hint=hint + " Drop the /N (or ?db=N).",
+                id="redis_sessions.E010",
+            )
+        )
+    return errors
