@@ -74,8 +74,8 @@ def schedule_all(
 ) -> dict[str, int]:
     """Schedule every row of ``model`` (default: every registered model whose ``delay``
     is above 0) for refresh every ``delay`` seconds; rows already scheduled keep their
-    own delay and next refresh time (``ZADD NX``). One round trip per ``batch_size`` rows; the number
-    of rows scheduled per model label. Registering a model schedules nothing by
+    own delay and next refresh time (``ZADD NX``). One round trip per ``batch_size``
+    rows; the number of rows scheduled per model label. Registering a model schedules nothing by
     itself: this (``cache_rows --schedule-all``) or ``schedule_row_cache`` does."""
     if model is not None:
         label, options = lookup(model)
