@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
-from django.utils.translation import ngettext
+from django.template.loader import render_to_string
 
 from redis_sessions import keys
 from redis_sessions.cart.owner import session_target, user_target
@@ -28,6 +28,9 @@ from redis_sessions.conf import app_settings
 from redis_sessions.connection import arun, get_async_redis, get_redis, run
 from redis_sessions.connection.replies import scored_pairs
 from redis_sessions.connection.scripts import Command
+
+#: The login-merge message; override the template to change the words.
+MERGED_MESSAGE_TEMPLATE = "redis_sessions/cart_merged.txt"
 
 
 @dataclass(frozen=True)
@@ -74,14 +77,12 @@ def on_user_logged_in(sender: type, request: Any, user: Any, **kwargs: Any) -> N
     if cart is not None and hasattr(cart, "refresh"):
         cart.refresh()
     if result.merged:
-        text = ngettext(
-            "%(n)d item from before you logged in is now in your cart.",
-            "%(n)d items from before you logged in are now in your cart.",
-            result.merged,
-        ) % {"n": result.merged}
-        if result.dropped:
-            text += f" {result.dropped} did not fit (the cart is full)."
-        messages.info(request, text, fail_silently=True)
+        # The words are a template, so a site can say it its own way (or say nothing:
+        # an empty template sends no message).
+        context = {"merged": result.merged, "dropped": result.dropped}
+        text = render_to_string(MERGED_MESSAGE_TEMPLATE, context, request=request).strip()
+        if text:
+            messages.info(request, text, fail_silently=True)
 
 
 # -- the carts: index -------------------------------------------------------------------

@@ -289,3 +289,30 @@ def test_adding_without_a_csrf_token_is_refused(products: list[Product]) -> None
     client = Client(enforce_csrf_checks=True)
     assert add(client, products[0]).status_code == 403
     assert "sessionid" not in client.cookies
+
+
+def site_template(tmp_path: Any, settings: Any, text: str) -> None:
+    """A site's own redis_sessions/cart_merged.txt, first in the template DIRS."""
+    own = tmp_path / text.replace(" ", "_")[:20] / "redis_sessions"
+    own.mkdir(parents=True)
+    (own / "cart_merged.txt").write_text(text)
+    first = settings.TEMPLATES[0]
+    settings.TEMPLATES = [{**first, "DIRS": [str(own.parent), *first["DIRS"]]}]
+
+
+def test_a_site_says_the_merge_message_its_own_way_or_not_at_all(
+    products: list[Product], customer: Any, tmp_path: Any, settings: Any
+) -> None:
+    site_template(tmp_path, settings, "Welcome back: {{ merged }} saved for you.")
+    client = Client()
+    add(client, products[0], 2)
+    login = {"username": "customer", "password": "pw"}
+    page = client.post("/accounts/login/", login, follow=True).content.decode()
+    assert "Welcome back: 1 saved for you." in page
+    assert "from before you logged in" not in page
+
+    site_template(tmp_path, settings, "")
+    client = Client()
+    add(client, products[1], 1)
+    page = client.post("/accounts/login/", login, follow=True).content.decode()
+    assert "saved for you" not in page and "from before you logged in" not in page
