@@ -56,3 +56,26 @@ def test_a_page_cache_hit_on_a_full_redis_is_served_uncached_not_a_500(full_redi
     assert response.status_code == 200 and response["X-Cache"] == "bypass"
     full_redis.config_set("maxmemory", 0)
     assert client.get("/pc/item/f/")["X-Cache"] == "hit"
+
+
+def test_a_full_redis_is_logged_once_however_many_pages_it_refuses(
+    full_redis: Any, caplog: Any, monkeypatch: Any
+) -> None:
+    # A full Redis answers reads (the lookup works: the outage looks over) and refuses
+    # writes (the store fails: a new outage): the warning must not follow every request.
+    from redis_sessions import keys
+    from redis_sessions.pagecache import engine, lookup
+
+    monkeypatch.setattr(lookup, "_outage", engine.OutageLog("page cache"))  # none logged yet
+
+    full_redis.config_set("maxmemory", 1)
+    with caplog.at_level(logging.WARNING, logger="redis_sessions"):
+        for n in range(30):
+            item = f"g{n}"
+            full_redis.config_set("maxmemory", 0)
+            full_redis.zincrby(ix.key_of(keys.viewed_items, item), -100, item)
+            full_redis.config_set("maxmemory", 1)
+            Client(raise_request_exception=False).get(f"/pc/item/{item}/")
+            Client(raise_request_exception=False).get("/pc/item/f/")
+    outages = [r for r in caplog.records if "Redis unavailable" in r.getMessage()]
+    assert len(outages) == 1
