@@ -299,3 +299,40 @@ def test_logging_in_again_after_a_flush_indexes_the_new_session(
     assert second != first
     assert user_session_keys(user) == [second]
     assert end_user_sessions(user) == 1
+
+
+# Each path a save can take, after another request deleted the session: the plain save
+# (SET XX), the login and the logout (session_save.lua), sync and async. None may bring
+# the session back; each must raise UpdateError.
+CHANGES = {
+    "plain": ({"_auth_user_id": "7"}, {"_auth_user_id": "7", "x": 2}),
+    "login": ({"x": 1}, {"x": 1, "_auth_user_id": "8"}),
+    "logout": ({"_auth_user_id": "7"}, {"x": 3}),
+    "other user": ({"_auth_user_id": "7"}, {"_auth_user_id": "9"}),
+}
+
+
+@pytest.mark.parametrize("change", sorted(CHANGES))
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_save_never_resurrects_a_session_deleted_meanwhile(
+    redis: Any, change: str, mode: str
+) -> None:
+    before, after = CHANGES[change]
+    store = saved(**before)
+    key = store.session_key
+    assert key is not None
+    SessionStore(key).delete()
+    for name in list(store.keys()):
+        del store[name]
+    store.update(after)
+    with pytest.raises(UpdateError):
+        if mode == "sync":
+            store.save()
+        else:
+            asyncio.run(store.asave())
+    assert not redis.exists(keys.session(key))
+    assert ix.zscore(redis, keys.recent, key) is None
+    assert ix.zscore(redis, keys.expires, key) is None
+    assert ix.hget(redis, keys.login, key) is None
+    for uid in ("7", "8", "9"):
+        assert not redis.sismember(keys.user_sessions(uid), key)
