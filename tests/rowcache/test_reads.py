@@ -56,6 +56,20 @@ def test_a_hit_costs_one_round_trip_and_no_query(django_assert_num_queries: Any)
     assert row["id"] == item.pk
 
 
+@pytest.mark.single_server("single-server round-trip budget (a cluster: one per node)")
+def test_get_rows_hit_of_many_rows_costs_one_round_trip_and_no_query(
+    django_assert_num_queries: Any,
+) -> None:
+    items = [product() for _ in range(25)]
+    pks = [item.pk for item in items]
+    get_rows(Product, pks)  # fills every entry
+    before = connection.round_trips()
+    with django_assert_num_queries(0):
+        rows = get_rows(Product, pks)
+    assert connection.round_trips() - before == 1
+    assert [rows[pk]["id"] for pk in pks] == pks
+
+
 @pytest.mark.single_server("single-server round-trip budget")
 def test_a_miss_costs_two_round_trips_and_one_query(django_assert_num_queries: Any) -> None:
     get_row(Product, product().pk)  # warm up: connect, load the script
