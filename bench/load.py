@@ -51,6 +51,7 @@ def virtual_user(
     latencies: list[float] = []
     errors: Counter[str] = Counter()
     acked: Counter[int] = Counter()
+    unacked: Counter[int] = Counter()  # adds sent without a 302: applied or not
     logged_in = False
     login_at = deadline - rng.uniform(0.3, 0.7) * (deadline - time.time())
 
@@ -101,6 +102,8 @@ def virtual_user(
                 )
                 if status == 302:
                     acked[pk] += 1
+                else:
+                    unacked[pk] += 1
         else:
             call("/cart/")
     session = next((c.value for c in jar if c.name == "sessionid"), None)
@@ -110,6 +113,7 @@ def virtual_user(
             "latencies": latencies,
             "errors": dict(errors),
             "acked": dict(acked),
+            "unacked": dict(unacked),
             "logged_in": logged_in,
             "session": session,
         }
@@ -227,7 +231,7 @@ def main() -> None:
 
     latencies = sorted(x for r in results for x in r["latencies"])
     errors: Counter[str] = Counter()
-    lost = acked_total = 0
+    lost = twice = acked_total = 0
     for r in results:
         errors.update(r["errors"])
         if r["logged_in"]:
@@ -240,6 +244,11 @@ def main() -> None:
         for pk, n in r["acked"].items():
             acked_total += n
             lost += max(0, n - quantities.get(str(pk), 0))
+        # Applied twice: more units than adds sent (acknowledged, or sent and answered
+        # otherwise: a timeout or a 503 may have applied once, never twice).
+        sent = Counter({str(k): v for k, v in r["acked"].items()})
+        sent.update({str(k): v for k, v in r["unacked"].items()})
+        twice += sum(max(0, q - sent.get(pk, 0)) for pk, q in quantities.items())
     p = statistics.quantiles(latencies, n=100) if len(latencies) > 100 else [0.0] * 99
     print(
         f"{len(latencies)} requests in {elapsed:.1f} s from {args.users} virtual users, "
@@ -247,7 +256,7 @@ def main() -> None:
     )
     print(f"latency p50 {p[49] * 1000:.1f} ms, p99 {p[98] * 1000:.1f} ms")
     print(f"errors: {sum(errors.values())} {dict(errors) if errors else ''}")
-    print(f"cart adds acknowledged: {acked_total}, lost: {lost}")
+    print(f"cart adds acknowledged: {acked_total}, lost: {lost}, applied twice: {twice}")
 
 
 if __name__ == "__main__":
