@@ -112,6 +112,13 @@ class Peer:
     floor_body: bytes = b""  # the stored copy the floor answers with
 
 
+@dataclass
+class Site:
+    ports: dict[tuple[str, str], int]  # (server, variant) -> port
+    procs: dict[tuple[str, str], subprocess.Popen[bytes]]
+    peers: list[Peer]
+
+
 def log(message: str) -> None:
     print(f"bench/http.py: {message}", file=sys.stderr, flush=True)
 
@@ -297,8 +304,11 @@ def report(peers: list[Peer], meta: dict[str, Any]) -> list[dict[str, Any]]:
           f"uvicorn {v['uvicorn']}, wrk {v['wrk']}; {meta['cpus']} CPUs, load average "
           f"{meta['load_before']} before, {meta['load_after']} after.")  # fmt: skip
     print()
-    print("| server | peer | path | req/s (median) | req/s per run | p50 | p99 | errors |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print(
+        "| server | peer | path | req/s (median) | req/s per run | p50 | p99 "
+        "| CPU/request: worker, Redis | errors |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for p in peers:
         rates = [r["rps"] for r in p.runs]
         errors = sum(r["socket_errors"] + r["non_2xx_3xx"] for r in p.runs)
@@ -306,7 +316,9 @@ def report(peers: list[Peer], meta: dict[str, Any]) -> list[dict[str, Any]]:
         print(f"| {p.server} | {p.name} | `{path}` | {median(rates):,.0f} | "
               f"{' / '.join(f'{x:,.0f}' for x in rates)} | "
               f"{median([r['p50_ms'] for r in p.runs]):.2f} ms | "
-              f"{median([r['p99_ms'] for r in p.runs]):.2f} ms | {errors} |")  # fmt: skip
+              f"{median([r['p99_ms'] for r in p.runs]):.2f} ms | "
+              f"{median([r['worker_cpu_us'] for r in p.runs]):.0f} us, "
+              f"{median([r['redis_cpu_us'] for r in p.runs]):.0f} us | {errors} |")  # fmt: skip
     print()
     print("| server | ratio of requests/s | median | per run | what it says |")
     print("| --- | --- | --- | --- | --- |")
@@ -323,16 +335,15 @@ def report(peers: list[Peer], meta: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 @contextlib.contextmanager
-def running(servers: tuple[str, ...]) -> Iterator[tuple[dict[tuple[str, str], int], list[Peer]]]:
-    """Redis, the database and every server, warmed up: ``(ports, peers)``, where
-    ``ports[(server, variant)]`` is a server's port. Everything is stopped and our keys
-    and files deleted on exit."""
+def running(servers: tuple[str, ...]) -> Iterator[Site]:
+    """Redis, the database and every server, warmed up. Everything is stopped and our
+    keys and files deleted on exit."""
     tmp = Path(tempfile.mkdtemp(prefix="bench-http-"))
     os.environ["DATABASE_URL"] = f"sqlite:///{tmp / 'http.sqlite3'}"
     os.environ["REDIS_KEY_PREFIX"] = f"http{os.getpid()}"
     os.environ["DJANGO_SETTINGS_MODULE"] = "bench.http_settings"
     os.environ["BENCH_HTTP_VARIANT"] = "early"
-    procs: list[subprocess.Popen[bytes]] = []
+    procs: dict[tuple[str, str], subprocess.Popen[bytes]] = {}
     try:
         import django
 
@@ -353,8 +364,8 @@ def running(servers: tuple[str, ...]) -> Iterator[tuple[dict[tuple[str, str], in
         for kind in servers:
             for variant in VARIANTS:
                 ports[(kind, variant)] = port = free_port()
-                procs.append(start_server(kind, variant, port, dict(os.environ)))
-        wait_until_up(list(ports.values()), procs)
+                procs[(kind, variant)] = start_server(kind, variant, port, dict(os.environ))
+        wait_until_up(list(ports.values()), list(procs.values()))
 
         # The floor's copy: the page as rendered for a visitor without cookies.
         status, _, floor_body = fetch(ports[(servers[0], "stack")], f"/plain/{product.slug}/")
@@ -365,11 +376,11 @@ def running(servers: tuple[str, ...]) -> Iterator[tuple[dict[tuple[str, str], in
         for peer in peers:
             peer.floor_body = floor_body
             warm(peer, ports[(peer.server, peer.variant)])
-        yield ports, peers
+        yield Site(ports, procs, peers)
     finally:
-        for proc in procs:
+        for proc in procs.values():
             proc.terminate()
-        for proc in procs:
+        for proc in procs.values():
             try:
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
@@ -396,15 +407,44 @@ def make_peers(kind: str, ports: dict[tuple[str, str], int], slug: str) -> list[
     ]
 
 
-def measure(
-    peers: list[Peer], ports: dict[tuple[str, str], int], wrk: str, seconds: int, runs: int
-) -> None:
-    """``runs`` rounds of wrk over every peer, the order rotated each round."""
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (all its threads) so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def worker_pid(site: Site, peer: Peer) -> int:
+    """The process that serves: gunicorn's one worker (the arbiter's child), or uvicorn."""
+    pid = site.procs[(peer.server, peer.variant)].pid
+    if peer.server == "gunicorn":
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        if len(children) != 1:
+            raise SystemExit(f"gunicorn {pid} has {len(children)} workers, not 1")
+        pid = int(children[0])
+    return pid
+
+
+def redis_cpu_seconds() -> float:
+    from redis_sessions.connection import get_redis
+
+    info = get_redis().info("cpu")
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+
+def measure(site: Site, wrk: str, seconds: int, runs: int) -> None:
+    """``runs`` rounds of wrk over every peer, the order rotated each round. Beside
+    wrk's figures, the CPU time per request of the serving process and of Redis (wall
+    time on a busy 2-core machine also holds the waits for a core)."""
+    peers = site.peers
     for run in range(runs):
         shift = run % len(peers)
         for peer in peers[shift:] + peers[:shift]:
-            port = ports[(peer.server, peer.variant)]
+            port, pid = site.ports[(peer.server, peer.variant)], worker_pid(site, peer)
+            cpu, redis_cpu = cpu_seconds(pid), redis_cpu_seconds()
             result = run_wrk(wrk, port, peer, seconds)
+            n = max(result["requests"], 1)
+            result["worker_cpu_us"] = (cpu_seconds(pid) - cpu) / n * 1e6
+            result["redis_cpu_us"] = (redis_cpu_seconds() - redis_cpu) / n * 1e6
             problem = verify(peer, port)
             if result["non_2xx_3xx"] or problem:
                 raise SystemExit(f"{peer.server} {peer.name}: {result['non_2xx_3xx']} "
@@ -412,7 +452,8 @@ def measure(
             peer.runs.append(result)
             log(f"run {run + 1}/{runs} {peer.server:8} {peer.name:28} "
                 f"{result['rps']:8.0f} req/s  p50 {result['p50_ms']:.2f} ms  "
-                f"p99 {result['p99_ms']:.2f} ms")  # fmt: skip
+                f"p99 {result['p99_ms']:.2f} ms  CPU/request {result['worker_cpu_us']:.0f} us "
+                f"+ Redis {result['redis_cpu_us']:.0f} us")  # fmt: skip
 
 
 def main() -> None:
@@ -425,9 +466,9 @@ def main() -> None:
     servers = SERVERS if args.server == "both" else (args.server,)
     wrk = ensure_wrk()
 
-    with running(servers) as (ports, peers):
+    with running(servers) as site:
         load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
-        measure(peers, ports, wrk, args.seconds, args.runs)
+        measure(site, wrk, args.seconds, args.runs)
         meta = {
             "date": time.strftime("%Y-%m-%d %H:%M"),
             "seconds": args.seconds,
@@ -437,6 +478,7 @@ def main() -> None:
             "load_after": " ".join(f"{x:.2f}" for x in os.getloadavg()),
             "versions": versions(wrk),
         }
+    peers = site.peers
     ratios = report(peers, meta)
     if args.json:
         Path(args.json).write_text(json.dumps({
