@@ -3,17 +3,20 @@ sync worker of bench/http.py's servers while wrk loads it.
 
     .venv/bin/pip install py-spy
     .venv/bin/python bench/http_profile.py [--seconds 20] [--rate 250] [--peer early ...]
+                                           [--cpu]
 
 Peers: ``early`` (ours, served by PageHitMiddleware), ``stack`` (ours through
 ``cache_request`` on the full stack), ``django`` (Django's ``cache_page`` hit),
 ``floor`` (one plain GET); the same servers and checks as bench/http.py, one peer at
-a time. py-spy records with ``--idle`` (time blocked in a system call counts: the
-Redis round trip is mostly that) and ``--nonblocking`` (the worker is never paused).
-Each sample goes to the category of its innermost frame that matches one (so a
-settings read inside the CSRF code counts as a settings read). The table gives each
-category's share of the samples and that share of the wall time per request at the
-rate wrk measured meanwhile (the sampler itself takes CPU: rates are lower than
-bench/http.py's). Prints Markdown; writes nothing.
+a time. py-spy records with ``--nonblocking`` (the worker is never paused) and, by
+default, ``--idle``: time blocked in a system call counts (the Redis round trip is
+mostly that), and the table gives each category's share of the samples and that
+share of the wall time per request at the rate wrk measured meanwhile. With
+``--cpu``, only samples of the worker running or waiting for a core count, and the
+shares are of its CPU time per request (from /proc). Each sample goes to the category
+of its innermost frame that matches one (so a settings read inside the CSRF code
+counts as a settings read). The sampler takes CPU itself: rates are lower than
+bench/http.py's. Prints Markdown; writes nothing.
 """
 
 from __future__ import annotations
@@ -101,51 +104,56 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=20, help="wrk and py-spy per peer")
     parser.add_argument("--rate", type=int, default=250, help="py-spy samples per second")
     parser.add_argument("--peer", choices=PEERS, action="append", help="repeatable; all four")
+    parser.add_argument("--cpu", action="store_true", help="on-CPU samples, CPU time per request")
     args = parser.parse_args()
     spy = Path(sys.executable).parent / "py-spy"
     if not spy.exists():
         raise SystemExit(f"no {spy}: {Path(sys.executable).parent / 'pip'} install py-spy")
     wrk = http.ensure_wrk()
 
-    columns: list[tuple[str, float, Counter[str]]] = []
+    columns: list[tuple[str, float, float, Counter[str]]] = []
     with http.running(("gunicorn",)) as site, tempfile.TemporaryDirectory() as tmp:
         for key in args.peer or list(PEERS):
             peer = next(p for p in site.peers if p.name == PEERS[key])
             out = Path(tmp) / f"{key}.txt"
+            pid = http.worker_pid(site, peer)
             recorder = subprocess.Popen(
-                [str(spy), "record", "--pid", str(http.worker_pid(site, peer)), "--idle",
+                [str(spy), "record", "--pid", str(pid), *([] if args.cpu else ["--idle"]),
                  "--nonblocking", "--rate", str(args.rate), "--duration", str(args.seconds + 2),
                  "--format", "raw", "--output", str(out)],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )  # fmt: skip
             time.sleep(1)  # py-spy attached
             port = site.ports[(peer.server, peer.variant)]
+            cpu = http.cpu_seconds(pid)
             result = http.run_wrk(wrk, port, peer, args.seconds)
+            cpu = (http.cpu_seconds(pid) - cpu) / max(result["requests"], 1) * 1e6
             recorder.wait(timeout=args.seconds + 60)
             problem = http.verify(peer, port)
             if recorder.returncode != 0 or problem or result["non_2xx_3xx"]:
                 raise SystemExit(f"{peer.name}: py-spy {recorder.returncode}, then {problem}")
-            columns.append((peer.name, result["rps"], categorize(out.read_text())))
-            http.log(f"{peer.name}: {result['rps']:.0f} req/s under py-spy")
+            per_request = cpu if args.cpu else 1e6 / result["rps"]
+            columns.append((peer.name, result["rps"], per_request, categorize(out.read_text())))
+            http.log(f"{peer.name}: {result['rps']:.0f} req/s, {cpu:.0f} us CPU per request")
 
-    print(
-        f"py-spy {args.rate} Hz, --idle, {args.seconds} s of `wrk -t1 -c8` per peer, "
-        "gunicorn, one sync worker; share of samples, and of the wall time per request"
-    )
+    what = "CPU time (running or waiting for a core)" if args.cpu else "wall time"
+    print(f"py-spy {args.rate} Hz{'' if args.cpu else ' --idle'}, {args.seconds} s of "
+          "`wrk -t1 -c8` per peer, gunicorn, one sync worker: share of the samples, and "
+          f"that share of the {what} per request")  # fmt: skip
     print()
-    print("| where | " + " | ".join(f"{name} ({rps:,.0f} req/s)" for name, rps, _ in columns)
+    print("| where | " + " | ".join(f"{name} ({rps:,.0f} req/s)" for name, rps, _, _ in columns)
           + " |")  # fmt: skip
     print("| --- |" + " --- |" * len(columns))
     for name in [c for c, _ in CATEGORIES] + ["other"]:
-        if not any(found[name] for _, _, found in columns):
+        if not any(found[name] for *_, found in columns):
             continue
         cells = []
-        for _, rps, found in columns:
+        for _, _, per_request, found in columns:
             share = found[name] / max(sum(found.values()), 1)
-            cells.append(f"{share:.1%}, {share * 1e6 / rps:.0f} us")
+            cells.append(f"{share:.1%}, {share * per_request:.0f} us")
         print(f"| {name} | " + " | ".join(cells) + " |")
-    print("| whole request (1 / rate) | "
-          + " | ".join(f"{1e6 / rps:.0f} us" for _, rps, _ in columns) + " |")  # fmt: skip
+    totals = " | ".join(f"{per_request:.0f} us" for _, _, per_request, _ in columns)
+    print(f"| whole request ({'CPU' if args.cpu else '1 / rate'}) | {totals} |")
 
 
 if __name__ == "__main__":
