@@ -290,6 +290,10 @@ def delete_keys() -> None:
         redis.delete(*doomed[start : start + 1000])
 
 
+def cpu_cost(run: dict[str, Any]) -> float:
+    return float(run["worker_cpu_us"] + run["redis_cpu_us"])
+
+
 def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
@@ -320,17 +324,26 @@ def report(peers: list[Peer], meta: dict[str, Any]) -> list[dict[str, Any]]:
               f"{median([r['worker_cpu_us'] for r in p.runs]):.0f} us, "
               f"{median([r['redis_cpu_us'] for r in p.runs]):.0f} us | {errors} |")  # fmt: skip
     print()
-    print("| server | ratio of requests/s | median | per run | what it says |")
-    print("| --- | --- | --- | --- | --- |")
+    print(
+        "| server | ratio of requests/s | median | per run | from CPU time per request "
+        "| what it says |"
+    )
+    print("| --- | --- | --- | --- | --- | --- |")
     by_name = {(p.server, p.name): p for p in peers}
     ratios = []
     for server in dict.fromkeys(p.server for p in peers):
         for top, bottom, meaning in RATIOS:
-            a, b = by_name[(server, top)], by_name[(server, bottom)]
-            each = [x["rps"] / y["rps"] for x, y in zip(a.runs, b.runs, strict=True) if y["rps"]]
-            ratios.append({"server": server, "ratio": f"{top} / {bottom}", "per_run": each})
+            pairs = list(zip(by_name[(server, top)].runs, by_name[(server, bottom)].runs,
+                             strict=True))  # fmt: skip
+            each = [x["rps"] / y["rps"] for x, y in pairs if y["rps"]]
+            # The inverse ratio of the CPU (worker + Redis) each spent per request: what
+            # the rates' ratio would be if CPU alone set them, without waits for a core.
+            cpu = [cpu_cost(y) / cpu_cost(x) for x, y in pairs if cpu_cost(x)]
+            ratios.append({"server": server, "ratio": f"{top} / {bottom}", "per_run": each,
+                           "cpu_per_run": cpu})  # fmt: skip
             print(f"| {server} | {top} / {bottom} | {median(each):.2f}x | "
-                  f"{' / '.join(f'{x:.2f}' for x in each)} | {meaning} |")  # fmt: skip
+                  f"{' / '.join(f'{x:.2f}' for x in each)} | {median(cpu):.2f}x | "
+                  f"{meaning} |")  # fmt: skip
     return ratios
 
 
