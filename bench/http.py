@@ -16,7 +16,9 @@ load. Each run sends ``wrk -t1 -c8 -d<seconds>s --latency`` to every peer in tur
 order rotated from run to run (round robin), so the noise of a shared machine hits
 every peer alike. We print, per peer, the median over runs of requests/s and of wrk's
 p50 and p99 latency, and the ratios between peers taken within each run (their
-median, and each run's).
+median, and each run's). Beside them, the CPU time per request of the serving process
+(``/proc``) and of Redis (``INFO cpu``), and each ratio from those: on a busy shared
+machine the rates also hold the waits for a core, the CPU times much less.
 
 Page-cache peers, the demo product page of one item to a visitor without cookies (a
 first visit; the page gets a CSRF token, ours a fresh one per visitor):
