@@ -21,7 +21,7 @@ from django.core.exceptions import ImproperlyConfigured
 from bench.load_settings import *  # noqa: F403
 from bench.load_settings import MIDDLEWARE
 
-PAGE_HIT = "redis_sessions.pagehit.PageHitMiddleware"
+PAGE_HIT = "redis_sessions.pagecache.PageHitMiddleware"
 FLOOR = "bench.http_site.FloorMiddleware"
 SESSION_ENGINES = {
     "sessions-ours": "redis_sessions.backends.redis",
