@@ -8,7 +8,8 @@ one session at a time, as a site pays it) and prints bytes per session and the
 projection to 10,000,000 sessions. Scenarios:
 
 1. anonymous: ``{"n": 1}``;
-2. logged in: Django's three auth keys, about 4 sessions per user (seeded random);
+2. logged in: Django's three auth keys, about 4 sessions per user (seeded random,
+   7-digit user ids);
 3. logged in with 25 viewed items: ours through the app's view tracking (views queued
    on the store, sent with its save, as ``record_view`` does during a request);
    Django's engine has none, so the 25 item ids go in the session data;
@@ -69,6 +70,9 @@ PROJECTED = 10_000_000
 SAMPLE = 1000
 VIEWED = 25
 SESSIONS_PER_USER = 4
+# 7-digit user ids whatever --sessions is, as at 10,000,000 sessions (2,500,000 users):
+# the id's length moves the data key across allocator size classes.
+FIRST_UID = 1_000_000
 BACKEND = "django.contrib.auth.backends.ModelBackend"
 SETTINGS = {
     # Both engines as a site gets them by default: our KEY_PREFIX "rs", the cache's "".
@@ -93,7 +97,7 @@ class Population:
     def __post_init__(self) -> None:
         rng = random.Random(self.seed)
         users = max(1, self.n // SESSIONS_PER_USER)
-        self.uids = [rng.randrange(users) + 1 for _ in range(self.n)]
+        self.uids = [FIRST_UID + rng.randrange(users) for _ in range(self.n)]
         # _auth_user_hash: an HMAC-SHA256 hexdigest (64 characters), one per user.
         self.hashes = {u: f"{rng.getrandbits(256):064x}" for u in set(self.uids)}
         self.viewed = [rng.sample(range(1, self.items + 1), VIEWED) for _ in range(self.n)]
