@@ -51,6 +51,7 @@ class Layout:
     login: str = "hash"  # "hash", "none" or "buckets" (small hashes of ~64)
     data_head: str = "session:"
     backend_in_data: bool = True  # _auth_user_backend stored in the data
+    short_auth: bool = False  # the auth keys as "u" and "h", no backend (a serializer's job)
 
 
 def b16(key: str) -> bytes:
@@ -75,6 +76,7 @@ LAYOUTS: dict[str, Layout] = {
     "d: login: in ~64-field hashes": Layout(login="buckets"),
     "e: data key 'rs:1:s:{KEY}'": Layout(data_head="s:"),
     "e: no _auth_user_backend": Layout(backend_in_data=False),
+    "e: auth keys 'u', 'h', no backend": Layout(short_auth=True),
     "e: no TTL on the data key": Layout(ttl=False),
 }
 # The levers that reach the targets, together (the saving is not the sum: c also
@@ -87,6 +89,10 @@ COMBINED = {
     "a+b+c16": Layout(expires=False, user_sessions="zset", member=b16),
     "a+b+c16+d(buckets)": Layout(expires=False, user_sessions="zset", member=b16, login="buckets"),
     "a+b+c16+d(none)": Layout(expires=False, user_sessions="zset", member=b16, login="none"),
+    "a+b+e(auth 'u', 'h')": Layout(expires=False, user_sessions="zset", short_auth=True),
+    "a+b+c16+e(auth 'u', 'h')": Layout(
+        expires=False, user_sessions="zset", member=b16, short_auth=True
+    ),
 }
 
 
@@ -110,6 +116,8 @@ def fill(client: redis.Redis, layout: Layout, n: int, logged_in: bool) -> None:
                     "_auth_user_hash": digest}  # fmt: skip
             if not layout.backend_in_data:
                 del data["_auth_user_backend"]
+            if layout.short_auth:
+                data = {"u": str(uid), "h": digest}
         payload = json.dumps(data, separators=(",", ":")).encode("latin-1")
         pipe.set(f"{P}{layout.data_head}{{{key}}}", payload, ex=TTL if layout.ttl else None)
         pipe.zadd(f"{P}recent:", {member: t})
@@ -161,6 +169,7 @@ def main() -> None:
                         help="Django's cache engine, B/session, anonymous")  # fmt: skip
     parser.add_argument("--django-login", type=float, default=0.0,
                         help="Django's cache engine, B/session, logged in")  # fmt: skip
+    parser.add_argument("--only", default="", help="variants whose name contains this")
     args = parser.parse_args()
     server = embedded.start("--save", "", "--appendonly", "no")
     try:
@@ -174,10 +183,12 @@ def main() -> None:
         # settles its own structures): done once and dropped.
         measure(client, LAYOUTS["base"], args.sessions, True)
         base = {li: measure(client, LAYOUTS["base"], args.sessions, li) for li in (False, True)}
-        print(f"{'variant':32} {'anon B':>7} {'saved':>6} {'ratio':>6} "
+        print(f"{'variant':34} {'anon B':>7} {'saved':>6} {'ratio':>6} "
               f"{'login B':>8} {'saved':>6} {'ratio':>6}")  # fmt: skip
         for name, layout in {**LAYOUTS, **COMBINED}.items():
-            row = f"{name:32}"
+            if args.only not in name and name != "base":
+                continue
+            row = f"{name:34}"
             for logged_in in (False, True):
                 b = base[logged_in] if name == "base" else None
                 if b is None:
