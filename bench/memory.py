@@ -128,8 +128,8 @@ def ours(scenario: str, pop: Population, i: int) -> str:
         store.update(pop.auth(i))
     if scenario == "viewed":
         # What record_view does during a request: queued, sent with the save.
-        for item in pop.viewed[i]:
-            store.queue_view(str(item))
+        for viewed in pop.viewed[i]:
+            store.queue_view(str(viewed))
     store.save()
     key = store.session_key
     assert key is not None
@@ -222,7 +222,7 @@ class Family:
 def usage(client: redis.Redis, names: list[Any]) -> tuple[list[int], str]:
     pipe = client.pipeline(transaction=False)
     for name in names:
-        pipe.execute_command("MEMORY USAGE", name, "SAMPLES", 0)
+        pipe.memory_usage(name, samples=0)
     sizes = pipe.execute()
     encoding = client.object("encoding", names[0])
     return sizes, encoding.decode() if isinstance(encoding, bytes) else str(encoding)
@@ -378,7 +378,7 @@ def main() -> None:
     args = parser.parse_args()
     if not args.with_counters:
         check_views_only()
-        our_engine.view_commands = session_views_only
+        our_engine.view_commands = session_views_only  # type: ignore[attr-defined]
     client = admin()
     header(client, args)
     pop = Population(args.sessions, args.items)

@@ -26,6 +26,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import redis
 
@@ -46,7 +47,7 @@ class Layout:
 
     expires: bool = True  # the expires: zset
     ttl: bool = True  # a Redis TTL on the data key
-    member: Callable[[str], bytes | str] = lambda key: key  # index member of a key
+    member: Callable[[str], Any] = lambda key: key  # index member (str or bytes) of a key
     user_sessions: str = "set"  # "set", "zset" or "hash"
     login: str = "hash"  # "hash", "none" or "buckets" (small hashes of ~64)
     data_head: str = "session:"
