@@ -1,5 +1,5 @@
 """Where the time of one page-cache hit goes under gunicorn: py-spy samples the one
-sync worker of bench/http.py's servers while wrk loads it.
+sync worker of bench/http_load.py's servers while wrk loads it.
 
     .venv/bin/pip install py-spy
     .venv/bin/python bench/http_profile.py [--seconds 20] [--rate 250] [--peer early ...]
@@ -7,7 +7,7 @@ sync worker of bench/http.py's servers while wrk loads it.
 
 Peers: ``early`` (ours, served by PageHitMiddleware), ``stack`` (ours through
 ``cache_request`` on the full stack), ``django`` (Django's ``cache_page`` hit),
-``floor`` (one plain GET); the same servers and checks as bench/http.py, one peer at
+``floor`` (one plain GET); the same servers and checks as bench/http_load.py, one peer at
 a time. py-spy records with ``--nonblocking`` (the worker is never paused) and, by
 default, ``--idle``: time blocked in a system call counts (the Redis round trip is
 mostly that), and the table gives each category's share of the samples and that
@@ -16,7 +16,7 @@ share of the wall time per request at the rate wrk measured meanwhile. With
 shares are of its CPU time per request (from /proc). Each sample goes to the category
 of its innermost frame that matches one (so a settings read inside the CSRF code
 counts as a settings read). The sampler takes CPU itself: rates are lower than
-bench/http.py's. Prints Markdown; writes nothing.
+bench/http_load.py's. Prints Markdown; writes nothing.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-# bench/http.py would hide the standard library's http package: not on the path.
+# bench/http_load.py would hide the standard library's http package: not on the path.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
 
@@ -36,7 +36,7 @@ import tempfile  # noqa: E402
 import time  # noqa: E402
 from collections import Counter  # noqa: E402
 
-from bench import http  # noqa: E402
+from bench import http_load as http  # noqa: E402
 
 PEERS = {"early": http.EARLY, "stack": http.STACK, "django": http.DJANGO, "floor": http.FLOOR}
 # (category, substrings of a py-spy frame "function (file)"), matched from the innermost

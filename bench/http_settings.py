@@ -1,4 +1,4 @@
-"""Settings for bench/http.py's servers: the demo as bench/load_settings.py runs it (DEBUG
+"""Settings for bench/http_load.py's servers: the demo as bench/load_settings.py runs it (DEBUG
 off, quiet logs), in the variant named by $BENCH_HTTP_VARIANT:
 
 * ``early``: the demo as configured; our hits served by ``PageHitMiddleware``.
@@ -30,7 +30,7 @@ SESSION_ENGINES = {
 
 VARIANT = os.environ.get("BENCH_HTTP_VARIANT", "early")
 if PAGE_HIT not in MIDDLEWARE:
-    raise ImproperlyConfigured("bench/http.py expects the demo to serve hits by PageHitMiddleware")
+    raise ImproperlyConfigured("bench/http_load.py expects the demo to serve hits by PageHitMiddleware")
 if VARIANT == "stack":
     MIDDLEWARE = [m for m in MIDDLEWARE if m != PAGE_HIT]
     ROOT_URLCONF = "bench.http_site"

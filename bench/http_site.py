@@ -1,4 +1,4 @@
-"""URLs, views and the floor middleware of bench/http.py's servers (the variants are in
+"""URLs, views and the floor middleware of bench/http_load.py's servers (the variants are in
 ``bench/http_settings.py``)."""
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Over real HTTP: the demo's page cache and session engine under gunicorn (and uvicorn),
 driven by wrk, against their peers.
 
-    .venv/bin/python bench/http.py [--seconds 6] [--runs 3] [--server gunicorn|uvicorn|both]
+    .venv/bin/python bench/http_load.py [--seconds 6] [--runs 3] [--server gunicorn|uvicorn|both]
                                    [--json FILE]
 
 Set-up: a private Redis (the embedded one on a unix socket, or $REDIS_URL; keys under
@@ -122,7 +122,7 @@ class Site:
 
 
 def log(message: str) -> None:
-    print(f"bench/http.py: {message}", file=sys.stderr, flush=True)
+    print(f"bench/http_load.py: {message}", file=sys.stderr, flush=True)
 
 
 def ensure_wrk() -> str:
@@ -302,7 +302,7 @@ def median(values: list[float]) -> float:
 
 def report(peers: list[Peer], meta: dict[str, Any]) -> list[dict[str, Any]]:
     v = meta["versions"]
-    print(f"bench/http.py, {meta['date']}: `wrk -t1 -c8 -d{meta['seconds']}s`, "
+    print(f"bench/http_load.py, {meta['date']}: `wrk -t1 -c8 -d{meta['seconds']}s`, "
           f"{meta['runs']} runs (peers alternating round robin), one worker per server; "
           f"Python {v['python']}, Django {v['django']}, redis-py {v['redis']} "
           f"(hiredis {v['hiredis']}), django-redis {v['django-redis']}, "
