@@ -30,7 +30,7 @@ SESSION_ENGINES = {
 
 VARIANT = os.environ.get("BENCH_HTTP_VARIANT", "early")
 if PAGE_HIT not in MIDDLEWARE:
-    raise ImproperlyConfigured("bench/http_load.py expects the demo to serve hits by PageHitMiddleware")
+    raise ImproperlyConfigured("bench/http_load.py expects the demo to use PageHitMiddleware")
 if VARIANT == "stack":
     MIDDLEWARE = [m for m in MIDDLEWARE if m != PAGE_HIT]
     ROOT_URLCONF = "bench.http_site"
