@@ -111,6 +111,17 @@ def view_commands(
     return commands
 
 
+def mark_counted(request: HttpRequest, item: str) -> None:
+    """This request's view of ``item`` is counted already (by the page cache): the
+    view's own ``record_view`` of it counts nothing, once."""
+    counted: set[str] = request.__dict__.setdefault(COUNTED_ATTR, set())
+    counted.add(item)
+
+
+def is_counted(request: HttpRequest, item: str) -> bool:
+    return item in request.__dict__.get(COUNTED_ATTR, ())
+
+
 def record_view(request: HttpRequest, item_id: object) -> None:
     """Record that this request's visitor viewed ``item_id``.
 

@@ -57,8 +57,7 @@ def cache_request(
     def decorator(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
         @wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-            before = pagelookup.before(request, item, args, kwargs, timeout=timeout, public=public,
-                             itemless=itemless)  # fmt: skip
+            before = pagelookup.before(request, options, args, kwargs)
             if not isinstance(before, Pending):
                 return before
             try:
@@ -68,7 +67,8 @@ def cache_request(
                 raise
             return before.finish(request, response)
 
-        setattr(wrapped, CACHED_ATTR, Options(item, timeout, public, itemless, wrapped))
+        options = Options(item, timeout, public, itemless, wrapped)
+        setattr(wrapped, CACHED_ATTR, options)
         return wrapped
 
     return decorator
@@ -96,9 +96,8 @@ class PageCacheMiddleware(MiddlewareMixin):
     ) -> HttpResponseBase | None:
         if getattr(view_func, CACHED_ATTR, False):
             return None
-        item = getattr(view_func, ITEM_ATTR, None)
-        before = pagelookup.before(request, item, view_args, view_kwargs, timeout=None,
-                                   public=False, itemless=True)  # fmt: skip
+        options = Options(getattr(view_func, ITEM_ATTR, None), None, False, True)
+        before = pagelookup.before(request, options, view_args, view_kwargs)
         if not isinstance(before, Pending):
             return before
         setattr(request, PENDING_ATTR, before)

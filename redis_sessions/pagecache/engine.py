@@ -16,7 +16,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from redis_sessions import keys
@@ -67,6 +67,13 @@ class Target:
     count_keys: Sequence[str] = ()  # views:{DAY}, visitors:... (pages only)
     count_args: Sequence[Any] = ()  # (count, visitor, ttl, limit, session, check cart)
     other_viewed: Sequence[str] = ()  # the other partitions (PARTITIONS above 1)
+
+
+def uncounted(target: Target) -> Target:
+    """``target`` looked up again in the same request: the view is counted once."""
+    if not target.count_args:
+        return target
+    return replace(target, count_args=[0, *target.count_args[1:]])
 
 
 def popularity_keys(item: str) -> tuple[str, tuple[str, ...]]:
@@ -136,9 +143,10 @@ def lookup(target: Target, *, wait: bool = True) -> Found:
     if found.state != WAIT or not wait:
         return found
     deadline = time.monotonic() + RENDER_WAIT_SECONDS
+    again = uncounted(target)  # the first lookup counted the view
     while time.monotonic() < deadline:
         time.sleep(POLL_SECONDS)
-        found = _found(run(get_redis(), lookup_commands(target, token)), token)
+        found = _found(run(get_redis(), lookup_commands(again, token)), token)
         if found.state != WAIT:
             return found
     return Found(RENDER)  # no lock: render ourselves rather than wait for ever

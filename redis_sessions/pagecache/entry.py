@@ -101,23 +101,24 @@ def _vary_values(request: HttpRequest, names: list[str]) -> list[list[str]]:
 
 
 def refusal(request: HttpRequest, response: HttpResponseBase) -> str | None:
-    """Why ``response`` must not be stored, or ``None`` when it may be."""
+    """Why ``response`` must not be stored (a ``bypass.REASONS`` name), or ``None``
+    when it may be."""
     if response.status_code != 200 or response.streaming:
-        return "status or streaming"
+        return "status"
     if response.cookies:
-        return "Set-Cookie"
+        return "cookie"
     control = response.get("Cache-Control", "")
     directives = {d.split("=")[0].strip().lower() for d in control.split(",")}
     if directives & _NO_STORE:
-        return "Cache-Control"
+        return "cache-control"
     if "*" in _vary_names(response):
-        return "Vary: *"
+        return "vary"
     session = getattr(request, "session", None)
     if session is not None and getattr(session, "modified", False):
-        return "the view changed the session"
+        return "session-changed"
     messages = getattr(request, "_messages", None)
     if messages is not None and getattr(messages, "_loaded_data", None):
-        return "the page shows the visitor's messages"
+        return "messages"
     return None
 
 

@@ -1,7 +1,13 @@
 """The page cache's lookup, shared by ``cache_request`` and ``PageCacheMiddleware``
-(``pagecache``) and by ``PageHitMiddleware`` (``pagehit``): the rules that say whether a
-request may get a cached page, the one-round-trip lookup, the hit's response, and the
-``Pending`` page that a miss renders and stores.
+(``decorator``) and by ``PageHitMiddleware`` (``middleware``): the rules that say
+whether a request may get a cached page, the one-round-trip lookup, the hit's
+response, and the ``Pending`` page that a miss renders and stores.
+
+Every lookup counts the request's view of the page's item (in its round trip, whatever
+it finds), so ``cache_request`` alone makes an item popular; the view's own
+``record_view`` of that item then counts nothing. A request bypassed before any lookup
+(an ``Authorization`` header, a logged-in visitor whose session is loaded already) is
+counted by ``record_view``, which rides on the session's round trip.
 """
 
 from __future__ import annotations
@@ -14,9 +20,11 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
 from redis_sessions import keys
 from redis_sessions.analytics.counting import (
-    COUNTED_ATTR,
     analytics_ttl,
     clean_item_id,
+    is_counted,
+    mark_counted,
+    record_view,
     today,
     visitor_id,
 )
@@ -25,6 +33,7 @@ from redis_sessions.connection import get_redis, run
 from redis_sessions.exceptions import RedisUnavailable
 from redis_sessions.pagecache import engine as caching
 from redis_sessions.pagecache import entry as pageentry
+from redis_sessions.pagecache.bypass import mark
 
 ItemFunc = Callable[..., object]
 ITEM_ATTR = "redis_sessions_page_item"  # set by page_item, read by the middleware
@@ -65,43 +74,51 @@ def _target(request: HttpRequest, digest: str, item: str, public: bool) -> cachi
     if session_key:
         count_keys += keys.session_keys(session_key)
     visitor = session_key or visitor_id(request, day)
-    count_args = [1, visitor, analytics_ttl(), app_settings.VIEWED_LIMIT, session_key,
+    # the view is counted by the first lookup of the request only
+    count = 0 if (not item or is_counted(request, item)) else 1
+    count_args = [count, visitor, analytics_ttl(), app_settings.VIEWED_LIMIT, session_key,
                   0 if public else 1]  # fmt: skip
     viewed, others = caching.popularity_keys(item)
     return caching.Target(keys.page(digest), keys.page_lock(digest), viewed, item, True,
                           count_keys, count_args, others)  # fmt: skip
 
 
-def mark(response: HttpResponseBase, state: str) -> HttpResponseBase:
-    if app_settings.X_CACHE_HEADER:
-        response["X-Cache"] = state
-    return response
+def _counts(target: caching.Target) -> bool:
+    return bool(target.item and target.count_args and target.count_args[0])
 
 
 class Pending:
-    """A page being rendered on a miss: stores the response when the view is done."""
+    """A page being rendered on a miss: stores the response when the view is done.
+    Without a ``target`` it is a bypass: ``reason`` says why, and ``uncounted`` names
+    an item whose view no lookup counted (``before`` counts it)."""
 
-    def __init__(self, target: caching.Target | None, digest: str, timeout: int, token: str):
+    def __init__(
+        self, target: caching.Target | None, digest: str, timeout: int, token: str,
+        reason: str = "", uncounted: str = "",
+    ) -> None:  # fmt: skip
         self.target, self.digest, self.timeout, self.token = target, digest, timeout, token
+        self.reason, self.uncounted = reason, uncounted
 
     def finish(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
         if self.target is None:
-            return mark(response, "bypass")
-        encoded = None
-        if pageentry.refusal(request, response) is None and isinstance(response, HttpResponse):
-            encoded = pageentry.encode(request, response, self.target.item)
+            return mark(response, "bypass", self.reason)
+        reason, encoded = _encoded(request, response, self.target.item)
         try:
             if encoded is not None:
-                item_set = keys.item_pages(self.target.item) if self.target.item else None
-                store = caching.store_command(
-                    self.target, *encoded, self.timeout, self.token, item_set, self.digest
-                )
-                run(get_redis(), [store])
+                run(get_redis(), [self._store(encoded)])
             elif self.token:
                 run(get_redis(), [caching.release_command(self.target, self.token)])
         except RedisUnavailable as exc:
             _outage.failed(exc)
-        return mark(response, "miss" if encoded is not None else "bypass")
+            reason = "unavailable"
+        return mark(response, "bypass", reason) if reason else mark(response, "miss")
+
+    def _store(self, encoded: tuple[bytes, bytes]) -> tuple[Any, ...]:
+        assert self.target is not None
+        item_set = keys.item_pages(self.target.item) if self.target.item else None
+        return caching.store_command(
+            self.target, *encoded, self.timeout, self.token, item_set, self.digest
+        )
 
     def abandon(self) -> None:
         if self.target is not None and self.token:
@@ -109,64 +126,97 @@ class Pending:
                 run(get_redis(), [caching.release_command(self.target, self.token)])
 
 
-BYPASS = Pending(None, "", 0, "")
+def _encoded(
+    request: HttpRequest, response: HttpResponseBase, item: str
+) -> tuple[str, tuple[bytes, bytes] | None]:
+    """``("", (meta, body))`` to store, or ``(reason, None)`` when it must not be."""
+    reason = pageentry.refusal(request, response)
+    if reason is not None:
+        return reason, None
+    if not isinstance(response, HttpResponse):
+        return "status", None
+    encoded = pageentry.encode(request, response, item)
+    return ("csrf", None) if encoded is None else ("", encoded)
+
+
+def bypass(reason: str, uncounted: str = "") -> Pending:
+    """A page served uncached, for ``reason`` (``bypass.REASONS``)."""
+    return Pending(None, "", 0, "", reason, uncounted)
 
 
 def before(
-    request: HttpRequest, item_fn: ItemFunc | None, args: Any, kwargs: Any, *,
-    timeout: int | None, public: bool, itemless: bool,
-) -> HttpResponseBase | Pending:  # fmt: skip
+    request: HttpRequest, options: Options, args: Any, kwargs: Any
+) -> HttpResponseBase | Pending:
     """A cached response, or the ``Pending`` that stores what the view renders."""
     early: Pending | None = request.__dict__.pop(EARLY_ATTR, None)
-    if early is not None:  # PageHitMiddleware looked it up already (no hit)
-        if early.target is None:
-            return early
-        if (public or not _personal(request)) and early.digest == pageentry.request_digest(request):
+    if early is not None and early.target is not None:  # PageHitMiddleware's, no hit
+        if (options.public or not _personal(request)) and early.digest == (
+            pageentry.request_digest(request)
+        ):
             return early
         early.abandon()  # something between changed the page or the visitor: afresh
-    return serve(request, look_up(request, item_fn, args, kwargs, timeout=timeout,
-                                  public=public, itemless=itemless))  # fmt: skip
+        early = None
+    result = early or serve(request, look_up(request, options, args, kwargs))
+    if isinstance(result, Pending) and result.uncounted:
+        count_view(request, result.uncounted)
+        result.uncounted = ""
+    return result
+
+
+def count_view(request: HttpRequest, item: str) -> None:
+    """Count a view no lookup counted: ``record_view`` (on the session's round trip
+    when ``RedisSessionsMiddleware`` queues it); the view's own counts nothing."""
+    try:
+        record_view(request, item)
+    except RedisUnavailable as exc:
+        _outage.failed(exc)
+        return
+    mark_counted(request, item)
 
 
 def look_up(
-    request: HttpRequest, item_fn: ItemFunc | None, args: Any, kwargs: Any, *,
-    timeout: int | None, public: bool, itemless: bool, anonymous: bool = False,
-) -> Pending | tuple[Pending, caching.Found]:  # fmt: skip
-    """The lookup of a page (one round trip): ``BYPASS`` when the page is not
+    request: HttpRequest, options: Options, args: Any, kwargs: Any, *, anonymous: bool = False
+) -> Pending | tuple[Pending, caching.Found]:
+    """The lookup of a page (one round trip): a bypass when the page is not
     cacheable, else ``(pending, found)``. ``anonymous``: the visitor is known to have
     no session (``PageHitMiddleware``, before the session is loaded)."""
-    if request.method not in ("GET", "HEAD") or "HTTP_AUTHORIZATION" in request.META:
-        return BYPASS
+    if request.method not in ("GET", "HEAD"):
+        return bypass("method")
+    item_fn = options.item
     raw = item_fn(request, *args, **kwargs) if item_fn is not None else None
-    if raw is None and not itemless:
-        return BYPASS
+    if raw is None and not options.itemless:
+        return bypass("no-item")
     item = "" if raw is None else clean_item_id(raw)
-    timeout = app_settings.PAGE_CACHE_TIMEOUT if timeout is None else timeout
+    if "HTTP_AUTHORIZATION" in request.META:
+        return bypass("authorization", item)
+    timeout = app_settings.PAGE_CACHE_TIMEOUT if options.timeout is None else options.timeout
+    public = options.public
     session = getattr(request, "session", None)
     # A session not loaded yet is loaded in the lookup's round trip (the view would
     # load it anyway when it is not served from the cache).
     together = not (public or anonymous) and _loads_with(session)
     try:
         if not (public or anonymous or together) and _personal(request):
-            return BYPASS
+            return bypass("session", item)
         digest = pageentry.request_digest(request)
         target = _target(request, digest, item, public)
         if together:
             # A peek: no lock for a visitor who may turn out not to be allowed the page.
             found = caching.peek(target, send=session.load_with)  # type: ignore[union-attr]
+            if _counts(target):
+                mark_counted(request, item)
             if _personal(request):  # no round trip now: the session is loaded
-                if target.item and (found.servable or found.state == caching.GONE):
-                    # counted already: the fresh page's record_view must not count it
-                    setattr(request, COUNTED_ATTR, {target.item})
-                return BYPASS
+                return bypass("session")
             if found.state == caching.MISS:  # anonymous after all: look up to render
-                found = caching.lookup(target)
+                found = caching.lookup(caching.uncounted(target))
         else:
             found = caching.lookup(target)
+            if _counts(target):
+                mark_counted(request, item)
         _outage.ok()
     except RedisUnavailable as exc:
         _outage.failed(exc)
-        return BYPASS
+        return bypass("unavailable")
     return Pending(target, digest, timeout, found.token), found
 
 
@@ -186,15 +236,13 @@ def serve(
     if not isinstance(looked, tuple):
         return looked
     pending, found = looked
-    if found.state in (caching.COLD, caching.BYPASS):
-        return BYPASS
+    if found.state == caching.COLD:
+        return bypass("cold")
+    if found.state == caching.BYPASS:
+        return bypass("cart")
     if found.servable:
         assert found.meta is not None and found.body is not None
         response = pageentry.decode(request, found.meta, found.body)
         if response is not None:
             return mark(response, "hit")
-    item = pending.target.item if pending.target else ""
-    if item and (found.servable or found.state == caching.GONE):
-        # a Vary mismatch, or the copy went: counted already, so record_view must not
-        setattr(request, COUNTED_ATTR, {item})
-    return pending
+    return pending  # a miss, or a Vary mismatch: the view renders

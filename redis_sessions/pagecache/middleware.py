@@ -103,9 +103,7 @@ class PageHitMiddleware(MiddlewareMixin):
         options = None if route is None else self._options(route[0])
         if route is None or options is None:
             return None
-        looked = look_up(request, options.item, route[1], route[2],
-                         timeout=options.timeout, public=options.public,
-                         itemless=options.itemless, anonymous=True)  # fmt: skip
+        looked = look_up(request, options, route[1], route[2], anonymous=True)
         if isinstance(looked, tuple) and looked[1].servable and self.csrf is not None:
             self.csrf.process_request(request)  # the visitor's secret, for their token
         result = serve(request, looked)

@@ -35,7 +35,19 @@ def cache_get(k: list[Any], a: list[Any]) -> Step:
     if error is not None:
         return error
     fresh_text, rest = replies[0], replies[1:]
+    # As the script: the view is counted whatever the state (ARGV 6), once.
+    counts: list[Command] = []
+    if count == "1" and item:
+        counts += [("ZINCRBY", viewed, -1, item), ("ZINCRBY", k[3], 1, item),
+                   ("EXPIRE", k[3], ttl)]  # fmt: skip
+        if visitor:
+            counts += [("PFADD", k[4], visitor), ("EXPIRE", k[4], ttl)]
+        if session:
+            viewed_command = SESSION_VIEWED.command([k[5], k[6]], [limit, now, item])
+            counts.append(viewed_command)
     if session and bypass == "1" and rest.pop(0) == 1:
+        if counts:
+            yield counts
         return [b"bypass"]
     if top > 0:
         rank, score = rest.pop(0), rest.pop(0)
@@ -49,24 +61,17 @@ def cache_get(k: list[Any], a: list[Any]) -> Step:
                 return error
             rank += sum(int(b) for b in better)
         if rank is None or rank >= top:
+            if counts:
+                yield counts
             return [b"cold"]
-    counts: list[Command] = []
-    if count == "1" and item:
-        counts += [("ZINCRBY", viewed, -1, item), ("ZINCRBY", k[3], 1, item),
-                   ("EXPIRE", k[3], ttl)]  # fmt: skip
-        if visitor:
-            counts += [("PFADD", k[4], visitor), ("EXPIRE", k[4], ttl)]
-        if session:
-            viewed_command = SESSION_VIEWED.command([k[5], k[6]], [limit, now, item])
-            counts.append(viewed_command)
     fresh = float(fresh_text) if fresh_text is not None else None
-    if fresh is not None and fresh > float(now):
+    if (fresh is not None and fresh > float(now)) or int(lock_ms) == 0:
         if counts:
             yield counts
-        return [b"hit"]
-    if int(lock_ms) == 0:  # a peek: no lock, nothing stale
-        return [b"miss"]
-    (locked,) = yield [("SET", lock, token, "PX", lock_ms, "NX")]
+        # a peek (lock ms 0) takes no lock and serves nothing stale
+        return [b"hit"] if fresh is not None and fresh > float(now) else [b"miss"]
+    # the counts ride with the SET NX (a different slot each: one pipeline step)
+    *_, locked = yield [*counts, ("SET", lock, token, "PX", lock_ms, "NX")]
     if locked:
         # The entry and the lock live in two slots, so this is two steps: a worker may
         # have stored the page and released its lock between our read and our SET NX.
@@ -74,13 +79,9 @@ def cache_get(k: list[Any], a: list[Any]) -> Step:
         (again,) = yield [("HGET", entry, "fresh")]
         if again is not None and float(again) > float(now):
             yield [LOCK_RELEASE.command([lock], [token])]
-            if counts:
-                yield counts
             return [b"hit"]
         return [b"render"]
     if fresh is not None:
-        if counts:
-            yield counts
         return [b"stale"]
     return [b"wait"]
 

@@ -34,6 +34,12 @@ def item_page(request: HttpRequest, item: str) -> HttpResponse:
 
 
 @cache_request(item=by_item)
+def alone_page(request: HttpRequest, item: str) -> HttpResponse:
+    """The decorator alone, as documented: no record_view of its own."""
+    return _page("alone", item)
+
+
+@cache_request(item=by_item)
 def empty_page(request: HttpRequest, item: str) -> HttpResponse:
     return _page("empty", item, body="")
 
@@ -115,6 +121,7 @@ def post_target(request: HttpRequest) -> HttpResponse:
 
 urlpatterns = [
     path("item/<str:item>/", item_page),
+    path("alone/<str:item>/", alone_page),
     path("empty/<str:item>/", empty_page),
     path("rule/<str:rule>/<str:item>/", rule_page),
     path("vary/<str:item>/", vary_page),
