@@ -41,6 +41,7 @@ DEFAULTS: dict[str, Any] = {
     "CACHE_TOP_N": 10_000,
     "PAGE_CACHE_TIMEOUT": 300,
     "PAGE_CACHE_GRACE": 60,
+    "PAGE_CACHE_MAX_VARIANTS": 16,
     "X_CACHE_HEADER": True,
     "DAILY_VIEWS_DAYS": 30,
     # Row cache
@@ -167,6 +168,11 @@ class Settings:
     @property
     def PAGE_CACHE_GRACE(self) -> int:
         return int(_get("PAGE_CACHE_GRACE"))
+
+    @property
+    def PAGE_CACHE_MAX_VARIANTS(self) -> int:
+        """Most cached pages per item (query parameters, hosts, languages, HEAD)."""
+        return int(_get("PAGE_CACHE_MAX_VARIANTS"))
 
     @property
     def X_CACHE_HEADER(self) -> bool:

@@ -20,6 +20,7 @@ logger = logging.getLogger("redis_sessions.pagecache")
 REASONS = {
     "method": "not a GET or HEAD request",
     "authorization": "the request has an Authorization header",
+    "query": "the query string has a parameter the view does not allow (query=...)",
     "no-item": "the view's item function returned None and the view is not itemless",
     "session": "the visitor is logged in or their session holds data (not public)",
     "cart": "the visitor has a non-empty cart (not public)",
@@ -32,6 +33,7 @@ REASONS = {
     "session-changed": "the view changed the session",
     "messages": "the page shows the visitor's messages",
     "csrf": "the page holds the visitor's unmasked CSRF secret",
+    "variants": "the item has PAGE_CACHE_MAX_VARIANTS cached pages already",
 }
 _logged: set[str] = set()
 

@@ -19,7 +19,7 @@ before the rest of the middleware; the lookup itself is ``pagelookup``'s.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import wraps
 from typing import Any
 from urllib.parse import urlsplit
@@ -32,7 +32,14 @@ from redis_sessions.analytics.counting import clean_item_id
 from redis_sessions.connection import get_redis, run
 from redis_sessions.pagecache import entry as pageentry
 from redis_sessions.pagecache import lookup as pagelookup
-from redis_sessions.pagecache.lookup import CACHED_ATTR, ITEM_ATTR, ItemFunc, Options, Pending
+from redis_sessions.pagecache.lookup import (
+    CACHED_ATTR,
+    ITEM_ATTR,
+    ItemFunc,
+    Options,
+    Pending,
+    site_wide_options,
+)
 from redis_sessions.pagecache.scripts import CACHE_INVALIDATE_ITEM
 
 __all__ = [
@@ -44,15 +51,19 @@ PENDING_ATTR = "_redis_sessions_page"
 
 def cache_request(
     item: ItemFunc | None = None, timeout: int | None = None, *,
-    public: bool = False, itemless: bool = False,
+    public: bool = False, itemless: bool = False, query: Iterable[str] = (),
 ) -> Callable[[Callable[..., HttpResponseBase]], Callable[..., HttpResponseBase]]:  # fmt: skip
-    """Cache a view's page while its item is popular (the book's ``cache_request``).
+    """Cache a view's page while its item is popular (the book's ``cache_request``),
+    and count the view of that item.
 
     ``item(request, *args, **kwargs)`` returns the page's item id, or ``None`` (then
     the page is cached only with ``itemless=True``). ``timeout`` defaults to
     ``PAGE_CACHE_TIMEOUT``. ``public=True`` says the page is the same for everyone,
     so logged-in visitors and visitors with a cart get the cached copy too.
+    ``query`` names the query parameters a cached page may have (sorted in its key);
+    a request with any other parameter is served uncached (none allowed by default).
     """
+    allowed = query_names(query)
 
     def decorator(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
         @wraps(view)
@@ -67,18 +78,31 @@ def cache_request(
                 raise
             return before.finish(request, response)
 
-        options = Options(item, timeout, public, itemless, wrapped)
+        options = Options(item, timeout, public, itemless, wrapped, allowed)
         setattr(wrapped, CACHED_ATTR, options)
         return wrapped
 
     return decorator
 
 
-def page_item(item: ItemFunc) -> Callable[[Any], Any]:
-    """Tell ``PageCacheMiddleware`` which item a view's page shows."""
+def query_names(query: Iterable[str]) -> frozenset[str]:
+    """``query`` as a set of parameter names; ``TypeError`` for a lone string (whose
+    letters would each be a name) or for names that are not strings."""
+    if isinstance(query, str):
+        raise TypeError(f"query must be a tuple of parameter names, not the string {query!r}.")
+    names = frozenset(query)
+    if not all(isinstance(name, str) for name in names):
+        raise TypeError(f"query must name parameters as strings, not {sorted(map(repr, names))}.")
+    return names
+
+
+def page_item(item: ItemFunc | None, *, query: Iterable[str] = ()) -> Callable[[Any], Any]:
+    """Tell ``PageCacheMiddleware`` which item a view's page shows (``None``: none),
+    and which query parameters its cached pages may have (as ``cache_request``)."""
+    allowed = query_names(query)
 
     def decorator(view: Any) -> Any:
-        setattr(view, ITEM_ATTR, item)
+        setattr(view, ITEM_ATTR, (item, allowed))
         return view
 
     return decorator
@@ -96,8 +120,7 @@ class PageCacheMiddleware(MiddlewareMixin):
     ) -> HttpResponseBase | None:
         if getattr(view_func, CACHED_ATTR, False):
             return None
-        options = Options(getattr(view_func, ITEM_ATTR, None), None, False, True)
-        before = pagelookup.before(request, options, view_args, view_kwargs)
+        before = pagelookup.before(request, site_wide_options(view_func), view_args, view_kwargs)
         if not isinstance(before, Pending):
             return before
         setattr(request, PENDING_ATTR, before)

@@ -158,13 +158,18 @@ def store_command(
     body: bytes,
     timeout: float,
     token: str,
-    item_set: str | None = None,
+    sets: Sequence[str] = (),
     member: str = "",
+    cap: int = 0,
+    head: str = "",
 ) -> tuple[Any, ...]:
+    """Store an entry and release our lock; add ``member`` to ``sets``. With ``cap``,
+    the first set holds at most that many members whose entry (``head + member``)
+    exists: a store that would pass it stores nothing and answers 0."""
     lifetime_ms = int((timeout + app_settings.PAGE_CACHE_GRACE) * 1000)
-    keys = [target.entry, target.lock] + ([item_set] if item_set else [])
     return CACHE_STORE.command(
-        keys, [repr(time.time() + timeout), meta, body, lifetime_ms, token, member]
+        [target.entry, target.lock, *sets],
+        [repr(time.time() + timeout), meta, body, lifetime_ms, token, member, cap, head],
     )
 
 

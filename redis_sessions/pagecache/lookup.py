@@ -52,6 +52,14 @@ class Options(NamedTuple):
     public: bool
     itemless: bool
     view: Any = None
+    query: frozenset[str] = frozenset()  # the query parameters a cached page may have
+
+
+def site_wide_options(view: Any) -> Options:
+    """How ``PageCacheMiddleware`` caches a view's pages (item-less unless
+    ``page_item`` says otherwise)."""
+    item, allowed = getattr(view, ITEM_ATTR, (None, frozenset()))
+    return Options(item, None, False, True, None, allowed)
 
 
 def _personal(request: HttpRequest) -> bool:
@@ -105,7 +113,8 @@ class Pending:
         reason, encoded = _encoded(request, response, self.target.item)
         try:
             if encoded is not None:
-                run(get_redis(), [self._store(encoded)])
+                if not run(get_redis(), [self._store(encoded)])[0]:
+                    reason = "variants"  # the item has PAGE_CACHE_MAX_VARIANTS pages
             elif self.token:
                 run(get_redis(), [caching.release_command(self.target, self.token)])
         except RedisUnavailable as exc:
@@ -115,10 +124,12 @@ class Pending:
 
     def _store(self, encoded: tuple[bytes, bytes]) -> tuple[Any, ...]:
         assert self.target is not None
-        item_set = keys.item_pages(self.target.item) if self.target.item else None
+        if not self.target.item:  # an item-less page: no set, no cap
+            return caching.store_command(self.target, *encoded, self.timeout, self.token)
         return caching.store_command(
-            self.target, *encoded, self.timeout, self.token, item_set, self.digest
-        )
+            self.target, *encoded, self.timeout, self.token, [keys.item_pages(self.target.item)],
+            self.digest, app_settings.PAGE_CACHE_MAX_VARIANTS, keys.page(""),
+        )  # fmt: skip
 
     def abandon(self) -> None:
         if self.target is not None and self.token:
@@ -189,6 +200,8 @@ def look_up(
     item = "" if raw is None else clean_item_id(raw)
     if "HTTP_AUTHORIZATION" in request.META:
         return bypass("authorization", item)
+    if not pageentry.allowed_query(request.META.get("QUERY_STRING", ""), options.query):
+        return bypass("query", item)
     timeout = app_settings.PAGE_CACHE_TIMEOUT if options.timeout is None else options.timeout
     public = options.public
     session = getattr(request, "session", None)

@@ -1,11 +1,12 @@
 """Cluster splits of the page-cache scripts (``lua/cache_*.lua`` beside this module).
 
 A page entry, its render lock, ``viewed:``, the day's analytics keys and
-the session's keys are all in different slots. The lookup reads first, then takes
-the lock (SET NX, one key), then counts the view; a store writes the item's set of
-pages first, then the entry (the unchanged ``cache_store`` script on the entry's
-slot alone), then releases the lock (``lock_release``). A crash between leaves a set
-naming a page that is not there (harmless) or a lock that expires in seconds.
+the session's keys are all in different slots. The lookup reads first, then counts
+the view and takes the lock (SET NX, one key); a store checks the item's cap on
+variants, writes the sets that name the entry first, then the entry (the
+``cache_store`` script on the entry's slot alone), then releases the lock
+(``lock_release``). A crash between leaves a set naming a page that is not there
+(harmless) or a lock that expires in seconds.
 """
 
 from __future__ import annotations
@@ -87,13 +88,31 @@ def cache_get(k: list[Any], a: list[Any]) -> Step:
 
 
 def cache_store(k: list[Any], a: list[Any]) -> Step:
-    entry, lock = k[:2]
+    entry, lock, sets = k[0], k[1], k[2:]
     lifetime, token, member = int(a[3]), text(a[4]), a[5] if len(a) > 5 else ""
-    if len(k) > 2:
-        # 1. the item's set first: a crash after it names a page that is not there.
-        _, left = yield [("SADD", k[2], member), ("PTTL", k[2])]
-        if isinstance(left, int) and left < lifetime:
-            yield [("PEXPIRE", k[2], lifetime)]
+    cap, head = (int(a[6]), text(a[7])) if len(a) > 7 else (0, "")
+    if sets and cap > 0:
+        # 0. the cap on the item's set (steps, not atomic: two stores racing for the
+        # last place may both take it, one over the cap until a page expires)
+        present, size = yield [("SISMEMBER", sets[0], member), ("SCARD", sets[0])]
+        if not present and isinstance(size, int) and size >= cap:
+            (members,) = yield [("SMEMBERS", sets[0])]
+            members = list(members) if not isinstance(members, Exception) else []
+            alive = yield [("EXISTS", f"{head}{text(m)}") for m in members]
+            gone = [m for m, n in zip(members, alive, strict=True) if n == 0]
+            if gone:
+                yield [("SREM", sets[0], *gone)]
+            if size - len(gone) >= cap:
+                if token:
+                    yield [LOCK_RELEASE.command([lock], [token])]
+                return 0
+    if sets:
+        # 1. the sets first: a crash after them names an entry that is not there.
+        replies = yield [c for s in sets for c in (("SADD", s, member), ("PTTL", s))]
+        longer = [("PEXPIRE", s, lifetime) for s, left in zip(sets, replies[1::2], strict=True)
+                  if isinstance(left, int) and left < lifetime]  # fmt: skip
+        if longer:
+            yield longer
     # 2. the entry, atomically (the script on the entry's slot alone, holding no lock).
     (stored,) = yield [CACHE_STORE.command([entry, entry], [*a[:4], "", member])]
     # 3. our lock.

@@ -27,7 +27,11 @@ def _page(name: str, item: str, body: str | None = None) -> HttpResponse:
     return HttpResponse(f"{name} {item} #{calls[name]}" if body is None else body)
 
 
-@cache_request(item=by_item, timeout=60)
+#: The query parameters the item page's cached copies may have.
+ITEM_QUERY = ("q", "page", "a", "b", "x")
+
+
+@cache_request(item=by_item, timeout=60, query=ITEM_QUERY)
 def item_page(request: HttpRequest, item: str) -> HttpResponse:
     record_view(request, item)
     return _page("item", item)
@@ -37,6 +41,12 @@ def item_page(request: HttpRequest, item: str) -> HttpResponse:
 def alone_page(request: HttpRequest, item: str) -> HttpResponse:
     """The decorator alone, as documented: no record_view of its own."""
     return _page("alone", item)
+
+
+@cache_request(item=by_item, query=("page", "sort"))
+def list_page(request: HttpRequest, item: str) -> HttpResponse:
+    """A page with allowed query parameters (a list's page number and order)."""
+    return _page("list", item, body=f"list {item} {request.GET.urlencode()}")
 
 
 @cache_request(item=by_item)
@@ -122,6 +132,7 @@ def post_target(request: HttpRequest) -> HttpResponse:
 urlpatterns = [
     path("item/<str:item>/", item_page),
     path("alone/<str:item>/", alone_page),
+    path("list/<str:item>/", list_page),
     path("empty/<str:item>/", empty_page),
     path("rule/<str:rule>/<str:item>/", rule_page),
     path("vary/<str:item>/", vary_page),
