@@ -8,28 +8,31 @@ page while the others serve the stale copy (``caching``).
 A page is looked up only for GET/HEAD without ``Authorization`` from a visitor who is
 not logged in and has no cart (unless the view is ``public``), and only when its item
 ranks in the top ``CACHE_TOP_N`` of ``viewed:`` (an item-less page only with
-``itemless=True``). A hit also counts the view (the view does not run), in the same
-round trip: one round trip, with or without a session cookie (a session not loaded
-yet loads in the lookup's round trip; a visitor it shows to be logged in or holding
-data then gets a fresh page, the view counted once). Redis down: the
-page is served uncached and the outage logged once; never a 500 because of the cache.
-``pagehit.PageHitMiddleware`` serves the hits of visitors without a session cookie
-before the rest of the middleware; the lookup itself is ``pagelookup``'s.
+``itemless=True``), and only with the query parameters the view allows. The lookup
+counts the view (hit or not) in its round trip: a hit is one round trip, with or
+without a session cookie (a session not loaded yet loads in the lookup's round trip;
+a visitor it shows to be logged in or holding data then gets a fresh page, the view
+counted once). Redis down: the page is served uncached and the outage logged once;
+never a 500 because of the cache. ``middleware.PageHitMiddleware`` serves the hits of
+visitors without a session cookie before the rest of the middleware; the lookup
+itself is ``lookup``'s (``alookup``'s for an ``async def`` view).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from functools import wraps
 from typing import Any
 from urllib.parse import urlsplit
 
+from asgiref.sync import iscoroutinefunction
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.deprecation import MiddlewareMixin
 
 from redis_sessions import keys
 from redis_sessions.analytics.counting import clean_item_id
 from redis_sessions.connection import get_redis, run
+from redis_sessions.pagecache import alookup
 from redis_sessions.pagecache import entry as pageentry
 from redis_sessions.pagecache import lookup as pagelookup
 from redis_sessions.pagecache.lookup import (
@@ -65,7 +68,10 @@ def cache_request(
     """
     allowed = query_names(query)
 
-    def decorator(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        if iscoroutinefunction(view):
+            return _async(view)
+
         @wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             before = pagelookup.before(request, options, args, kwargs)
@@ -77,6 +83,25 @@ def cache_request(
                 before.abandon()
                 raise
             return before.finish(request, response)
+
+        options = Options(item, timeout, public, itemless, wrapped, allowed)
+        setattr(wrapped, CACHED_ATTR, options)
+        return wrapped
+
+    def _async(view: Callable[..., Awaitable[HttpResponseBase]]) -> Callable[..., Any]:
+        # An async view gets an async wrapper (Django then awaits it), with the lookup
+        # and the store on the asyncio client: no Redis call hops to a thread.
+        @wraps(view)
+        async def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+            before = await alookup.abefore(request, options, args, kwargs)
+            if not isinstance(before, Pending):
+                return before
+            try:
+                response = await view(request, *args, **kwargs)
+            except BaseException:
+                await before.aabandon()
+                raise
+            return await before.afinish(request, response)
 
         options = Options(item, timeout, public, itemless, wrapped, allowed)
         setattr(wrapped, CACHED_ATTR, options)

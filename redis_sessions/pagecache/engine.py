@@ -12,16 +12,17 @@ page but never blocks it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from redis_sessions import keys
 from redis_sessions.conf import app_settings
-from redis_sessions.connection import get_redis, run, run_raw
+from redis_sessions.connection import arun, get_async_redis, get_redis, run, run_raw
 from redis_sessions.connection.scripts import LOCK_RELEASE
 from redis_sessions.pagecache.scripts import CACHE_GET, CACHE_STORE
 
@@ -150,6 +151,28 @@ def lookup(target: Target, *, wait: bool = True) -> Found:
         if found.state != WAIT:
             return found
     return Found(RENDER)  # no lock: render ourselves rather than wait for ever
+
+
+async def apeek(target: Target, send: Callable[[list[Any]], Awaitable[list[Any]]]) -> Found:
+    """``peek`` for async views: ``send`` is awaited (the session's load rides along)."""
+    return _found(await send(lookup_commands(target, "", peek=True)), "")
+
+
+async def alookup(target: Target, *, wait: bool = True) -> Found:
+    """``lookup`` for async views: the asyncio client, ``asyncio.sleep`` between polls
+    (no thread)."""
+    token = os.urandom(16).hex()
+    found = _found(await arun(get_async_redis(), lookup_commands(target, token)), token)
+    if found.state != WAIT or not wait:
+        return found
+    deadline = time.monotonic() + RENDER_WAIT_SECONDS
+    again = uncounted(target)
+    while time.monotonic() < deadline:
+        await asyncio.sleep(POLL_SECONDS)
+        found = _found(await arun(get_async_redis(), lookup_commands(again, token)), token)
+        if found.state != WAIT:
+            return found
+    return Found(RENDER)
 
 
 def store_command(

@@ -1,22 +1,24 @@
 """The page cache's lookup, shared by ``cache_request`` and ``PageCacheMiddleware``
 (``decorator``) and by ``PageHitMiddleware`` (``middleware``): the rules that say
 whether a request may get a cached page, the one-round-trip lookup, the hit's
-response, and the ``Pending`` page that a miss renders and stores.
+response, and the ``Pending`` page that a miss renders and stores. ``alookup`` is the
+same for async views.
 
 Every lookup counts the request's view of the page's item (in its round trip, whatever
 it finds), so ``cache_request`` alone makes an item popular; the view's own
 ``record_view`` of that item then counts nothing. A request bypassed before any lookup
-(an ``Authorization`` header, a logged-in visitor whose session is loaded already) is
-counted by ``record_view``, which rides on the session's round trip.
+(an ``Authorization`` header, a parameter the view does not allow, a logged-in visitor
+whose session is loaded already) is counted by ``record_view``, which rides on the
+session's round trip.
 """
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from asgiref.sync import async_to_sync, iscoroutinefunction
+from django.http import HttpRequest, HttpResponseBase
 
 from redis_sessions import keys
 from redis_sessions.analytics.counting import (
@@ -29,17 +31,21 @@ from redis_sessions.analytics.counting import (
     visitor_id,
 )
 from redis_sessions.conf import app_settings
-from redis_sessions.connection import get_redis, run
 from redis_sessions.exceptions import RedisUnavailable
 from redis_sessions.pagecache import engine as caching
 from redis_sessions.pagecache import entry as pageentry
 from redis_sessions.pagecache.bypass import mark
+from redis_sessions.pagecache.pending import Pending, bypass, outage
+
+__all__ = [
+    "CACHED_ATTR", "EARLY_ATTR", "ITEM_ATTR", "ItemFunc", "Options", "Pending", "Plan",
+    "before", "bypass", "count_view", "look_up", "plan", "serve", "site_wide_options",
+]  # fmt: skip
 
 ItemFunc = Callable[..., object]
 ITEM_ATTR = "redis_sessions_page_item"  # set by page_item, read by the middleware
 CACHED_ATTR = "redis_sessions_cached"  # cache_request's Options: the middleware skips it
 EARLY_ATTR = "_redis_sessions_early"  # PageHitMiddleware's lookup that found no hit
-_outage = caching.OutageLog("page cache")
 
 
 class Options(NamedTuple):
@@ -62,6 +68,42 @@ def site_wide_options(view: Any) -> Options:
     return Options(item, None, False, True, None, allowed)
 
 
+class Plan(NamedTuple):
+    """A request that passed the rules that need no round trip."""
+
+    item: str
+    timeout: int
+    together: bool  # the session is not loaded: load it with a peek
+    ask_first: bool  # whether the visitor's page is their own is asked before the lookup
+
+
+def plan(request: HttpRequest, options: Options, raw: object, *, anonymous: bool) -> Pending | Plan:
+    """The rules that need no round trip, given the item function's ``raw`` answer
+    (the method is checked before it is called). ``anonymous``: the visitor is known
+    to have no session (``PageHitMiddleware``, before the session is loaded)."""
+    if raw is None and not options.itemless:
+        return bypass("no-item")
+    item = "" if raw is None else clean_item_id(raw)
+    if "HTTP_AUTHORIZATION" in request.META:
+        return bypass("authorization", item)
+    if not pageentry.allowed_query(request.META.get("QUERY_STRING", ""), options.query):
+        return bypass("query", item)
+    timeout = app_settings.PAGE_CACHE_TIMEOUT if options.timeout is None else options.timeout
+    # A session not loaded yet is loaded in the lookup's round trip (the view would
+    # load it anyway when it is not served from the cache).
+    together = not (options.public or anonymous) and _loads_with(getattr(request, "session", None))
+    return Plan(item, timeout, together, not (options.public or anonymous or together))
+
+
+def _loads_with(session: Any) -> bool:
+    """A session of this app's engine, with a key, whose data is not loaded yet."""
+    return (
+        getattr(session, "load_with", None) is not None
+        and session.session_key is not None
+        and not session.is_loaded
+    )
+
+
 def _personal(request: HttpRequest) -> bool:
     """Whether the page may depend on who the visitor is: logged in, or a session that
     holds data (a view may show it, and the copy would then be someone's page)."""
@@ -74,7 +116,7 @@ def _personal(request: HttpRequest) -> bool:
     return session is not None and bool(list(session.keys()))
 
 
-def _target(request: HttpRequest, digest: str, item: str, public: bool) -> caching.Target:
+def target(request: HttpRequest, digest: str, item: str, public: bool) -> caching.Target:
     session = getattr(request, "session", None)
     session_key = getattr(session, "session_key", None) or ""
     day = today()
@@ -91,68 +133,15 @@ def _target(request: HttpRequest, digest: str, item: str, public: bool) -> cachi
                           count_keys, count_args, others)  # fmt: skip
 
 
-def _counts(target: caching.Target) -> bool:
-    return bool(target.item and target.count_args and target.count_args[0])
+def counted(request: HttpRequest, looked: caching.Target) -> None:
+    """The lookup of ``looked`` counted the view (its script does whatever it finds)."""
+    if looked.item and looked.count_args and looked.count_args[0]:
+        mark_counted(request, looked.item)
 
 
-class Pending:
-    """A page being rendered on a miss: stores the response when the view is done.
-    Without a ``target`` it is a bypass: ``reason`` says why, and ``uncounted`` names
-    an item whose view no lookup counted (``before`` counts it)."""
-
-    def __init__(
-        self, target: caching.Target | None, digest: str, timeout: int, token: str,
-        reason: str = "", uncounted: str = "",
-    ) -> None:  # fmt: skip
-        self.target, self.digest, self.timeout, self.token = target, digest, timeout, token
-        self.reason, self.uncounted = reason, uncounted
-
-    def finish(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
-        if self.target is None:
-            return mark(response, "bypass", self.reason)
-        reason, encoded = _encoded(request, response, self.target.item)
-        try:
-            if encoded is not None:
-                if not run(get_redis(), [self._store(encoded)])[0]:
-                    reason = "variants"  # the item has PAGE_CACHE_MAX_VARIANTS pages
-            elif self.token:
-                run(get_redis(), [caching.release_command(self.target, self.token)])
-        except RedisUnavailable as exc:
-            _outage.failed(exc)
-            reason = "unavailable"
-        return mark(response, "bypass", reason) if reason else mark(response, "miss")
-
-    def _store(self, encoded: tuple[bytes, bytes]) -> tuple[Any, ...]:
-        assert self.target is not None
-        if not self.target.item:  # an item-less page: no set, no cap
-            return caching.store_command(self.target, *encoded, self.timeout, self.token)
-        return caching.store_command(
-            self.target, *encoded, self.timeout, self.token, [keys.item_pages(self.target.item)],
-            self.digest, app_settings.PAGE_CACHE_MAX_VARIANTS, keys.page(""),
-        )  # fmt: skip
-
-    def abandon(self) -> None:
-        if self.target is not None and self.token:
-            with contextlib.suppress(RedisUnavailable):  # else it expires by itself
-                run(get_redis(), [caching.release_command(self.target, self.token)])
-
-
-def _encoded(
-    request: HttpRequest, response: HttpResponseBase, item: str
-) -> tuple[str, tuple[bytes, bytes] | None]:
-    """``("", (meta, body))`` to store, or ``(reason, None)`` when it must not be."""
-    reason = pageentry.refusal(request, response)
-    if reason is not None:
-        return reason, None
-    if not isinstance(response, HttpResponse):
-        return "status", None
-    encoded = pageentry.encode(request, response, item)
-    return ("csrf", None) if encoded is None else ("", encoded)
-
-
-def bypass(reason: str, uncounted: str = "") -> Pending:
-    """A page served uncached, for ``reason`` (``bypass.REASONS``)."""
-    return Pending(None, "", 0, "", reason, uncounted)
+def early_fits(request: HttpRequest, early: Pending, options: Options, personal: bool) -> bool:
+    """Whether ``PageHitMiddleware``'s lookup still fits the request at the view."""
+    return (options.public or not personal) and early.digest == pageentry.request_digest(request)
 
 
 def before(
@@ -161,9 +150,7 @@ def before(
     """A cached response, or the ``Pending`` that stores what the view renders."""
     early: Pending | None = request.__dict__.pop(EARLY_ATTR, None)
     if early is not None and early.target is not None:  # PageHitMiddleware's, no hit
-        if (options.public or not _personal(request)) and early.digest == (
-            pageentry.request_digest(request)
-        ):
+        if early_fits(request, early, options, _personal(request)):
             return early
         early.abandon()  # something between changed the page or the visitor: afresh
         early = None
@@ -180,7 +167,7 @@ def count_view(request: HttpRequest, item: str) -> None:
     try:
         record_view(request, item)
     except RedisUnavailable as exc:
-        _outage.failed(exc)
+        outage.failed(exc)
         return
     mark_counted(request, item)
 
@@ -189,57 +176,38 @@ def look_up(
     request: HttpRequest, options: Options, args: Any, kwargs: Any, *, anonymous: bool = False
 ) -> Pending | tuple[Pending, caching.Found]:
     """The lookup of a page (one round trip): a bypass when the page is not
-    cacheable, else ``(pending, found)``. ``anonymous``: the visitor is known to have
-    no session (``PageHitMiddleware``, before the session is loaded)."""
+    cacheable, else ``(pending, found)``."""
     if request.method not in ("GET", "HEAD"):
         return bypass("method")
     item_fn = options.item
+    if item_fn is not None and iscoroutinefunction(item_fn):  # an async view's, early
+        item_fn = async_to_sync(item_fn)
     raw = item_fn(request, *args, **kwargs) if item_fn is not None else None
-    if raw is None and not options.itemless:
-        return bypass("no-item")
-    item = "" if raw is None else clean_item_id(raw)
-    if "HTTP_AUTHORIZATION" in request.META:
-        return bypass("authorization", item)
-    if not pageentry.allowed_query(request.META.get("QUERY_STRING", ""), options.query):
-        return bypass("query", item)
-    timeout = app_settings.PAGE_CACHE_TIMEOUT if options.timeout is None else options.timeout
-    public = options.public
-    session = getattr(request, "session", None)
-    # A session not loaded yet is loaded in the lookup's round trip (the view would
-    # load it anyway when it is not served from the cache).
-    together = not (public or anonymous) and _loads_with(session)
+    planned = plan(request, options, raw, anonymous=anonymous)
+    if isinstance(planned, Pending):
+        return planned
+    item = planned.item
     try:
-        if not (public or anonymous or together) and _personal(request):
+        if planned.ask_first and _personal(request):
             return bypass("session", item)
         digest = pageentry.request_digest(request)
-        target = _target(request, digest, item, public)
-        if together:
+        looked = target(request, digest, item, options.public)
+        if planned.together:
             # A peek: no lock for a visitor who may turn out not to be allowed the page.
-            found = caching.peek(target, send=session.load_with)  # type: ignore[union-attr]
-            if _counts(target):
-                mark_counted(request, item)
+            found = caching.peek(looked, send=request.session.load_with)  # type: ignore[attr-defined]
+            counted(request, looked)
             if _personal(request):  # no round trip now: the session is loaded
                 return bypass("session")
             if found.state == caching.MISS:  # anonymous after all: look up to render
-                found = caching.lookup(caching.uncounted(target))
+                found = caching.lookup(caching.uncounted(looked))
         else:
-            found = caching.lookup(target)
-            if _counts(target):
-                mark_counted(request, item)
-        _outage.ok()
+            found = caching.lookup(looked)
+            counted(request, looked)
+        outage.ok()
     except RedisUnavailable as exc:
-        _outage.failed(exc)
+        outage.failed(exc)
         return bypass("unavailable")
-    return Pending(target, digest, timeout, found.token), found
-
-
-def _loads_with(session: Any) -> bool:
-    """A session of this app's engine, with a key, whose data is not loaded yet."""
-    return (
-        getattr(session, "load_with", None) is not None
-        and session.session_key is not None
-        and not session.is_loaded
-    )
+    return Pending(looked, digest, planned.timeout, found.token), found
 
 
 def serve(

@@ -11,7 +11,7 @@ from django.template import RequestContext, Template
 from django.urls import path
 from django.views.decorators.cache import never_cache
 
-from redis_sessions.analytics.counting import record_view
+from redis_sessions.analytics.counting import arecord_view, record_view
 from redis_sessions.pagecache import cache_request
 
 #: How many times each view ran (the tests reset it).
@@ -107,6 +107,28 @@ def failing_page(request: HttpRequest, item: str) -> HttpResponse:
     raise RuntimeError("boom")
 
 
+@cache_request(item=by_item)
+async def async_page(request: HttpRequest, item: str) -> HttpResponse:
+    """An async view, with its own (async) record_view of the same item."""
+    await arecord_view(request, item)
+    return _page("async", item)
+
+
+async def async_item(request: HttpRequest, item: str, **kwargs: Any) -> str:
+    return item
+
+
+@cache_request(item=async_item, query=("page",))
+async def async_item_fn_page(request: HttpRequest, item: str) -> HttpResponse:
+    return _page("async-fn", item)
+
+
+@cache_request(item=by_item)
+async def async_failing_page(request: HttpRequest, item: str) -> HttpResponse:
+    calls["async-failing"] += 1
+    raise RuntimeError("boom")
+
+
 _FORM = Template(
     '<form method="post" action="/pc/post/">{% csrf_token %}<button>Go</button></form>'
     "<p>{{ csrf_token }}</p>"
@@ -144,4 +166,7 @@ urlpatterns = [
     path("form/<str:item>/", form_page),
     path("post/", post_target),
     path("never/<str:item>/", never_cached_page),
+    path("async/<str:item>/", async_page),
+    path("async-fn/<str:item>/", async_item_fn_page),
+    path("async-failing/<str:item>/", async_failing_page),
 ]
