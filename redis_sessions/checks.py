@@ -83,7 +83,27 @@ def check_settings(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
                 id="redis_sessions.E006",
             )
         )
+    links = user.get("PAGE_CACHE_MODELS", DEFAULTS["PAGE_CACHE_MODELS"])
+    if not _page_cache_models(links):
+        expected = "a dict of installed 'app_label.Model' -> attribute or None"
+        errors.append(_invalid("PAGE_CACHE_MODELS", links, expected))
     return errors
+
+
+def _page_cache_models(links: object) -> bool:
+    """``PAGE_CACHE_MODELS`` names installed models, each with an attribute or None."""
+    from django.apps import apps
+
+    if not isinstance(links, dict):
+        return False
+    for label, how in links.items():
+        if not isinstance(label, str) or not (how is None or (isinstance(how, str) and how)):
+            return False
+        try:
+            apps.get_model(label)
+        except (LookupError, ValueError):
+            return False
+    return True
 
 
 def _invalid(name: str, value: object, expected: str) -> Any:

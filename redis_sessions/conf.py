@@ -42,6 +42,7 @@ DEFAULTS: dict[str, Any] = {
     "PAGE_CACHE_TIMEOUT": 300,
     "PAGE_CACHE_GRACE": 60,
     "PAGE_CACHE_MAX_VARIANTS": 16,
+    "PAGE_CACHE_MODELS": {},
     "X_CACHE_HEADER": True,
     "DAILY_VIEWS_DAYS": 30,
     # Row cache
@@ -173,6 +174,11 @@ class Settings:
     def PAGE_CACHE_MAX_VARIANTS(self) -> int:
         """Most cached pages per item (query parameters, hosts, languages, HEAD)."""
         return int(_get("PAGE_CACHE_MAX_VARIANTS"))
+
+    @property
+    def PAGE_CACHE_MODELS(self) -> dict[str, str | None]:
+        """Models whose writes drop cached pages: label -> attribute naming the item."""
+        return dict(_get("PAGE_CACHE_MODELS"))
 
     @property
     def X_CACHE_HEADER(self) -> bool:

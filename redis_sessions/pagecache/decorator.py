@@ -32,9 +32,10 @@ from django.utils.deprecation import MiddlewareMixin
 from redis_sessions import keys
 from redis_sessions.analytics.counting import clean_item_id
 from redis_sessions.connection import get_redis, run
-from redis_sessions.pagecache import alookup
+from redis_sessions.pagecache import alookup, follow
 from redis_sessions.pagecache import entry as pageentry
 from redis_sessions.pagecache import lookup as pagelookup
+from redis_sessions.pagecache.follow import ModelLinks
 from redis_sessions.pagecache.lookup import (
     CACHED_ATTR,
     ITEM_ATTR,
@@ -55,6 +56,7 @@ PENDING_ATTR = "_redis_sessions_page"
 def cache_request(
     item: ItemFunc | None = None, timeout: int | None = None, *,
     public: bool = False, itemless: bool = False, query: Iterable[str] = (),
+    model: ModelLinks | None = None,
 ) -> Callable[[Callable[..., HttpResponseBase]], Callable[..., HttpResponseBase]]:  # fmt: skip
     """Cache a view's page while its item is popular (the book's ``cache_request``),
     and count the view of that item.
@@ -65,8 +67,14 @@ def cache_request(
     so logged-in visitors and visitors with a cart get the cached copy too.
     ``query`` names the query parameters a cached page may have (sorted in its key);
     a request with any other parameter is served uncached (none allowed by default).
+    ``model`` links the pages to the data they show (``follow``): a model whose saved
+    or deleted row (its ``pk``) is the item, or ``(model, attribute or callable)``
+    naming the item of a row, or a list of those; the item's pages are dropped after
+    the write commits.
     """
     allowed = query_names(query)
+    if model is not None:
+        follow.link_pages(model)
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
         if iscoroutinefunction(view):

@@ -92,8 +92,8 @@ def cache_store(k: list[Any], a: list[Any]) -> Step:
     lifetime, token, member = int(a[3]), text(a[4]), a[5] if len(a) > 5 else ""
     cap, head = (int(a[6]), text(a[7])) if len(a) > 7 else (0, "")
     if sets and cap > 0:
-        # 0. the cap on the item's set (steps, not atomic: two stores racing for the
-        # last place may both take it, one over the cap until a page expires)
+        # 0. the cap on the item's set (steps, not atomic: stores racing for the last
+        # places may all take them, past the cap by at most the concurrent renders)
         present, size = yield [("SISMEMBER", sets[0], member), ("SCARD", sets[0])]
         if not present and isinstance(size, int) and size >= cap:
             (members,) = yield [("SMEMBERS", sets[0])]

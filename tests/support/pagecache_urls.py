@@ -11,6 +11,7 @@ from django.template import RequestContext, Template
 from django.urls import path
 from django.views.decorators.cache import never_cache
 
+from demo_project.shop.models import Product
 from redis_sessions.analytics.counting import arecord_view, record_view
 from redis_sessions.pagecache import cache_request
 
@@ -129,6 +130,18 @@ async def async_failing_page(request: HttpRequest, item: str) -> HttpResponse:
     raise RuntimeError("boom")
 
 
+def product_pk(request: HttpRequest, pk: int) -> int:
+    return pk
+
+
+@cache_request(item=product_pk, model=Product)
+def product_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """A page that shows a row: saving or deleting the row drops it (after commit)."""
+    calls["product"] += 1
+    product = Product.objects.filter(pk=pk).first()
+    return HttpResponse(f"{product.name if product else '-'} #{calls['product']}")
+
+
 _FORM = Template(
     '<form method="post" action="/pc/post/">{% csrf_token %}<button>Go</button></form>'
     "<p>{{ csrf_token }}</p>"
@@ -166,6 +179,7 @@ urlpatterns = [
     path("form/<str:item>/", form_page),
     path("post/", post_target),
     path("never/<str:item>/", never_cached_page),
+    path("product/<int:pk>/", product_page),
     path("async/<str:item>/", async_page),
     path("async-fn/<str:item>/", async_item_fn_page),
     path("async-failing/<str:item>/", async_failing_page),
