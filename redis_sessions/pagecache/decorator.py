@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
 from functools import wraps
-from typing import Any
+from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 from asgiref.sync import iscoroutinefunction
@@ -51,13 +51,15 @@ __all__ = [
 ]  # fmt: skip
 
 PENDING_ATTR = "_redis_sessions_page"
+#: A view, sync or async: the decorated view keeps its type.
+View = TypeVar("View", bound=Callable[..., Any])
 
 
 def cache_request(
     item: ItemFunc | None = None, timeout: int | None = None, *,
     public: bool = False, itemless: bool = False, query: Iterable[str] = (),
     model: ModelLinks | None = None,
-) -> Callable[[Callable[..., HttpResponseBase]], Callable[..., HttpResponseBase]]:  # fmt: skip
+) -> Callable[[View], View]:  # fmt: skip
     """Cache a view's page while its item is popular (the book's ``cache_request``),
     and count the view of that item.
 
@@ -76,9 +78,9 @@ def cache_request(
     if model is not None:
         follow.link_pages(model)
 
-    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+    def decorator(view: View) -> View:
         if iscoroutinefunction(view):
-            return _async(view)
+            return cast(View, _async(view))
 
         @wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
@@ -94,7 +96,7 @@ def cache_request(
 
         options = Options(item, timeout, public, itemless, wrapped, allowed)
         setattr(wrapped, CACHED_ATTR, options)
-        return wrapped
+        return cast(View, wrapped)
 
     def _async(view: Callable[..., Awaitable[HttpResponseBase]]) -> Callable[..., Any]:
         # An async view gets an async wrapper (Django then awaits it), with the lookup
