@@ -35,3 +35,6 @@ class RedisSessionsConfig(AppConfig):
         from redis_sessions.rowcache.writes import connect_signals
 
         connect_signals()  # row cache: drop entries of registered models on write
+        from redis_sessions.pagecache import follow
+
+        follow.connect_signals()  # page cache: drop pages and fragments of linked models

@@ -47,6 +47,8 @@ DEFAULTS: dict[str, Any] = {
     "CACHE_TOP_N": 10_000,
     "PAGE_CACHE_TIMEOUT": 300,
     "PAGE_CACHE_GRACE": 60,
+    "PAGE_CACHE_MAX_VARIANTS": 16,
+    "PAGE_CACHE_MODELS": {},
     "X_CACHE_HEADER": True,
     "DAILY_VIEWS_DAYS": 30,
     # Row cache
@@ -139,6 +141,10 @@ class Settings:
     CACHE_TOP_N = _Setting(int)
     PAGE_CACHE_TIMEOUT = _Setting(int)
     PAGE_CACHE_GRACE = _Setting(int)
+    PAGE_CACHE_MAX_VARIANTS = _Setting(int, "most cached pages per item")
+    PAGE_CACHE_MODELS: _Setting[dict[str, str | None]] = _Setting(
+        dict, "models whose writes drop cached pages: label -> attribute naming the item"
+    )
     X_CACHE_HEADER = _Setting(bool)
     DAILY_VIEWS_DAYS = _Setting(int)
     # Row cache, loops, Redis Cluster, partitions

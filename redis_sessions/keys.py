@@ -20,6 +20,7 @@ key                             type    holds
 ``P:page-lock:{SHA}``           string  render lock of a page (stampede guard)
 ``P:item-pages:{ITEM}``         set     SHAs of an item's cached pages
 ``P:fragment:{SHA}``            hash    a cached template fragment (+ ``fragment-lock:``)
+``P:fragment-deps:{LABEL}``     set     SHAs of the fragments that depend on a model
 ==============================  ======  ============================================
 
 Keys of one session share the Redis Cluster hash tag ``{KEY}``; a user's keys share
@@ -239,6 +240,11 @@ def fragment_lock(digest: str) -> str:
     return f"{prefix()}fragment-lock:{digest}"
 
 
+def fragment_deps(label: str) -> str:
+    """Digests of the cached fragments that depend on model ``label`` (``depends=``)."""
+    return f"{prefix()}fragment-deps:{label}"
+
+
 # -- row cache (the book's inv:, delay:, schedule:) ----------------------------------
 # One row's entry and version share the hash tag {label:pk}, so the compare-and-set
 # fill (lua/rowcache_fill.lua) touches a single slot.
@@ -321,7 +327,7 @@ def page_cache_heads() -> tuple[str, ...]:
     """Heads of every page-cache and fragment-cache key (entries, locks, item sets)."""
     p = prefix()
     return (f"{p}page:", f"{p}page-lock:", f"{p}item-pages:", f"{p}fragment:",
-            f"{p}fragment-lock:")  # fmt: skip
+            f"{p}fragment-lock:", f"{p}fragment-deps:")  # fmt: skip
 
 
 def page_cache_pattern() -> str:

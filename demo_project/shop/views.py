@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 from django.core.paginator import Paginator
@@ -10,9 +9,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from redis_sessions.analytics import top_items
-from redis_sessions.analytics.counting import record_view
 from redis_sessions.exceptions import RedisUnavailable
-from redis_sessions.pagecache import cache_request, invalidate_item
+from redis_sessions.pagecache import cache_request
 from redis_sessions.rowcache import get_instance, get_rows
 
 from .models import Product, Supplier
@@ -50,10 +48,9 @@ def product_id(request: HttpRequest, slug: str) -> int | None:
 @receiver(post_save, sender=Product)
 @receiver(post_delete, sender=Product)
 def _product_changed(sender: type[Product], instance: Product, **kwargs: Any) -> None:
-    # A changed price or stock must not wait for the cached page to expire.
+    # A renamed slug must not keep its old pk here. (The cached pages follow the
+    # product by themselves: product_detail's cache_request(model=Product).)
     _product_ids.clear()
-    with contextlib.suppress(RedisUnavailable):  # else they expire by themselves
-        invalidate_item(str(instance.pk))
 
 
 def product_list(request: HttpRequest) -> HttpResponse:
@@ -84,8 +81,10 @@ def _product(request: HttpRequest, slug: str) -> Product | None:
 
 
 # Anonymous visitors of popular products get a copy from Redis (logged-in visitors and
-# visitors with a cart are served fresh by the page cache's own rules).
-@cache_request(item=product_id)
+# visitors with a cart are served fresh by the page cache's own rules). The decorator
+# counts the view of the product (what makes it popular); model=Product drops the
+# product's pages when it is saved or deleted, after the transaction commits.
+@cache_request(item=product_id, model=Product)
 def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
     # slug -> pk comes from the per-process memo (or one index-only lookup); the row
     # itself comes from the row cache.
@@ -97,7 +96,6 @@ def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
         product = _product(request, slug)
         if product is None:
             raise Http404("No such product")
-    record_view(request, str(product.pk))
     context = {"product": product, "most_viewed": most_viewed}
     return render(request, "shop/product_detail.html", context)
 

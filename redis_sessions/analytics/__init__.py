@@ -7,7 +7,7 @@ the reports (top items, rank, visitors, views per day) and ``rescale_viewed``.
 
 from __future__ import annotations
 
-from redis_sessions.analytics.counting import record_view, visitor_id
+from redis_sessions.analytics.counting import arecord_view, record_view, visitor_id
 from redis_sessions.analytics.reports import (
     item_rank,
     rescale_viewed,
@@ -18,6 +18,6 @@ from redis_sessions.analytics.reports import (
 )  # fmt: skip
 
 __all__ = [
-    "item_rank", "record_view", "rescale_viewed", "top_items", "unique_visitors",
+    "arecord_view", "item_rank", "record_view", "rescale_viewed", "top_items", "unique_visitors",
     "unique_visitors_many", "views_per_day", "visitor_id",
 ]  # fmt: skip

@@ -10,7 +10,8 @@ hash of day, client IP and user agent (``visitor_id``): never the raw address.
 Round trips: during a request (``RedisSessionsMiddleware`` installed) a view is queued
 on the session store and rides along with the session's next round trip (its load or
 its save); whatever is still queued when the response leaves goes in one pipeline.
-Outside a request it costs exactly one round trip.
+Outside a request it costs exactly one round trip. ``arecord_view`` is its twin for
+async views (the asyncio client, no thread).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from django.utils.crypto import salted_hmac
 from redis_sessions import keys
 from redis_sessions.analytics.scripts import SESSION_VIEWED
 from redis_sessions.conf import app_settings
-from redis_sessions.connection import get_redis, run
+from redis_sessions.connection import arun, get_async_redis, get_redis, run
 from redis_sessions.connection.integrity import settle
 from redis_sessions.connection.scripts import Command
 
@@ -111,16 +112,43 @@ def view_commands(
     return commands
 
 
+def mark_counted(request: HttpRequest, item: str) -> None:
+    """This request's view of ``item`` is counted already (by the page cache): the
+    view's own ``record_view`` of it counts nothing, once."""
+    counted: set[str] = request.__dict__.setdefault(COUNTED_ATTR, set())
+    counted.add(item)
+
+
+def is_counted(request: HttpRequest, item: str) -> bool:
+    return item in request.__dict__.get(COUNTED_ATTR, ())
+
+
 def record_view(request: HttpRequest, item_id: object) -> None:
     """Record that this request's visitor viewed ``item_id``.
 
     Never creates a session: a visitor without one only adds to global popularity.
     """
+    commands = _view(request, item_id)
+    if commands:
+        settle(run(get_redis(), commands, raise_errors=False), best_effort=True)
+
+
+async def arecord_view(request: HttpRequest, item_id: object) -> None:
+    """``record_view`` for async views: queued the same way, or one round trip on the
+    asyncio client."""
+    commands = _view(request, item_id)
+    if commands:
+        settle(await arun(get_async_redis(), commands, raise_errors=False), best_effort=True)
+
+
+def _view(request: HttpRequest, item_id: object) -> list[Command]:
+    """What ``record_view`` sends now: nothing when the view is counted already or
+    queued on the session store (it rides on the session's round trip)."""
     item = clean_item_id(item_id)
     counted = getattr(request, COUNTED_ATTR, None)
     if counted and item in counted:
-        counted.discard(item)  # a served cached copy already counted this view
-        return
+        counted.discard(item)  # the page cache counted this view already
+        return []
     store = getattr(request, "session", None)
     # Computed now (the request is at hand), used only if no session key exists at
     # flush time.
@@ -128,7 +156,6 @@ def record_view(request: HttpRequest, item_id: object) -> None:
     queue = getattr(store, "queue_view", None)
     if queue is not None and getattr(request, QUEUE_ATTR, False):
         queue(item, visitor)
-        return
+        return []
     session_key = getattr(store, "session_key", None) if store is not None else None
-    commands = view_commands(session_key, [item], session_key or visitor)
-    settle(run(get_redis(), commands, raise_errors=False), best_effort=True)
+    return view_commands(session_key, [item], session_key or visitor)

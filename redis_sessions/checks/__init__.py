@@ -6,7 +6,7 @@ lists them all), and every check reports every problem it finds, not only the fi
 ``values``        ``REDIS_SESSIONS`` itself: E001, E002, E004, E006-E012
 ``server``        the Redis server it names through ``CACHES``: E003, E005, W002, W003
 ``middleware``    what a request passes through: W001, W004-W009
-``models``        the models it names: E020 (row cache), E021, E022 (cart)
+``models``        the models it names: E020 (row cache), E021, E022 (cart), E023
 ``installation``  the files on disk: E030
 """
 
@@ -23,7 +23,11 @@ from redis_sessions.checks.middleware import (
     check_page_hit,
     check_sessions,
 )
-from redis_sessions.checks.models import check_cart_model, check_row_cache
+from redis_sessions.checks.models import (
+    check_cart_model,
+    check_page_cache_models,
+    check_row_cache,
+)
 from redis_sessions.checks.server import check_connection
 from redis_sessions.checks.values import RULES, check_settings
 
@@ -36,6 +40,7 @@ __all__ = [
     "check_connection",
     "check_error_handler",
     "check_installation",
+    "check_page_cache_models",
     "check_page_hit",
     "check_row_cache",
     "check_sessions",
@@ -52,4 +57,5 @@ def register() -> None:
     checks.register(check_page_hit, checks.Tags.caches)
     checks.register(check_cart_model, checks.Tags.models)
     checks.register(check_row_cache, checks.Tags.caches)
+    checks.register(check_page_cache_models, checks.Tags.caches)
     checks.register(check_installation, checks.Tags.compatibility)

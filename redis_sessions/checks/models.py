@@ -1,4 +1,5 @@
-"""The models the settings name: E020 (row cache), E021 and E022 (cart).
+"""The models the settings name: E020 (row cache), E021 and E022 (cart), E023 (page
+cache links).
 
 Without these a mistyped model or field passes ``manage.py check`` and fails on the
 first request that uses it. Each check reports every problem, not the first one.
@@ -137,3 +138,26 @@ def _option_errors(where: str, model: Any, raw: dict[str, Any]) -> list[Any]:
             if isinstance(name, str) and name not in concrete
         )
     return [_row_error(f"{where}: {what}", hint) for what, hint in found]
+
+
+def check_page_cache_models(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[Any]:
+    """``PAGE_CACHE_MODELS`` names installed models, each with an attribute naming the
+    item (or ``None``: the row's pk), every problem at once (E023)."""
+    links = valid_value("PAGE_CACHE_MODELS") or {}
+    errors = []
+    for label, how in links.items():
+        model, why = _resolve(label)
+        if model is None:
+            errors.append(checks.Error(
+                f"Page cache: {setting('PAGE_CACHE_MODELS')} names {label!r}: {why}.",
+                hint=_model_hint(label), id="redis_sessions.E023",
+            ))  # fmt: skip
+        elif how is not None and (not isinstance(how, str) or not how):
+            errors.append(checks.Error(
+                f"Page cache: {setting('PAGE_CACHE_MODELS')}[{label!r}] is {how!r}.",
+                hint="Give the attribute of a row that names its item, or None (fragments only).",
+                id="redis_sessions.E023",
+            ))  # fmt: skip
+    return errors

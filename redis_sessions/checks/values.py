@@ -64,6 +64,8 @@ RULES: dict[str, Rule] = {
     "CACHE_TOP_N": _COUNT,
     "PAGE_CACHE_TIMEOUT": _COUNT,
     "PAGE_CACHE_GRACE": Rule(int, low=0),
+    "PAGE_CACHE_MAX_VARIANTS": _COUNT,
+    "PAGE_CACHE_MODELS": Rule(dict),
     "X_CACHE_HEADER": Rule(bool),
     "DAILY_VIEWS_DAYS": _COUNT,
     "ROW_CACHE_MODELS": Rule(dict),

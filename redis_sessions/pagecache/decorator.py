@@ -8,31 +8,42 @@ page while the others serve the stale copy (``caching``).
 A page is looked up only for GET/HEAD without ``Authorization`` from a visitor who is
 not logged in and has no cart (unless the view is ``public``), and only when its item
 ranks in the top ``CACHE_TOP_N`` of ``viewed:`` (an item-less page only with
-``itemless=True``). A hit also counts the view (the view does not run), in the same
-round trip: one round trip, with or without a session cookie (a session not loaded
-yet loads in the lookup's round trip; a visitor it shows to be logged in or holding
-data then gets a fresh page, the view counted once). Redis down: the
-page is served uncached and the outage logged once; never a 500 because of the cache.
-``pagehit.PageHitMiddleware`` serves the hits of visitors without a session cookie
-before the rest of the middleware; the lookup itself is ``pagelookup``'s.
+``itemless=True``), and only with the query parameters the view allows. The lookup
+counts the view (hit or not) in its round trip: a hit is one round trip, with or
+without a session cookie (a session not loaded yet loads in the lookup's round trip;
+a visitor it shows to be logged in or holding data then gets a fresh page, the view
+counted once). Redis down: the page is served uncached and the outage logged once;
+never a 500 because of the cache. ``middleware.PageHitMiddleware`` serves the hits of
+visitors without a session cookie before the rest of the middleware; the lookup
+itself is ``lookup``'s (``alookup``'s for an ``async def`` view).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterable
 from functools import wraps
-from typing import Any
+from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
+from asgiref.sync import iscoroutinefunction
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.deprecation import MiddlewareMixin
 
 from redis_sessions import keys
 from redis_sessions.analytics.counting import clean_item_id
 from redis_sessions.connection import get_redis, run
+from redis_sessions.pagecache import alookup, follow
 from redis_sessions.pagecache import entry as pageentry
 from redis_sessions.pagecache import lookup as pagelookup
-from redis_sessions.pagecache.lookup import CACHED_ATTR, ITEM_ATTR, ItemFunc, Options, Pending
+from redis_sessions.pagecache.follow import ModelLinks
+from redis_sessions.pagecache.lookup import (
+    CACHED_ATTR,
+    ITEM_ATTR,
+    ItemFunc,
+    Options,
+    Pending,
+    site_wide_options,
+)
 from redis_sessions.pagecache.scripts import CACHE_INVALIDATE_ITEM
 
 __all__ = [
@@ -40,25 +51,40 @@ __all__ = [
 ]  # fmt: skip
 
 PENDING_ATTR = "_redis_sessions_page"
+#: A view, sync or async: the decorated view keeps its type.
+View = TypeVar("View", bound=Callable[..., Any])
 
 
 def cache_request(
     item: ItemFunc | None = None, timeout: int | None = None, *,
-    public: bool = False, itemless: bool = False,
-) -> Callable[[Callable[..., HttpResponseBase]], Callable[..., HttpResponseBase]]:  # fmt: skip
-    """Cache a view's page while its item is popular (the book's ``cache_request``).
+    public: bool = False, itemless: bool = False, query: Iterable[str] = (),
+    model: ModelLinks | None = None,
+) -> Callable[[View], View]:  # fmt: skip
+    """Cache a view's page while its item is popular (the book's ``cache_request``),
+    and count the view of that item.
 
     ``item(request, *args, **kwargs)`` returns the page's item id, or ``None`` (then
     the page is cached only with ``itemless=True``). ``timeout`` defaults to
     ``PAGE_CACHE_TIMEOUT``. ``public=True`` says the page is the same for everyone,
     so logged-in visitors and visitors with a cart get the cached copy too.
+    ``query`` names the query parameters a cached page may have (sorted in its key);
+    a request with any other parameter is served uncached (none allowed by default).
+    ``model`` links the pages to the data they show (``follow``): a model whose saved
+    or deleted row (its ``pk``) is the item, or ``(model, attribute or callable)``
+    naming the item of a row, or a list of those; the item's pages are dropped after
+    the write commits.
     """
+    allowed = query_names(query)
+    if model is not None:
+        follow.link_pages(model)
 
-    def decorator(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    def decorator(view: View) -> View:
+        if iscoroutinefunction(view):
+            return cast(View, _async(view))
+
         @wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-            before = pagelookup.before(request, item, args, kwargs, timeout=timeout, public=public,
-                             itemless=itemless)  # fmt: skip
+            before = pagelookup.before(request, options, args, kwargs)
             if not isinstance(before, Pending):
                 return before
             try:
@@ -68,17 +94,50 @@ def cache_request(
                 raise
             return before.finish(request, response)
 
-        setattr(wrapped, CACHED_ATTR, Options(item, timeout, public, itemless, wrapped))
+        options = Options(item, timeout, public, itemless, wrapped, allowed)
+        setattr(wrapped, CACHED_ATTR, options)
+        return cast(View, wrapped)
+
+    def _async(view: Callable[..., Awaitable[HttpResponseBase]]) -> Callable[..., Any]:
+        # An async view gets an async wrapper (Django then awaits it), with the lookup
+        # and the store on the asyncio client: no Redis call hops to a thread.
+        @wraps(view)
+        async def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+            before = await alookup.abefore(request, options, args, kwargs)
+            if not isinstance(before, Pending):
+                return before
+            try:
+                response = await view(request, *args, **kwargs)
+            except BaseException:
+                await before.aabandon()
+                raise
+            return await before.afinish(request, response)
+
+        options = Options(item, timeout, public, itemless, wrapped, allowed)
+        setattr(wrapped, CACHED_ATTR, options)
         return wrapped
 
     return decorator
 
 
-def page_item(item: ItemFunc) -> Callable[[Any], Any]:
-    """Tell ``PageCacheMiddleware`` which item a view's page shows."""
+def query_names(query: Iterable[str]) -> frozenset[str]:
+    """``query`` as a set of parameter names; ``TypeError`` for a lone string (whose
+    letters would each be a name) or for names that are not strings."""
+    if isinstance(query, str):
+        raise TypeError(f"query must be a tuple of parameter names, not the string {query!r}.")
+    names = frozenset(query)
+    if not all(isinstance(name, str) for name in names):
+        raise TypeError(f"query must name parameters as strings, not {sorted(map(repr, names))}.")
+    return names
+
+
+def page_item(item: ItemFunc | None, *, query: Iterable[str] = ()) -> Callable[[Any], Any]:
+    """Tell ``PageCacheMiddleware`` which item a view's page shows (``None``: none),
+    and which query parameters its cached pages may have (as ``cache_request``)."""
+    allowed = query_names(query)
 
     def decorator(view: Any) -> Any:
-        setattr(view, ITEM_ATTR, item)
+        setattr(view, ITEM_ATTR, (item, allowed))
         return view
 
     return decorator
@@ -96,9 +155,7 @@ class PageCacheMiddleware(MiddlewareMixin):
     ) -> HttpResponseBase | None:
         if getattr(view_func, CACHED_ATTR, False):
             return None
-        item = getattr(view_func, ITEM_ATTR, None)
-        before = pagelookup.before(request, item, view_args, view_kwargs, timeout=None,
-                                   public=False, itemless=True)  # fmt: skip
+        before = pagelookup.before(request, site_wide_options(view_func), view_args, view_kwargs)
         if not isinstance(before, Pending):
             return before
         setattr(request, PENDING_ATTR, before)

@@ -12,16 +12,17 @@ page but never blocks it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from redis_sessions import keys
 from redis_sessions.conf import app_settings
-from redis_sessions.connection import get_redis, run, run_raw
+from redis_sessions.connection import arun, get_async_redis, get_redis, run, run_raw
 from redis_sessions.connection.outages import Outage
 from redis_sessions.connection.scripts import LOCK_RELEASE
 from redis_sessions.pagecache.scripts import CACHE_GET, CACHE_STORE
@@ -68,6 +69,13 @@ class Target:
     count_keys: Sequence[str] = ()  # views:{DAY}, visitors:... (pages only)
     count_args: Sequence[Any] = ()  # (count, visitor, ttl, limit, session, check cart)
     other_viewed: Sequence[str] = ()  # the other partitions (PARTITIONS above 1)
+
+
+def uncounted(target: Target) -> Target:
+    """``target`` looked up again in the same request: the view is counted once."""
+    if not target.count_args:
+        return target
+    return replace(target, count_args=[0, *target.count_args[1:]])
 
 
 def popularity_keys(item: str) -> tuple[str, tuple[str, ...]]:
@@ -137,12 +145,35 @@ def lookup(target: Target, *, wait: bool = True) -> Found:
     if found.state != WAIT or not wait:
         return found
     deadline = time.monotonic() + RENDER_WAIT_SECONDS
+    again = uncounted(target)  # the first lookup counted the view
     while time.monotonic() < deadline:
         time.sleep(POLL_SECONDS)
-        found = _found(run(get_redis(), lookup_commands(target, token)), token)
+        found = _found(run(get_redis(), lookup_commands(again, token)), token)
         if found.state != WAIT:
             return found
     return Found(RENDER)  # no lock: render ourselves rather than wait for ever
+
+
+async def apeek(target: Target, send: Callable[[list[Any]], Awaitable[list[Any]]]) -> Found:
+    """``peek`` for async views: ``send`` is awaited (the session's load rides along)."""
+    return _found(await send(lookup_commands(target, "", peek=True)), "")
+
+
+async def alookup(target: Target, *, wait: bool = True) -> Found:
+    """``lookup`` for async views: the asyncio client, ``asyncio.sleep`` between polls
+    (no thread)."""
+    token = os.urandom(16).hex()
+    found = _found(await arun(get_async_redis(), lookup_commands(target, token)), token)
+    if found.state != WAIT or not wait:
+        return found
+    deadline = time.monotonic() + RENDER_WAIT_SECONDS
+    again = uncounted(target)
+    while time.monotonic() < deadline:
+        await asyncio.sleep(POLL_SECONDS)
+        found = _found(await arun(get_async_redis(), lookup_commands(again, token)), token)
+        if found.state != WAIT:
+            return found
+    return Found(RENDER)
 
 
 def store_command(
@@ -151,13 +182,18 @@ def store_command(
     body: bytes,
     timeout: float,
     token: str,
-    item_set: str | None = None,
+    sets: Sequence[str] = (),
     member: str = "",
+    cap: int = 0,
+    head: str = "",
 ) -> tuple[Any, ...]:
+    """Store an entry and release our lock; add ``member`` to ``sets``. With ``cap``,
+    the first set holds at most that many members whose entry (``head + member``)
+    exists: a store that would pass it stores nothing and answers 0."""
     lifetime_ms = int((timeout + app_settings.PAGE_CACHE_GRACE) * 1000)
-    keys = [target.entry, target.lock] + ([item_set] if item_set else [])
     return CACHE_STORE.command(
-        keys, [repr(time.time() + timeout), meta, body, lifetime_ms, token, member]
+        [target.entry, target.lock, *sets],
+        [repr(time.time() + timeout), meta, body, lifetime_ms, token, member, cap, head],
     )
 
 

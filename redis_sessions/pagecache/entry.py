@@ -1,7 +1,8 @@
 """What a cached page holds, and which responses may be stored (``pagecache``).
 
-The key is a SHA-256 of method, scheme, host, path and the sorted query string, so
-every process and machine computes the same one (the book used Python's ``hash()``,
+The key is a SHA-256 of method, scheme, host (without its port), path and the sorted
+query string (only parameters the view allows), so every process and machine computes
+the same one (the book used Python's ``hash()``,
 which differs per process). The stored copy never holds a visitor's CSRF token: each
 masked token in the body is swapped for ``PLACEHOLDER`` (same length), and a hit puts
 the new visitor's own token back.
@@ -13,11 +14,13 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Collection
 from typing import Any
 from urllib.parse import parse_qsl, unquote_to_bytes, urlencode
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http.request import split_domain_port
 from django.middleware import csrf
 from django.utils import translation
 from django.utils.encoding import repercent_broken_unicode
@@ -41,19 +44,36 @@ _TO_CHAR = _CHARS.encode().ljust(256, b"_")
 def digest(method: str, scheme: str, host: str, path: str, query: str, language: str = "") -> str:
     """The cache key's digest for one URL; identical in every process.
 
-    ``path`` is decoded, as Django's ``request.path``. The query is compared as Django
-    parses it (``request.GET``): parameters are sorted by name only, so ``?a=1&b=2``
-    and ``?b=2&a=1`` share a key while ``?a=1&a=2`` and ``?a=2&a=1`` (whose
-    ``getlist("a")`` differ) do not.
+    ``host`` counts without its port (``shop.example:8080`` is ``shop.example``: a
+    port is no new page). ``path`` is decoded, as Django's ``request.path``. The query
+    is compared as Django parses it (``request.GET``): parameters are sorted by name
+    only, so ``?a=1&b=2`` and ``?b=2&a=1`` share a key while ``?a=1&a=2`` and
+    ``?a=2&a=1`` (whose ``getlist("a")`` differ) do not. Which parameters a request
+    may carry at all is ``allowed_query``'s rule.
     """
     ordered = ""
     if query:
         pairs = parse_qsl(query, keep_blank_values=True)
         ordered = urlencode(sorted(pairs, key=lambda pair: pair[0]))  # stable: value order
-    text = "\n".join((method.upper(), scheme.lower(), host.lower(), path, ordered))
+    text = "\n".join((method.upper(), scheme.lower(), page_host(host), path, ordered))
     if language:  # a page in another language than LANGUAGE_CODE is another page
         text += "\n" + language
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def page_host(host: str) -> str:
+    """``host`` as a page key holds it: lower case, without its port."""
+    domain, _ = split_domain_port(host)
+    return domain or host.lower()  # not a valid host (never from get_host()): as it is
+
+
+def allowed_query(query: str, allowed: Collection[str]) -> bool:
+    """Whether every parameter of the query string ``query`` is one of ``allowed`` (a
+    view's ``cache_request(query=...)``). Any other parameter makes the request
+    uncached: a page key per made-up parameter would let anyone fill the cache."""
+    if not query:
+        return True
+    return all(name in allowed for name, _ in parse_qsl(query, keep_blank_values=True))
 
 
 def page_language() -> str:
@@ -101,23 +121,24 @@ def _vary_values(request: HttpRequest, names: list[str]) -> list[list[str]]:
 
 
 def refusal(request: HttpRequest, response: HttpResponseBase) -> str | None:
-    """Why ``response`` must not be stored, or ``None`` when it may be."""
+    """Why ``response`` must not be stored (a ``bypass.REASONS`` name), or ``None``
+    when it may be."""
     if response.status_code != 200 or response.streaming:
-        return "status or streaming"
+        return "status"
     if response.cookies:
-        return "Set-Cookie"
+        return "cookie"
     control = response.get("Cache-Control", "")
     directives = {d.split("=")[0].strip().lower() for d in control.split(",")}
     if directives & _NO_STORE:
-        return "Cache-Control"
+        return "cache-control"
     if "*" in _vary_names(response):
-        return "Vary: *"
+        return "vary"
     session = getattr(request, "session", None)
     if session is not None and getattr(session, "modified", False):
-        return "the view changed the session"
+        return "session-changed"
     messages = getattr(request, "_messages", None)
     if messages is not None and getattr(messages, "_loaded_data", None):
-        return "the page shows the visitor's messages"
+        return "messages"
     return None
 
 

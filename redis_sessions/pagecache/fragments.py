@@ -2,7 +2,9 @@
 
 Like Django's ``{% cache %}``, but in this app's keys (``fragment:{SHA}``), with the
 page cache's stampede lock and stale-while-rendering (``caching``), and, given an
-item, only while that item ranks in the top ``CACHE_TOP_N``.
+item, only while that item ranks in the top ``CACHE_TOP_N``. A fragment that
+``depends`` on models is named in their ``fragment-deps:{LABEL}`` sets, which their
+writes drop (``follow``).
 """
 
 from __future__ import annotations
@@ -44,12 +46,14 @@ def cached_fragment(
     item: object,
     render: Callable[[], str],
     request: HttpRequest | None = None,
+    depends: Sequence[str] = (),
 ) -> str:
     """The fragment from Redis, or ``render()`` (stored unless the item is unpopular).
 
     A ``{% csrf_token %}`` inside the fragment is stored as a placeholder and each
     hit gets the visitor's own token, as in the page cache; without the ``request``
-    a fragment holding a token is rendered every time and never stored.
+    a fragment holding a token is rendered every time and never stored. ``depends``:
+    labels of the models whose writes drop it (``follow.fragment_labels``).
     """
     item_id = "" if item is None or item == "" else clean_item_id(item)
     digest = fragment_digest(name, vary_on)
@@ -83,7 +87,8 @@ def cached_fragment(
         if found.token:
             _send(caching.release_command(target, found.token))
         return content
-    _send(caching.store_command(target, b"", stored, timeout, found.token))
+    sets = [keys.fragment_deps(label) for label in depends]
+    _send(caching.store_command(target, b"", stored, timeout, found.token, sets, digest))
     return content
 
 

@@ -1,36 +1,51 @@
 """The page cache's lookup, shared by ``cache_request`` and ``PageCacheMiddleware``
-(``pagecache``) and by ``PageHitMiddleware`` (``pagehit``): the rules that say whether a
-request may get a cached page, the one-round-trip lookup, the hit's response, and the
-``Pending`` page that a miss renders and stores.
+(``decorator``) and by ``PageHitMiddleware`` (``middleware``): the rules that say
+whether a request may get a cached page, the one-round-trip lookup, the hit's
+response, and the ``Pending`` page that a miss renders and stores. ``alookup`` is the
+same for async views.
+
+Every lookup counts the request's view of the page's item (in its round trip, whatever
+it finds), so ``cache_request`` alone makes an item popular; the view's own
+``record_view`` of that item then counts nothing. A request bypassed before any lookup
+(an ``Authorization`` header, a parameter the view does not allow, a logged-in visitor
+whose session is loaded already) is counted by ``record_view``, which rides on the
+session's round trip.
 """
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from asgiref.sync import async_to_sync, iscoroutinefunction
+from django.http import HttpRequest, HttpResponseBase
 
 from redis_sessions import keys
 from redis_sessions.analytics.counting import (
-    COUNTED_ATTR,
     analytics_ttl,
     clean_item_id,
+    is_counted,
+    mark_counted,
+    record_view,
     today,
     visitor_id,
 )
 from redis_sessions.conf import app_settings
-from redis_sessions.connection import get_redis, run
 from redis_sessions.exceptions import RedisUnavailable
 from redis_sessions.pagecache import engine as caching
 from redis_sessions.pagecache import entry as pageentry
+from redis_sessions.pagecache.bypass import mark
+from redis_sessions.pagecache.pending import Pending, bypass, outage
+
+__all__ = [
+    "CACHED_ATTR", "EARLY_ATTR", "ITEM_ATTR", "ItemFunc", "Options", "Pending", "Plan",
+    "before", "bypass", "count_view", "look_up", "plan", "serve", "site_wide_options",
+]  # fmt: skip
 
 ItemFunc = Callable[..., object]
 ITEM_ATTR = "redis_sessions_page_item"  # set by page_item, read by the middleware
 CACHED_ATTR = "redis_sessions_cached"  # cache_request's Options: the middleware skips it
 EARLY_ATTR = "_redis_sessions_early"  # PageHitMiddleware's lookup that found no hit
-_outage = caching.OutageLog("page cache")
 
 
 class Options(NamedTuple):
@@ -43,6 +58,50 @@ class Options(NamedTuple):
     public: bool
     itemless: bool
     view: Any = None
+    query: frozenset[str] = frozenset()  # the query parameters a cached page may have
+
+
+def site_wide_options(view: Any) -> Options:
+    """How ``PageCacheMiddleware`` caches a view's pages (item-less unless
+    ``page_item`` says otherwise)."""
+    item, allowed = getattr(view, ITEM_ATTR, (None, frozenset()))
+    return Options(item, None, False, True, None, allowed)
+
+
+class Plan(NamedTuple):
+    """A request that passed the rules that need no round trip."""
+
+    item: str
+    timeout: int
+    together: bool  # the session is not loaded: load it with a peek
+    ask_first: bool  # whether the visitor's page is their own is asked before the lookup
+
+
+def plan(request: HttpRequest, options: Options, raw: object, *, anonymous: bool) -> Pending | Plan:
+    """The rules that need no round trip, given the item function's ``raw`` answer
+    (the method is checked before it is called). ``anonymous``: the visitor is known
+    to have no session (``PageHitMiddleware``, before the session is loaded)."""
+    if raw is None and not options.itemless:
+        return bypass("no-item")
+    item = "" if raw is None else clean_item_id(raw)
+    if "HTTP_AUTHORIZATION" in request.META:
+        return bypass("authorization", item)
+    if not pageentry.allowed_query(request.META.get("QUERY_STRING", ""), options.query):
+        return bypass("query", item)
+    timeout = app_settings.PAGE_CACHE_TIMEOUT if options.timeout is None else options.timeout
+    # A session not loaded yet is loaded in the lookup's round trip (the view would
+    # load it anyway when it is not served from the cache).
+    together = not (options.public or anonymous) and _loads_with(getattr(request, "session", None))
+    return Plan(item, timeout, together, not (options.public or anonymous or together))
+
+
+def _loads_with(session: Any) -> bool:
+    """A session of this app's engine, with a key, whose data is not loaded yet."""
+    return (
+        getattr(session, "load_with", None) is not None
+        and session.session_key is not None
+        and not session.is_loaded
+    )
 
 
 def _personal(request: HttpRequest) -> bool:
@@ -57,7 +116,7 @@ def _personal(request: HttpRequest) -> bool:
     return session is not None and bool(list(session.keys()))
 
 
-def _target(request: HttpRequest, digest: str, item: str, public: bool) -> caching.Target:
+def target(request: HttpRequest, digest: str, item: str, public: bool) -> caching.Target:
     session = getattr(request, "session", None)
     session_key = getattr(session, "session_key", None) or ""
     day = today()
@@ -65,118 +124,90 @@ def _target(request: HttpRequest, digest: str, item: str, public: bool) -> cachi
     if session_key:
         count_keys += keys.session_keys(session_key)
     visitor = session_key or visitor_id(request, day)
-    count_args = [1, visitor, analytics_ttl(), app_settings.VIEWED_LIMIT, session_key,
+    # the view is counted by the first lookup of the request only
+    count = 0 if (not item or is_counted(request, item)) else 1
+    count_args = [count, visitor, analytics_ttl(), app_settings.VIEWED_LIMIT, session_key,
                   0 if public else 1]  # fmt: skip
     viewed, others = caching.popularity_keys(item)
     return caching.Target(keys.page(digest), keys.page_lock(digest), viewed, item, True,
                           count_keys, count_args, others)  # fmt: skip
 
 
-def mark(response: HttpResponseBase, state: str) -> HttpResponseBase:
-    if app_settings.X_CACHE_HEADER:
-        response["X-Cache"] = state
-    return response
+def counted(request: HttpRequest, looked: caching.Target) -> None:
+    """The lookup of ``looked`` counted the view (its script does whatever it finds)."""
+    if looked.item and looked.count_args and looked.count_args[0]:
+        mark_counted(request, looked.item)
 
 
-class Pending:
-    """A page being rendered on a miss: stores the response when the view is done."""
-
-    def __init__(self, target: caching.Target | None, digest: str, timeout: int, token: str):
-        self.target, self.digest, self.timeout, self.token = target, digest, timeout, token
-
-    def finish(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
-        if self.target is None:
-            return mark(response, "bypass")
-        encoded = None
-        if pageentry.refusal(request, response) is None and isinstance(response, HttpResponse):
-            encoded = pageentry.encode(request, response, self.target.item)
-        try:
-            if encoded is not None:
-                item_set = keys.item_pages(self.target.item) if self.target.item else None
-                store = caching.store_command(
-                    self.target, *encoded, self.timeout, self.token, item_set, self.digest
-                )
-                run(get_redis(), [store])
-            elif self.token:
-                run(get_redis(), [caching.release_command(self.target, self.token)])
-        except RedisUnavailable as exc:
-            _outage.failed(exc)
-        return mark(response, "miss" if encoded is not None else "bypass")
-
-    def abandon(self) -> None:
-        if self.target is not None and self.token:
-            with contextlib.suppress(RedisUnavailable):  # else it expires by itself
-                run(get_redis(), [caching.release_command(self.target, self.token)])
-
-
-BYPASS = Pending(None, "", 0, "")
+def early_fits(request: HttpRequest, early: Pending, options: Options, personal: bool) -> bool:
+    """Whether ``PageHitMiddleware``'s lookup still fits the request at the view."""
+    return (options.public or not personal) and early.digest == pageentry.request_digest(request)
 
 
 def before(
-    request: HttpRequest, item_fn: ItemFunc | None, args: Any, kwargs: Any, *,
-    timeout: int | None, public: bool, itemless: bool,
-) -> HttpResponseBase | Pending:  # fmt: skip
+    request: HttpRequest, options: Options, args: Any, kwargs: Any
+) -> HttpResponseBase | Pending:
     """A cached response, or the ``Pending`` that stores what the view renders."""
     early: Pending | None = request.__dict__.pop(EARLY_ATTR, None)
-    if early is not None:  # PageHitMiddleware looked it up already (no hit)
-        if early.target is None:
-            return early
-        if (public or not _personal(request)) and early.digest == pageentry.request_digest(request):
+    if early is not None and early.target is not None:  # PageHitMiddleware's, no hit
+        if early_fits(request, early, options, _personal(request)):
             return early
         early.abandon()  # something between changed the page or the visitor: afresh
-    return serve(request, look_up(request, item_fn, args, kwargs, timeout=timeout,
-                                  public=public, itemless=itemless))  # fmt: skip
+        early = None
+    result = early or serve(request, look_up(request, options, args, kwargs))
+    if isinstance(result, Pending) and result.uncounted:
+        count_view(request, result.uncounted)
+        result.uncounted = ""
+    return result
+
+
+def count_view(request: HttpRequest, item: str) -> None:
+    """Count a view no lookup counted: ``record_view`` (on the session's round trip
+    when ``RedisSessionsMiddleware`` queues it); the view's own counts nothing."""
+    try:
+        record_view(request, item)
+    except RedisUnavailable as exc:
+        outage.failed(exc)
+        return
+    mark_counted(request, item)
 
 
 def look_up(
-    request: HttpRequest, item_fn: ItemFunc | None, args: Any, kwargs: Any, *,
-    timeout: int | None, public: bool, itemless: bool, anonymous: bool = False,
-) -> Pending | tuple[Pending, caching.Found]:  # fmt: skip
-    """The lookup of a page (one round trip): ``BYPASS`` when the page is not
-    cacheable, else ``(pending, found)``. ``anonymous``: the visitor is known to have
-    no session (``PageHitMiddleware``, before the session is loaded)."""
-    if request.method not in ("GET", "HEAD") or "HTTP_AUTHORIZATION" in request.META:
-        return BYPASS
+    request: HttpRequest, options: Options, args: Any, kwargs: Any, *, anonymous: bool = False
+) -> Pending | tuple[Pending, caching.Found]:
+    """The lookup of a page (one round trip): a bypass when the page is not
+    cacheable, else ``(pending, found)``."""
+    if request.method not in ("GET", "HEAD"):
+        return bypass("method")
+    item_fn = options.item
+    if item_fn is not None and iscoroutinefunction(item_fn):  # an async view's, early
+        item_fn = async_to_sync(item_fn)
     raw = item_fn(request, *args, **kwargs) if item_fn is not None else None
-    if raw is None and not itemless:
-        return BYPASS
-    item = "" if raw is None else clean_item_id(raw)
-    timeout = app_settings.PAGE_CACHE_TIMEOUT if timeout is None else timeout
-    session = getattr(request, "session", None)
-    # A session not loaded yet is loaded in the lookup's round trip (the view would
-    # load it anyway when it is not served from the cache).
-    together = not (public or anonymous) and _loads_with(session)
+    planned = plan(request, options, raw, anonymous=anonymous)
+    if isinstance(planned, Pending):
+        return planned
+    item = planned.item
     try:
-        if not (public or anonymous or together) and _personal(request):
-            return BYPASS
+        if planned.ask_first and _personal(request):
+            return bypass("session", item)
         digest = pageentry.request_digest(request)
-        target = _target(request, digest, item, public)
-        if together:
+        looked = target(request, digest, item, options.public)
+        if planned.together:
             # A peek: no lock for a visitor who may turn out not to be allowed the page.
-            found = caching.peek(target, send=session.load_with)  # type: ignore[union-attr]
+            found = caching.peek(looked, send=request.session.load_with)  # type: ignore[attr-defined]
+            counted(request, looked)
             if _personal(request):  # no round trip now: the session is loaded
-                if target.item and (found.servable or found.state == caching.GONE):
-                    # counted already: the fresh page's record_view must not count it
-                    setattr(request, COUNTED_ATTR, {target.item})
-                return BYPASS
+                return bypass("session")
             if found.state == caching.MISS:  # anonymous after all: look up to render
-                found = caching.lookup(target)
+                found = caching.lookup(caching.uncounted(looked))
         else:
-            found = caching.lookup(target)
-        _outage.ok()
+            found = caching.lookup(looked)
+            counted(request, looked)
+        outage.ok()
     except RedisUnavailable as exc:
-        _outage.failed(exc)
-        return BYPASS
-    return Pending(target, digest, timeout, found.token), found
-
-
-def _loads_with(session: Any) -> bool:
-    """A session of this app's engine, with a key, whose data is not loaded yet."""
-    return (
-        getattr(session, "load_with", None) is not None
-        and session.session_key is not None
-        and not session.is_loaded
-    )
+        outage.failed(exc)
+        return bypass("unavailable")
+    return Pending(looked, digest, planned.timeout, found.token), found
 
 
 def serve(
@@ -186,15 +217,13 @@ def serve(
     if not isinstance(looked, tuple):
         return looked
     pending, found = looked
-    if found.state in (caching.COLD, caching.BYPASS):
-        return BYPASS
+    if found.state == caching.COLD:
+        return bypass("cold")
+    if found.state == caching.BYPASS:
+        return bypass("cart")
     if found.servable:
         assert found.meta is not None and found.body is not None
         response = pageentry.decode(request, found.meta, found.body)
         if response is not None:
             return mark(response, "hit")
-    item = pending.target.item if pending.target else ""
-    if item and (found.servable or found.state == caching.GONE):
-        # a Vary mismatch, or the copy went: counted already, so record_view must not
-        setattr(request, COUNTED_ATTR, {item})
-    return pending
+    return pending  # a miss, or a Vary mismatch: the view renders

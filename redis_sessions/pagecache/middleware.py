@@ -32,11 +32,11 @@ from django.utils.module_loading import import_string
 from redis_sessions.pagecache.lookup import (
     CACHED_ATTR,
     EARLY_ATTR,
-    ITEM_ATTR,
     Options,
     Pending,
     look_up,
     serve,
+    site_wide_options,
 )
 
 __all__ = ["PageHitMiddleware"]
@@ -85,9 +85,7 @@ class PageHitMiddleware(MiddlewareMixin):
     def _options(self, view: Any) -> Options | None:
         options: Options | None = getattr(view, CACHED_ATTR, None)
         if options is None:
-            if not self.site_wide:
-                return None
-            return Options(getattr(view, ITEM_ATTR, None), None, False, True)
+            return site_wide_options(view) if self.site_wide else None
         # Only when cache_request is the outermost decorator: the hit then skips no
         # decorator's work that a hit down the stack would do.
         return options if options.view is view else None
@@ -103,9 +101,7 @@ class PageHitMiddleware(MiddlewareMixin):
         options = None if route is None else self._options(route[0])
         if route is None or options is None:
             return None
-        looked = look_up(request, options.item, route[1], route[2],
-                         timeout=options.timeout, public=options.public,
-                         itemless=options.itemless, anonymous=True)  # fmt: skip
+        looked = look_up(request, options, route[1], route[2], anonymous=True)
         if isinstance(looked, tuple) and looked[1].servable and self.csrf is not None:
             self.csrf.process_request(request)  # the visitor's secret, for their token
         result = serve(request, looked)

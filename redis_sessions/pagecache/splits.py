@@ -1,11 +1,12 @@
 """Cluster splits of the page-cache scripts (``lua/cache_*.lua`` beside this module).
 
 A page entry, its render lock, ``viewed:``, the day's analytics keys and
-the session's keys are all in different slots. The lookup reads first, then takes
-the lock (SET NX, one key), then counts the view; a store writes the item's set of
-pages first, then the entry (the unchanged ``cache_store`` script on the entry's
-slot alone), then releases the lock (``lock_release``). A crash between leaves a set
-naming a page that is not there (harmless) or a lock that expires in seconds.
+the session's keys are all in different slots. The lookup reads first, then counts
+the view and takes the lock (SET NX, one key); a store checks the item's cap on
+variants, writes the sets that name the entry first, then the entry (the
+``cache_store`` script on the entry's slot alone), then releases the lock
+(``lock_release``). A crash between leaves a set naming a page that is not there
+(harmless) or a lock that expires in seconds.
 """
 
 from __future__ import annotations
@@ -35,7 +36,19 @@ def cache_get(k: list[Any], a: list[Any]) -> Step:
     if error is not None:
         return error
     fresh_text, rest = replies[0], replies[1:]
+    # As the script: the view is counted whatever the state (ARGV 6), once.
+    counts: list[Command] = []
+    if count == "1" and item:
+        counts += [("ZINCRBY", viewed, -1, item), ("ZINCRBY", k[3], 1, item),
+                   ("EXPIRE", k[3], ttl)]  # fmt: skip
+        if visitor:
+            counts += [("PFADD", k[4], visitor), ("EXPIRE", k[4], ttl)]
+        if session:
+            viewed_command = SESSION_VIEWED.command([k[5], k[6]], [limit, now, item])
+            counts.append(viewed_command)
     if session and bypass == "1" and rest.pop(0) == 1:
+        if counts:
+            yield counts
         return [b"bypass"]
     if top > 0:
         rank, score = rest.pop(0), rest.pop(0)
@@ -49,24 +62,17 @@ def cache_get(k: list[Any], a: list[Any]) -> Step:
                 return error
             rank += sum(int(b) for b in better)
         if rank is None or rank >= top:
+            if counts:
+                yield counts
             return [b"cold"]
-    counts: list[Command] = []
-    if count == "1" and item:
-        counts += [("ZINCRBY", viewed, -1, item), ("ZINCRBY", k[3], 1, item),
-                   ("EXPIRE", k[3], ttl)]  # fmt: skip
-        if visitor:
-            counts += [("PFADD", k[4], visitor), ("EXPIRE", k[4], ttl)]
-        if session:
-            viewed_command = SESSION_VIEWED.command([k[5], k[6]], [limit, now, item])
-            counts.append(viewed_command)
     fresh = float(fresh_text) if fresh_text is not None else None
-    if fresh is not None and fresh > float(now):
+    if (fresh is not None and fresh > float(now)) or int(lock_ms) == 0:
         if counts:
             yield counts
-        return [b"hit"]
-    if int(lock_ms) == 0:  # a peek: no lock, nothing stale
-        return [b"miss"]
-    (locked,) = yield [("SET", lock, token, "PX", lock_ms, "NX")]
+        # a peek (lock ms 0) takes no lock and serves nothing stale
+        return [b"hit"] if fresh is not None and fresh > float(now) else [b"miss"]
+    # the counts ride with the SET NX (a different slot each: one pipeline step)
+    *_, locked = yield [*counts, ("SET", lock, token, "PX", lock_ms, "NX")]
     if locked:
         # The entry and the lock live in two slots, so this is two steps: a worker may
         # have stored the page and released its lock between our read and our SET NX.
@@ -74,25 +80,39 @@ def cache_get(k: list[Any], a: list[Any]) -> Step:
         (again,) = yield [("HGET", entry, "fresh")]
         if again is not None and float(again) > float(now):
             yield [LOCK_RELEASE.command([lock], [token])]
-            if counts:
-                yield counts
             return [b"hit"]
         return [b"render"]
     if fresh is not None:
-        if counts:
-            yield counts
         return [b"stale"]
     return [b"wait"]
 
 
 def cache_store(k: list[Any], a: list[Any]) -> Step:
-    entry, lock = k[:2]
+    entry, lock, sets = k[0], k[1], k[2:]
     lifetime, token, member = int(a[3]), text(a[4]), a[5] if len(a) > 5 else ""
-    if len(k) > 2:
-        # 1. the item's set first: a crash after it names a page that is not there.
-        _, left = yield [("SADD", k[2], member), ("PTTL", k[2])]
-        if isinstance(left, int) and left < lifetime:
-            yield [("PEXPIRE", k[2], lifetime)]
+    cap, head = (int(a[6]), text(a[7])) if len(a) > 7 else (0, "")
+    if sets and cap > 0:
+        # 0. the cap on the item's set (steps, not atomic: stores racing for the last
+        # places may all take them, past the cap by at most the concurrent renders)
+        present, size = yield [("SISMEMBER", sets[0], member), ("SCARD", sets[0])]
+        if not present and isinstance(size, int) and size >= cap:
+            (members,) = yield [("SMEMBERS", sets[0])]
+            members = list(members) if not isinstance(members, Exception) else []
+            alive = yield [("EXISTS", f"{head}{text(m)}") for m in members]
+            gone = [m for m, n in zip(members, alive, strict=True) if n == 0]
+            if gone:
+                yield [("SREM", sets[0], *gone)]
+            if size - len(gone) >= cap:
+                if token:
+                    yield [LOCK_RELEASE.command([lock], [token])]
+                return 0
+    if sets:
+        # 1. the sets first: a crash after them names an entry that is not there.
+        replies = yield [c for s in sets for c in (("SADD", s, member), ("PTTL", s))]
+        longer = [("PEXPIRE", s, lifetime) for s, left in zip(sets, replies[1::2], strict=True)
+                  if isinstance(left, int) and left < lifetime]  # fmt: skip
+        if longer:
+            yield longer
     # 2. the entry, atomically (the script on the entry's slot alone, holding no lock).
     (stored,) = yield [CACHE_STORE.command([entry, entry], [*a[:4], "", member])]
     # 3. our lock.

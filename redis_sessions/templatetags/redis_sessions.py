@@ -5,9 +5,12 @@
     {% endredis_cache %}
 
 Arguments as Django's ``{% cache %}`` (timeout in seconds, a literal name, then any
-number of ``vary_on`` values), plus an optional last ``item=ITEM_ID``: then the
-fragment is cached only while that item is popular (top ``CACHE_TOP_N`` of
-``viewed:``). Drop one with ``redis_sessions.pagecache.invalidate_fragment``.
+number of ``vary_on`` values), plus, last and in any order, an optional
+``item=ITEM_ID``: then the fragment is cached only while that item is popular (top
+``CACHE_TOP_N`` of ``viewed:``), and an optional ``depends="app_label.Model"`` (several
+separated by commas): a save or delete of such a model drops the fragment after the
+transaction commits. Drop one by hand with
+``redis_sessions.pagecache.invalidate_fragment``.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Any
 from django import template
 from django.template.base import FilterExpression, NodeList, Parser, Token
 
+from redis_sessions.pagecache.follow import fragment_labels
 from redis_sessions.pagecache.fragments import cached_fragment
 
 register = template.Library()
@@ -30,9 +34,10 @@ class RedisCacheNode(template.Node):
         name: str,
         vary_on: list[FilterExpression],
         item: FilterExpression | None,
+        depends: FilterExpression | None = None,
     ) -> None:
         self.nodelist, self.timeout, self.name = nodelist, timeout, name
-        self.vary_on, self.item = vary_on, item
+        self.vary_on, self.item, self.depends = vary_on, item, depends
 
     def render(self, context: Any) -> str:
         raw = self.timeout.resolve(context)
@@ -46,9 +51,13 @@ class RedisCacheNode(template.Node):
         item = self.item.resolve(context) if self.item is not None else None
         if self.item is not None and item in (None, ""):
             return self.nodelist.render(context)  # an item tag with no item: not cached
+        try:
+            depends = fragment_labels(self.depends.resolve(context) if self.depends else None)
+        except (TypeError, ValueError) as exc:
+            raise template.TemplateSyntaxError(f"redis_cache depends=: {exc}") from None
         return cached_fragment(
             self.name, vary, timeout, item, lambda: self.nodelist.render(context),
-            request=context.get("request"),
+            request=context.get("request"), depends=depends,
         )  # fmt: skip
 
 
@@ -61,10 +70,14 @@ def do_redis_cache(parser: Parser, token: Token) -> RedisCacheNode:
         )
     nodelist = parser.parse(("endredis_cache",))
     parser.delete_first_token()
-    item = None
+    named: dict[str, FilterExpression] = {}
     rest = bits[3:]
-    if rest and rest[-1].startswith("item="):
-        item = parser.compile_filter(rest.pop()[len("item=") :])
+    while rest and rest[-1].startswith(("item=", "depends=")):
+        key, _, value = rest.pop().partition("=")
+        if key in named:
+            raise template.TemplateSyntaxError(f"redis_cache takes one {key}=, not two.")
+        named[key] = parser.compile_filter(value)
     name = bits[2].strip("\"'")
     vary_on = [parser.compile_filter(b) for b in rest]
-    return RedisCacheNode(nodelist, parser.compile_filter(bits[1]), name, vary_on, item)
+    return RedisCacheNode(nodelist, parser.compile_filter(bits[1]), name, vary_on,
+                          named.get("item"), named.get("depends"))  # fmt: skip

@@ -65,6 +65,8 @@ RIGHT: dict[str, Any] = {
     "CACHE_TOP_N": 1,
     "PAGE_CACHE_TIMEOUT": 60,
     "PAGE_CACHE_GRACE": 0,
+    "PAGE_CACHE_MAX_VARIANTS": 4,
+    "PAGE_CACHE_MODELS": {"shop.Product": "slug"},
     "X_CACHE_HEADER": False,
     "DAILY_VIEWS_DAYS": 7,
     "ROW_CACHE_MODELS": {"shop.Product": {"fields": ["name", "supplier_id"], "timeout": 60}},
@@ -98,6 +100,8 @@ WRONG_TYPE: dict[str, Any] = {
     "CACHE_TOP_N": None,
     "PAGE_CACHE_TIMEOUT": "300",
     "PAGE_CACHE_GRACE": 1.5,
+    "PAGE_CACHE_MAX_VARIANTS": "16",
+    "PAGE_CACHE_MODELS": ["shop.Product"],
     "X_CACHE_HEADER": 1,
     "DAILY_VIEWS_DAYS": "30",
     "ROW_CACHE_MODELS": ["shop.Product"],
@@ -412,4 +416,20 @@ def test_every_check_id_is_documented_and_every_documented_id_exists() -> None:
     page = (Path(__file__).resolve().parents[2] / "docs" / "settings.md").read_text()
     documented = set(re.findall(r"^\| `redis_sessions\.([EW]\d{3})` \|", page, flags=re.M))
     assert used == documented
-    assert len(used) == 25
+    assert len(used) == 26
+
+
+@override_settings(
+    REDIS_SESSIONS={"PAGE_CACHE_MODELS": {"shop.Prodcut": None, "shop.Product": 3, "auth.User": ""}}
+)
+def test_page_cache_models_report_every_bad_link_at_once() -> None:
+    errors = checks.check_page_cache_models()
+    assert [e.id for e in errors] == ["redis_sessions.E023"] * 3
+    assert "shop.Product" in (errors[0].hint or "")  # did you mean
+
+
+@override_settings(
+    REDIS_SESSIONS={"PAGE_CACHE_MODELS": {"shop.Product": "slug", "auth.User": None}}
+)
+def test_page_cache_models_naming_installed_models_pass() -> None:
+    assert checks.check_page_cache_models() == []

@@ -53,7 +53,7 @@ def test_a_page_cache_hit_on_a_full_redis_is_served_uncached_not_a_500(full_redi
     assert client.get("/pc/item/f/")["X-Cache"] == "hit"
     full_redis.config_set("maxmemory", 1)  # the hit's view counting is refused
     response = client.get("/pc/item/f/")
-    assert response.status_code == 200 and response["X-Cache"] == "bypass"
+    assert response.status_code == 200 and response["X-Cache"] == "bypass; reason=unavailable"
     full_redis.config_set("maxmemory", 0)
     assert client.get("/pc/item/f/")["X-Cache"] == "hit"
 
@@ -64,9 +64,10 @@ def test_a_full_redis_is_logged_once_however_many_pages_it_refuses(
     # A full Redis answers reads (the lookup works: the outage looks over) and refuses
     # writes (the store fails: a new outage): the warning must not follow every request.
     from redis_sessions import keys
-    from redis_sessions.pagecache import engine, lookup
+    from redis_sessions.connection.outages import Outage
+    from redis_sessions.pagecache import engine, pending
 
-    monkeypatch.setattr(lookup, "_outage", engine.OutageLog("page cache"))  # none logged yet
+    monkeypatch.setattr(pending.outage, "outage", Outage(engine.logger))  # none logged yet
 
     full_redis.config_set("maxmemory", 1)
     with caplog.at_level(logging.WARNING, logger="redis_sessions"):

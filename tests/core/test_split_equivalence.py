@@ -490,7 +490,7 @@ def page_target(
     request = RequestFactory().get(path or f"/pc/item/{item}/")
     request.session = SessionStore(session_key)
     digest = pageentry.request_digest(request)
-    return pagelookup._target(request, digest, item, public)
+    return pagelookup.target(request, digest, item, public)
 
 
 def render_page(item: str) -> None:
@@ -655,7 +655,10 @@ def rendered(item: str, timeout: float = 60, token: str = TOKEN, path: str = "")
     target = page_target(item, path=path)
     encoded = pageentry.encode(request, HttpResponse(f"page of {item}"), item)
     assert encoded is not None
-    return caching.store_command(target, *encoded, timeout, token, keys.item_pages(item), digest)
+    return caching.store_command(
+        target, *encoded, timeout, token, [keys.item_pages(item)], digest,
+        app_settings.PAGE_CACHE_MAX_VARIANTS, keys.page(""),
+    )  # fmt: skip
 
 
 @scenario("cache_store", "a rendered page: stored, listed for its item, our lock released", 1)
@@ -678,6 +681,27 @@ def _(s: Space) -> Command:
     popular(s, "p1")
     connection.run(s.redis, caching.lookup_commands(page_target("p1"), "other"))
     return rendered("p1")
+
+
+@scenario("cache_store", "an item at its cap of variants: nothing stored, lock released", 0,
+          settings={"PAGE_CACHE_MAX_VARIANTS": 2})  # fmt: skip
+def _(s: Space) -> Command:
+    popular(s, "p1")
+    for path in ("/pc/item/p1/?page=2", "/pc/item/p1/?page=3"):
+        connection.run(s.redis, [rendered("p1", token="", path=path)])
+    connection.run(s.redis, caching.lookup_commands(page_target("p1"), TOKEN))  # our lock
+    return rendered("p1")
+
+
+@scenario("cache_store", "a variant gone from the cap's set makes room", 1,
+          settings={"PAGE_CACHE_MAX_VARIANTS": 2})  # fmt: skip
+def _(s: Space) -> Command:
+    popular(s, "p1")
+    for path in ("/pc/item/p1/?page=2", "/pc/item/p1/?page=3"):
+        connection.run(s.redis, [rendered("p1", token="", path=path)])
+    digest = pageentry.request_digest(RequestFactory().get("/pc/item/p1/?page=3"))
+    s.redis.delete(keys.page(digest))  # expired
+    return rendered("p1", token="")
 
 
 @scenario("cache_store", "a fragment: no item set, no lock", 1)

@@ -75,7 +75,7 @@ def test_a_logged_in_visitor_of_a_stored_page_costs_one_round_trip_and_counts_on
     # the session load with the lookup, which found the copy and counted the view (the
     # view's record_view then counts nothing): one round trip, as the load alone was
     assert connection.round_trips() - before == 1
-    assert (response["X-Cache"], response.content) == ("bypass", b"item a #2")
+    assert (response["X-Cache"], response.content) == ("bypass; reason=session", b"item a #2")
     assert ix.zscore(redis, keys.viewed_items, "a") == -100 - 2  # once per request
     assert redis.zscore(keys.daily_views(today()), "a") == 2
     assert redis.zrange(keys.viewed(client.session.session_key), 0, -1) == [b"a"]
@@ -91,8 +91,8 @@ def test_a_logged_in_visitor_of_a_page_with_no_copy_takes_no_lock_and_costs_no_m
     client = Client()
     client.login(username="u", password="p")
     before = connection.round_trips()
-    assert client.get("/pc/item/a/")["X-Cache"] == "bypass"
-    assert connection.round_trips() - before == 2  # load with the peek, record_view
+    assert client.get("/pc/item/a/")["X-Cache"] == "bypass; reason=session"
+    assert connection.round_trips() - before == 1  # the load with the peek, which counted
     digest = pageentry.digest("GET", "http", "testserver", "/pc/item/a/", "")
     assert not redis.exists(keys.page_lock(digest))  # a peek takes no lock
     assert Client().get("/pc/item/a/")["X-Cache"] == "miss"  # nobody waits for it
@@ -107,8 +107,9 @@ def test_an_anonymous_visitor_with_a_session_cookie_renders_a_missing_or_stale_p
     with_empty_session(client)
     before = connection.round_trips()
     assert client.get("/pc/item/a/")["X-Cache"] == "miss"
-    # the load with a peek, the lookup that takes the lock, record_view, the store
-    assert connection.round_trips() - before == 4
+    # the load with a peek (which counts the view), the lookup that takes the lock, the
+    # store
+    assert connection.round_trips() - before == 3
     digest = pageentry.digest("GET", "http", "testserver", "/pc/item/a/", "")
     redis.hset(keys.page(digest), "fresh", 0)  # expired: served by nobody, re-rendered
     assert client.get("/pc/item/a/").content == b"item a #2"
@@ -120,7 +121,7 @@ def test_each_view_is_counted_once_on_a_miss_and_on_a_hit(redis: Any) -> None:
     client = Client()
     with_empty_session(client)
     key = client.session.session_key
-    client.get("/pc/item/a/")  # miss: the view's record_view counts it
+    client.get("/pc/item/a/")  # miss: the lookup counts it (the view's record_view not)
     client.get("/pc/item/a/")  # hit: the cache counts it
     assert ix.zscore(redis, keys.viewed_items, "a") == -102
     assert redis.zscore(keys.daily_views(today()), "a") == 2
@@ -132,7 +133,7 @@ def test_unpopular_item_is_never_cached_then_cached_once_popular(redis: Any, set
     settings.REDIS_SESSIONS = {**settings.REDIS_SESSIONS, "CACHE_TOP_N": 2}
     popular(redis, "x", "y")
     for _ in range(3):
-        assert Client().get("/pc/item/z/")["X-Cache"] == "bypass"
+        assert Client().get("/pc/item/z/")["X-Cache"] == "bypass; reason=cold"
     assert calls["item"] == 3
     redis.zincrby(ix.key_of(keys.viewed_items, "z"), -1000, "z")  # now in the top 2
     assert Client().get("/pc/item/z/")["X-Cache"] == "miss"
@@ -148,12 +149,16 @@ def test_an_empty_body_is_a_hit(redis: Any) -> None:
 
 
 @pytest.mark.parametrize(
-    "rule", ["cookie", "private", "no-store", "vary-star", "status", "session"]
-)
-def test_responses_that_must_not_be_shared_are_never_stored(redis: Any, rule: str) -> None:
+    ("rule", "reason"),
+    [("cookie", "cookie"), ("private", "cache-control"), ("no-store", "cache-control"),
+     ("vary-star", "vary"), ("status", "status"), ("session", "session-changed")],
+)  # fmt: skip
+def test_responses_that_must_not_be_shared_are_never_stored(
+    redis: Any, rule: str, reason: str
+) -> None:
     popular(redis, "r")
     for _ in range(2):
-        assert Client().get(f"/pc/rule/{rule}/r/")["X-Cache"] == "bypass"
+        assert Client().get(f"/pc/rule/{rule}/r/")["X-Cache"] == f"bypass; reason={reason}"
     assert calls[f"rule-{rule}"] == 2
     assert not redis.exists(keys.page(pageentry.digest("GET", "http", "testserver",
                                                        f"/pc/rule/{rule}/r/", "")))  # fmt: skip
@@ -168,8 +173,9 @@ def test_plain_responses_of_the_same_view_are_stored(redis: Any) -> None:
 def test_post_and_authorization_bypass_the_cache(redis: Any) -> None:
     popular(redis, "a")
     Client().get("/pc/item/a/")
-    assert Client().post("/pc/item/a/")["X-Cache"] == "bypass"
-    assert Client().get("/pc/item/a/", HTTP_AUTHORIZATION="Bearer x")["X-Cache"] == "bypass"
+    assert Client().post("/pc/item/a/")["X-Cache"] == "bypass; reason=method"
+    authorized = Client().get("/pc/item/a/", HTTP_AUTHORIZATION="Bearer x")
+    assert authorized["X-Cache"] == "bypass; reason=authorization"
     assert Client().head("/pc/item/a/")["X-Cache"] == "miss"  # HEAD is cacheable
     assert calls["item"] == 4
 
@@ -183,7 +189,7 @@ def test_logged_in_visitors_get_fresh_pages_unless_the_view_is_public(
     client = Client()
     client.login(username="u", password="p")
     Client().get("/pc/item/a/")  # stored by an anonymous visitor
-    assert client.get("/pc/item/a/")["X-Cache"] == "bypass"
+    assert client.get("/pc/item/a/")["X-Cache"] == "bypass; reason=session"
     assert calls["item"] == 2
     Client().get("/pc/public/a/")
     assert client.get("/pc/public/a/")["X-Cache"] == "hit"
@@ -195,7 +201,7 @@ def test_a_visitor_with_a_non_empty_cart_gets_fresh_pages(redis: Any) -> None:
     client = Client()
     with_empty_session(client)
     redis.hset(keys.cart(client.session.session_key), "42", 1)
-    assert client.get("/pc/item/a/")["X-Cache"] == "bypass"
+    assert client.get("/pc/item/a/")["X-Cache"] == "bypass; reason=cart"
     assert client.get("/pc/public/a/")["X-Cache"] == "miss"  # public: the cart is no matter
 
 
@@ -311,13 +317,19 @@ def test_the_x_cache_header_can_be_turned_off(redis: Any, settings: Any) -> None
     assert "X-Cache" not in Client().get("/pc/item/a/")
 
 
-def test_redis_down_serves_pages_uncached_and_logs_once(caplog: Any) -> None:
+def test_redis_down_serves_pages_uncached_and_logs_once(caplog: Any, monkeypatch: Any) -> None:
+    from redis_sessions.connection.outages import Outage
+    from redis_sessions.pagecache import engine, pending
+
+    monkeypatch.setattr(pending.outage, "outage", Outage(engine.logger))  # none logged yet
     with override_settings(REDIS_SESSIONS={"URL": "redis://127.0.0.1:1/0"}):
         connection.reset()
         with caplog.at_level(logging.WARNING, logger="redis_sessions"):
             responses = [Client().get("/pc/item/a/") for _ in range(3)]
         connection.reset()
-    assert [(r.status_code, r["X-Cache"]) for r in responses] == [(200, "bypass")] * 3
+    assert [(r.status_code, r["X-Cache"]) for r in responses] == [
+        (200, "bypass; reason=unavailable")
+    ] * 3
     assert calls["item"] == 3
     assert sum("page cache" in r.getMessage() for r in caplog.records) == 1
 
@@ -366,7 +378,7 @@ def test_an_anonymous_visitor_whose_session_holds_data_gets_a_fresh_page_never_s
     store.save()
     alice = Client()
     alice.cookies["sessionid"] = store.session_key or ""
-    assert [alice.get("/pc/item/p/")["X-Cache"] for _ in range(2)] == ["bypass", "bypass"]
+    assert [alice.get("/pc/item/p/")["X-Cache"] for _ in range(2)] == ["bypass; reason=session"] * 2
     assert Client().get("/pc/item/p/")["X-Cache"] == "miss"  # nobody got Alice's copy
 
 

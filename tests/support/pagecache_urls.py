@@ -11,7 +11,8 @@ from django.template import RequestContext, Template
 from django.urls import path
 from django.views.decorators.cache import never_cache
 
-from redis_sessions.analytics.counting import record_view
+from demo_project.shop.models import Product
+from redis_sessions.analytics.counting import arecord_view, record_view
 from redis_sessions.pagecache import cache_request
 
 #: How many times each view ran (the tests reset it).
@@ -27,10 +28,26 @@ def _page(name: str, item: str, body: str | None = None) -> HttpResponse:
     return HttpResponse(f"{name} {item} #{calls[name]}" if body is None else body)
 
 
-@cache_request(item=by_item, timeout=60)
+#: The query parameters the item page's cached copies may have.
+ITEM_QUERY = ("q", "page", "a", "b", "x")
+
+
+@cache_request(item=by_item, timeout=60, query=ITEM_QUERY)
 def item_page(request: HttpRequest, item: str) -> HttpResponse:
     record_view(request, item)
     return _page("item", item)
+
+
+@cache_request(item=by_item)
+def alone_page(request: HttpRequest, item: str) -> HttpResponse:
+    """The decorator alone, as documented: no record_view of its own."""
+    return _page("alone", item)
+
+
+@cache_request(item=by_item, query=("page", "sort"))
+def list_page(request: HttpRequest, item: str) -> HttpResponse:
+    """A page with allowed query parameters (a list's page number and order)."""
+    return _page("list", item, body=f"list {item} {request.GET.urlencode()}")
 
 
 @cache_request(item=by_item)
@@ -91,6 +108,40 @@ def failing_page(request: HttpRequest, item: str) -> HttpResponse:
     raise RuntimeError("boom")
 
 
+@cache_request(item=by_item)
+async def async_page(request: HttpRequest, item: str) -> HttpResponse:
+    """An async view, with its own (async) record_view of the same item."""
+    await arecord_view(request, item)
+    return _page("async", item)
+
+
+async def async_item(request: HttpRequest, item: str, **kwargs: Any) -> str:
+    return item
+
+
+@cache_request(item=async_item, query=("page",))
+async def async_item_fn_page(request: HttpRequest, item: str) -> HttpResponse:
+    return _page("async-fn", item)
+
+
+@cache_request(item=by_item)
+async def async_failing_page(request: HttpRequest, item: str) -> HttpResponse:
+    calls["async-failing"] += 1
+    raise RuntimeError("boom")
+
+
+def product_pk(request: HttpRequest, pk: int) -> int:
+    return pk
+
+
+@cache_request(item=product_pk, model=Product)
+def product_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """A page that shows a row: saving or deleting the row drops it (after commit)."""
+    calls["product"] += 1
+    product = Product.objects.filter(pk=pk).first()
+    return HttpResponse(f"{product.name if product else '-'} #{calls['product']}")
+
+
 _FORM = Template(
     '<form method="post" action="/pc/post/">{% csrf_token %}<button>Go</button></form>'
     "<p>{{ csrf_token }}</p>"
@@ -115,6 +166,8 @@ def post_target(request: HttpRequest) -> HttpResponse:
 
 urlpatterns = [
     path("item/<str:item>/", item_page),
+    path("alone/<str:item>/", alone_page),
+    path("list/<str:item>/", list_page),
     path("empty/<str:item>/", empty_page),
     path("rule/<str:rule>/<str:item>/", rule_page),
     path("vary/<str:item>/", vary_page),
@@ -126,4 +179,8 @@ urlpatterns = [
     path("form/<str:item>/", form_page),
     path("post/", post_target),
     path("never/<str:item>/", never_cached_page),
+    path("product/<int:pk>/", product_page),
+    path("async/<str:item>/", async_page),
+    path("async-fn/<str:item>/", async_item_fn_page),
+    path("async-failing/<str:item>/", async_failing_page),
 ]

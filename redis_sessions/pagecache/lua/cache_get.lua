@@ -1,5 +1,5 @@
 -- Look up a cached page or fragment, with the popularity rule, the stampede lock and
--- (for pages) the view count of a hit, in one round trip.
+-- (for pages) the view count, in one round trip.
 -- KEYS: 1 entry (hash: fresh, meta, body), 2 render lock, 3 viewed:,
 --       pages only: 4 views:{DAY}, 5 visitors:{DAY}:{ITEM},
 --       with a session: 6 session data, 7 viewed:{KEY}, 8 cart:{KEY},
@@ -16,30 +16,10 @@
 --   serves nothing stale). The copy itself is not returned: an HMGET of meta and body
 --   follows in the same round trip (a 10 kB page costs Redis twice as much when it
 --   passes through Lua as when it is read by HMGET).
+-- With ARGV[6] = 1 the view is counted whatever the state: the request is a view of
+-- the item, served from the copy or rendered (cache_request counts it, so a view that
+-- never calls record_view still makes its item popular).
 local item, session = ARGV[1], ARGV[10]
-if session ~= '' and ARGV[11] == '1' and redis.call('EXISTS', KEYS[8]) == 1 then
-  return {'bypass'}
-end
-local top = tonumber(ARGV[2])
-if top > 0 then
-  local rank = redis.call('ZRANK', KEYS[3], item)
-  local others = tonumber(ARGV[12])
-  if rank and rank < top and others > 0 then
-    -- its rank over every partition: add the other partitions' better-scored items
-    local score = redis.call('ZSCORE', KEYS[3], item)
-    local first, lower = #KEYS - others + 1, tonumber(ARGV[13])
-    for i = first, #KEYS do
-      local upto = (i - first < lower) and score or ('(' .. score)
-      rank = rank + redis.call('ZCOUNT', KEYS[i], '-inf', upto)
-      if rank >= top then
-        break
-      end
-    end
-  end
-  if not rank or rank >= top then
-    return {'cold'}
-  end
-end
 
 local function count()
   if ARGV[6] ~= '1' or item == '' then
@@ -66,9 +46,36 @@ local function count()
   end
 end
 
+if session ~= '' and ARGV[11] == '1' and redis.call('EXISTS', KEYS[8]) == 1 then
+  count()
+  return {'bypass'}
+end
+local top = tonumber(ARGV[2])
+if top > 0 then
+  -- ranked before this view is counted: a view never lets its own page in
+  local rank = redis.call('ZRANK', KEYS[3], item)
+  local others = tonumber(ARGV[12])
+  if rank and rank < top and others > 0 then
+    -- its rank over every partition: add the other partitions' better-scored items
+    local score = redis.call('ZSCORE', KEYS[3], item)
+    local first, lower = #KEYS - others + 1, tonumber(ARGV[13])
+    for i = first, #KEYS do
+      local upto = (i - first < lower) and score or ('(' .. score)
+      rank = rank + redis.call('ZCOUNT', KEYS[i], '-inf', upto)
+      if rank >= top then
+        break
+      end
+    end
+  end
+  if not rank or rank >= top then
+    count()
+    return {'cold'}
+  end
+end
+count()
+
 local fresh = tonumber(redis.call('HGET', KEYS[1], 'fresh'))
 if fresh and fresh > tonumber(ARGV[3]) then
-  count()
   return {'hit'}
 end
 if ARGV[4] == '0' then
@@ -78,7 +85,6 @@ if redis.call('SET', KEYS[2], ARGV[5], 'PX', ARGV[4], 'NX') then
   return {'render'}
 end
 if fresh then
-  count()
   return {'stale'}
 end
 return {'wait'}
