@@ -1,7 +1,7 @@
 """PARTITIONS on a real 3-master Redis Cluster: each node's share of the load.
 
 Starts a 3-master cluster (``tests/support/cluster_server.py``), then for
-``PARTITIONS`` = 1 and 3, alternating, ``--rounds`` rounds each, with a fresh key
+``PARTITIONS`` = 1 and 3 (``--values``), alternating, ``--rounds`` rounds each, with a fresh key
 prefix and a fresh SQLite database per round: runs the demo under gunicorn with the
 three loops beside it (as ``bench/load.py`` does, with ``REDIS_SESSIONS`` pointing at
 the cluster: ``bench/partitions_settings.py``), drives it with bench/load.py's virtual
@@ -21,6 +21,7 @@ calls and of the index-key calls, and the load's req/s, p50/p99, errors and lost
 adds. Command shares are robust to other jobs sharing the machine; req/s are not.
 
     python bench/partitions.py [--seconds 20] [--users 8] [--rounds 2] [--monitor 5]
+                               [--values 1,3] [--tag part] [--json FILE]
 """
 
 from __future__ import annotations
@@ -207,12 +208,18 @@ def monitor(port: int, seconds: float, out: dict[int, bytes]) -> None:
     out[port] = bytes(buf)
 
 
-def attribute(raw: bytes, keys: dict[str, str]) -> tuple[int, Counter[str]]:
-    """(commands seen, commands per index key label) of a MONITOR capture. A command
-    counts for an index key when one of its arguments is that key's name."""
+def attribute(
+    raw: bytes, keys: dict[str, str], prefix: str
+) -> tuple[int, Counter[str], Counter[str]]:
+    """(commands seen, commands per index key label, key arguments per key family) of
+    a MONITOR capture. A command counts for an index key when one of its arguments is
+    that key's name. A family is a global key's name after the prefix (``views:20261206``)
+    or, for keys with a hash tag, the part before it (``session:{…}``)."""
     names = {k.encode(): label for k, label in keys.items()}
+    head = f"{prefix}:1:".encode()
     total = 0
     hits: Counter[str] = Counter()
+    families: Counter[str] = Counter()
     for line in raw.split(b"\r\n")[:-1]:  # the last piece may be cut
         if not line.startswith(b"+") or b"] " not in line:
             continue
@@ -223,14 +230,18 @@ def attribute(raw: bytes, keys: dict[str, str]) -> tuple[int, Counter[str]]:
         label = next((names[a] for a in args[1:] if a in names), None)
         if label is not None:
             hits[label] += 1
-    return total, hits
+        for arg in args[1:]:
+            if arg.startswith(head):
+                rest = arg[len(head) :].decode(errors="replace")
+                families[rest[: rest.index("{")] + "{…}" if "{" in rest else rest] += 1
+    return total, hits, families
 
 
 # -- one round --------------------------------------------------------------------------
 def run_round(
     n: int, partitions: int, cluster_url: str, nodes: list[Node], args: argparse.Namespace
 ) -> dict[str, Any]:
-    prefix = f"part{n}p{partitions}"
+    prefix = f"{args.tag}{n}p{partitions}"
     tmp = Path(tempfile.mkdtemp(prefix="partitions-"))
     env = {
         **os.environ,
@@ -320,7 +331,7 @@ def run_round(
     for r in results:
         errors.update(r["errors"])
     p = statistics.quantiles(latencies, n=100) if len(latencies) > 100 else [0.0] * 99
-    seen = {node.label: attribute(captures.get(node.port, b""), keys) for node in nodes}
+    seen = {node.label: attribute(captures.get(node.port, b""), keys, prefix) for node in nodes}
     return {
         "round": n,
         "partitions": partitions,
@@ -336,6 +347,7 @@ def run_round(
         "lost": carts["lost"],
         "load": (load_before, load_after),
         "sessions": sessions,
+        "prefix": prefix,
     }
 
 
@@ -354,6 +366,24 @@ def summary(r: dict[str, Any], labels: list[str]) -> dict[str, float]:
         "busiest_seen": max(seen.values()) / max(1, sum(seen.values())),
         "index_fraction": sum(index_seen.values()) / max(1, sum(seen.values())),
     }
+
+
+def hot_keys(r: dict[str, Any], nodes: list[Node], top: int = 10) -> str:
+    """The ``top`` key families by MONITOR key arguments, with the node of a global key
+    (a family of hash-tagged keys is spread over every node)."""
+    families: Counter[str] = Counter()
+    for label in r["seen"]:
+        families.update(r["seen"][label][2])
+    total = sum(families.values())
+    out = []
+    for family, count in families.most_common(top):
+        if "{" in family:
+            where = "all nodes"
+        else:
+            slot = key_slot(f"{r['prefix']}:1:{family}".encode())
+            where = next(n.label for n in nodes if n.first <= slot <= n.last)
+        out.append(f"`{family}` {pct(count, total)} ({where})")
+    return ", ".join(out)
 
 
 def report(rounds: list[dict[str, Any]], nodes: list[Node], args: argparse.Namespace) -> None:
@@ -394,7 +424,7 @@ def report(rounds: list[dict[str, Any]], nodes: list[Node], args: argparse.Names
         total_index = sum(sum(r["seen"][lab][1].values()) for lab in labels)
         for label in labels:
             calls, typed, _ = r["stats"][label]
-            seen, hits = r["seen"][label]
+            seen, hits, _ = r["seen"][label]
             index = sum(hits.values())
             per_key = ", ".join(f"{k} {v}" for k, v in sorted(hits.items())) or "-"
             print(
@@ -423,7 +453,9 @@ def report(rounds: list[dict[str, Any]], nodes: list[Node], args: argparse.Names
                 )
                 for family in FAMILIES
             )
-            print(f"MONITOR commands per partition (0 / 1 / 2): {spread}")
+            print(f"MONITOR commands per partition (0 / 1 / 2...): {spread}")
+        print()
+        print(f"Hottest key families (MONITOR key arguments, all nodes): {hot_keys(r, nodes)}")
     print()
     print("### Summary")
     print()
@@ -461,6 +493,15 @@ def main() -> None:
     parser.add_argument("--products", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=2, help="rounds of each PARTITIONS")
     parser.add_argument("--monitor", type=float, default=5.0, help="MONITOR window, seconds")
+    parser.add_argument(
+        "--values", default="1,3", help="PARTITIONS values, alternated in each round (1,3)"
+    )
+    parser.add_argument(
+        "--tag",
+        default="part",
+        help="key prefix head (round N of PARTITIONS=P uses TAGNpP): where the index keys "
+        "land depends on it; the same tag gives the same placement, another tag another",
+    )
     parser.add_argument("--json", type=Path, help="also write the raw results here")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -485,7 +526,7 @@ def main() -> None:
         rounds = []
         n = 0
         for _ in range(args.rounds):
-            for partitions in (1, 3):
+            for partitions in [int(v) for v in args.values.split(",")]:
                 n += 1
                 print(f"round {n}: PARTITIONS={partitions} ...", flush=True)
                 rounds.append(run_round(n, partitions, cluster.url, nodes, args))
