@@ -96,8 +96,6 @@ REDIS_SESSIONS = {
     "CART_MODEL": "shop.Product",
     # The product page reads its product through the row cache (one join: supplier).
     "ROW_CACHE_MODELS": {"shop.Product": {"delay": 30, "select_related": ["supplier"]}},
-    # Hot global indexes split in N keys (1: the book's layout); see docs/settings.md.
-    "PARTITIONS": int(os.environ.get("REDIS_PARTITIONS", "1")),
 }
 
 DATABASES = {

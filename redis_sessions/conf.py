@@ -57,8 +57,6 @@ DEFAULTS: dict[str, Any] = {
     "LOCK_TIMEOUT": 30,
     # Redis Cluster (connection/cluster.py): URL / CACHE_ALIAS names one node of a cluster
     "CLUSTER": False,
-    # Hot global indexes split in N keys (keys.py): recent:, expires:, login:, viewed:
-    "PARTITIONS": 1,
 }
 
 
@@ -147,11 +145,10 @@ class Settings:
     )
     X_CACHE_HEADER = _Setting(bool)
     DAILY_VIEWS_DAYS = _Setting(int)
-    # Row cache, loops, Redis Cluster, partitions
+    # Row cache, loops, Redis Cluster
     ROW_CACHE_MODELS: _Setting[dict[str, dict[str, Any]]] = _Setting(dict)
     LOCK_TIMEOUT = _Setting(int)
     CLUSTER = _Setting(bool, "the configured server is a node of a Redis Cluster")
-    PARTITIONS = _Setting(int, "how many keys each hot global index is split into")
 
 
 app_settings = Settings()

@@ -20,7 +20,7 @@ from typing import Any
 
 import redis
 
-from redis_sessions import keys, layout
+from redis_sessions import keys
 from redis_sessions.conf import app_settings
 from redis_sessions.connection import get_redis, nodes, primaries, run, sentinel
 from redis_sessions.connection.replies import text
@@ -35,9 +35,9 @@ NEEDED_COMMANDS = (
     "script", "zadd", "zincrby", "zrem", "zscore", "zrangebyscore", "zremrangebyrank",
     "hget", "hset", "hdel", "hincrby", "sadd", "srem", "scan", "ping",
 )  # fmt: skip
-#: Global keys (each partition of the partitioned ones) and the type the app expects.
-INDEX_TYPES = {"all_login": "hash", "all_recent": "zset", "all_expires": "zset",
-               "all_viewed_items": "zset", "carts": "zset"}  # fmt: skip
+#: Global keys (the ``keys`` function that names each) and the type the app expects.
+INDEX_TYPES = {"login": "hash", "recent": "zset", "expires": "zset", "viewed_items": "zset",
+               "carts": "zset"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ def diagnose(*, sample: int = 10_000, pings: int = 5) -> Report:
             findings += [_on(name, finding) for finding in _server_findings(node, replies, pings)]
         sizes: dict[str, list[str]] = {kind: [] for kind in PER_SESSION}
         counted = key_counts(client, sample, keep=sizes)
-        findings += [*heartbeats(client), index_types(client), partitions(client), counted,
+        findings += [*heartbeats(client), index_types(client), counted,
                      session_size(client, counted.data["kinds"], sizes, infos)]  # fmt: skip
     except (RedisUnavailable, redis.ConnectionError, redis.TimeoutError) as exc:
         findings.append(Finding("connection", FAIL, f"lost the connection: {exc}"))
@@ -260,11 +260,7 @@ def heartbeats(client: redis.Redis) -> list[Finding]:
 
 
 def index_types(client: redis.Redis) -> Finding:
-    expected: dict[str, str] = {}
-    for name, kind in INDEX_TYPES.items():
-        built = getattr(keys, name)()
-        for key in built if isinstance(built, list) else [built]:
-            expected[key] = kind
+    expected = {getattr(keys, name)(): kind for name, kind in INDEX_TYPES.items()}
     found = run(client, [("TYPE", key) for key in expected])
     wrong = {key: text(kind) for (key, want), kind in zip(expected.items(), found, strict=True)
              if text(kind) not in ("none", want)}  # fmt: skip
@@ -272,17 +268,6 @@ def index_types(client: redis.Redis) -> Finding:
         return Finding("key types", FAIL, f"wrong types (index updates are skipped): {wrong}; "
                        "delete these keys", {"wrong": wrong})  # fmt: skip
     return Finding("key types", OK, "global indexes hold the expected types")
-
-
-def partitions(client: redis.Redis) -> Finding:
-    stored = layout.recorded(client)
-    problem = layout.mismatch(stored)
-    if problem:
-        return Finding(
-            "partitions", FAIL, problem, {"setting": keys.partitions(), "recorded": stored}
-        )
-    detail = f"PARTITIONS = {keys.partitions()}" + ("" if stored else " (not recorded yet)")
-    return Finding("partitions", OK, detail, {"setting": keys.partitions(), "recorded": stored})
 
 
 #: The per-session key families whose size ``session_size`` samples.
@@ -329,14 +314,12 @@ def session_size(
     sessions = kinds.get("session:", 0)
     if not sessions:
         return Finding("session size", OK, "no session yet to measure")
-    indexes = [keys.recent(p) for p in range(keys.partitions())]
-    indexes += [keys.expires(p) for p in range(keys.partitions())]
-    indexes += [keys.login(p) for p in range(keys.partitions())]
+    indexes = [keys.recent(), keys.expires(), keys.login()]
     sampled = [k for kind in PER_SESSION for k in sizes[kind]]
     try:
         replies = run(client, [*[("MEMORY", "USAGE", k) for k in sampled],
                                *[("MEMORY", "USAGE", k) for k in indexes],
-                               *[("ZCARD", keys.recent(p)) for p in range(keys.partitions())]],
+                               ("ZCARD", keys.recent())],
                       raise_errors=False)  # fmt: skip
     except (redis.RedisError, RedisUnavailable) as exc:
         return Finding("session size", WARN, f"cannot tell: {exc}")
@@ -345,7 +328,7 @@ def session_size(
         return Finding("session size", WARN, f"cannot tell: MEMORY USAGE refused ({error})")
     usage = dict(zip(sampled, replies, strict=False))
     index_bytes = sum(int(r or 0) for r in replies[len(sampled) : len(sampled) + len(indexes)])
-    live = sum(int(r or 0) for r in replies[len(sampled) + len(indexes) :]) or sessions
+    live = int(replies[-1] or 0) or sessions
     per_family = {}
     for kind in PER_SESSION:
         measured = [int(usage[k] or 0) for k in sizes[kind]]

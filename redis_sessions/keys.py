@@ -9,11 +9,11 @@ key                             type    holds
 ``P:viewed:{KEY}``              zset    item -> last-viewed time, newest 25
 ``P:cart:{KEY}``                hash    anonymous cart, item -> quantity
 ``P:cart:user:{UID}``           hash    a user's cart, item -> quantity
-``P:login:[N]``                 hash    session key -> user id (logged-in index)
-``P:recent:[N]``                zset    session key -> last-seen time
-``P:expires:[N]``               zset    session key -> expiry time
+``P:login:``                    hash    session key -> user id (logged-in index)
+``P:recent:``                   zset    session key -> last-seen time
+``P:expires:``                  zset    session key -> expiry time
 ``P:user-sessions:{UID}``       set     session keys of one user
-``P:viewed:[N]``                zset    item -> minus its view count (the book's)
+``P:viewed:``                   zset    item -> minus its view count (the book's)
 ``P:views:{DAY}``               zset    item -> views that UTC day (YYYYMMDD)
 ``P:visitors:{DAY}:{ITEM}``     hll     distinct visitors of an item that day
 ``P:page:{SHA}``                hash    a cached page (fresh, meta, body)
@@ -24,11 +24,8 @@ key                             type    holds
 ==============================  ======  ============================================
 
 Keys of one session share the Redis Cluster hash tag ``{KEY}``; a user's keys share
-``{UID}``. With ``PARTITIONS`` = N above 1, each hot global index is N keys: a
-session's entries live in partition ``crc32(KEY) % N`` of ``login:``, ``recent:`` and
-``expires:``, an item's in partition ``crc32(ITEM) % N`` of ``viewed:``; partition 0 keeps
-the book's name (``recent:``), partition ``i`` appends ``i`` (``recent:2``), so
-``PARTITIONS = 1`` is the one-key layout. The schema version is part of the prefix so
+``{UID}``. Each global index (``login:``, ``recent:``, ``expires:``, ``viewed:``) is
+one key, under the book's name. The schema version is part of the prefix so
 that a release that changes a layout can run beside the previous one during a rolling
 deploy.
 """
@@ -36,7 +33,6 @@ deploy.
 from __future__ import annotations
 
 import re
-import zlib
 from typing import Any
 
 from redis_sessions.conf import app_settings
@@ -76,27 +72,17 @@ def session_keys(session_key: str) -> tuple[str, str, str]:
 
 
 def session_load_keys(session_key: str) -> tuple[str, str]:
-    """``(session, recent:)`` with one prefix lookup (every session load builds these);
-    ``recent:`` is the session's partition."""
+    """``(session, recent:)`` with one prefix lookup (every session load builds these)."""
     p = prefix()
-    n = _tail(session_partition(session_key))
-    return f"{p}session:{{{session_key}}}", f"{p}recent:{n}"
+    return f"{p}session:{{{session_key}}}", f"{p}recent:"
 
 
 def session_save_keys(session_key: str) -> tuple[str, str, str, str, str, str]:
     """``(session, recent:, expires:, login:, user-sessions head, tail)`` with one prefix
-    lookup (the session save builds these on every write), indexes of its partition."""
+    lookup (the session save builds these on every write)."""
     p = prefix()
-    n = _tail(session_partition(session_key))
-    return (f"{p}session:{{{session_key}}}", f"{p}recent:{n}", f"{p}expires:{n}",
-            f"{p}login:{n}", f"{p}user-sessions:{{", "}")  # fmt: skip
-
-
-def session_index_keys(session_key: str) -> tuple[str, str, str]:
-    """``(recent:, expires:, login:)`` of the session's partition."""
-    p = prefix()
-    n = _tail(session_partition(session_key))
-    return f"{p}recent:{n}", f"{p}expires:{n}", f"{p}login:{n}"
+    return (f"{p}session:{{{session_key}}}", f"{p}recent:", f"{p}expires:", f"{p}login:",
+            f"{p}user-sessions:{{", "}")  # fmt: skip
 
 
 # -- per user (hash tag: the user id) ----------------------------------------------
@@ -113,71 +99,28 @@ def user_sessions_template() -> tuple[str, str]:
     return f"{prefix()}user-sessions:{{", "}"
 
 
-# -- global indexes (the book's names), in PARTITIONS keys each ------------------------
-def partitions() -> int:
-    """How many keys each hot global index is split into (``PARTITIONS``)."""
-    return app_settings.PARTITIONS
+# -- global indexes (the book's names) ---------------------------------------------
+def login() -> str:
+    return f"{prefix()}login:"
 
 
-def _partition(text: str, n: int) -> int:
-    return zlib.crc32(text.encode("utf-8", "surrogatepass")) % n if n > 1 else 0
+def recent() -> str:
+    return f"{prefix()}recent:"
 
 
-def session_partition(session_key: str) -> int:
-    """The partition of ``login:``, ``recent:`` and ``expires:`` holding a session."""
-    return _partition(session_key, app_settings.PARTITIONS)
+def expires() -> str:
+    return f"{prefix()}expires:"
 
 
-def item_partition(item_id: str) -> int:
-    """The partition of ``viewed:`` holding an item."""
-    return _partition(item_id, app_settings.PARTITIONS)
+def index_keys() -> tuple[str, str, str]:
+    """``(recent:, expires:, login:)`` with one prefix lookup (the session scripts that
+    touch all three: delete, cycle)."""
+    p = prefix()
+    return f"{p}recent:", f"{p}expires:", f"{p}login:"
 
 
-def _tail(partition: int) -> str:
-    return str(partition) if partition else ""
-
-
-def login(partition: int = 0) -> str:
-    return f"{prefix()}login:{_tail(partition)}"
-
-
-def recent(partition: int = 0) -> str:
-    return f"{prefix()}recent:{_tail(partition)}"
-
-
-def expires(partition: int = 0) -> str:
-    return f"{prefix()}expires:{_tail(partition)}"
-
-
-def viewed_items(partition: int = 0) -> str:
-    return f"{prefix()}viewed:{_tail(partition)}"
-
-
-def item_viewed_key(item_id: str) -> str:
-    """The ``viewed:`` partition that counts ``item_id``."""
-    return viewed_items(item_partition(item_id))
-
-
-def partitions_record() -> str:
-    """The ``PARTITIONS`` value the indexes were written with (``layout.py``)."""
-    return f"{prefix()}partitions:"
-
-
-def all_recent() -> list[str]:
-    """Every partition of ``recent:`` (one key when ``PARTITIONS`` is 1)."""
-    return [recent(p) for p in range(partitions())]
-
-
-def all_expires() -> list[str]:
-    return [expires(p) for p in range(partitions())]
-
-
-def all_login() -> list[str]:
-    return [login(p) for p in range(partitions())]
-
-
-def all_viewed_items() -> list[str]:
-    return [viewed_items(p) for p in range(partitions())]
+def viewed_items() -> str:
+    return f"{prefix()}viewed:"
 
 
 def carts() -> str:
@@ -302,18 +245,10 @@ def kind(key: str) -> str | None:
     rest = key[len(p) :]
     if "{" in rest:
         return rest[: rest.index("{")] + "{…}"
-    # A global key ("recent:", and its partitions "recent:2") is its own family; a key
-    # with a variable tail (a page digest, a day, an item id, a loop name) belongs to
-    # its head's ("page:…").
+    # A global key ("recent:") is its own family; a key with a variable tail (a page
+    # digest, a day, an item id, a loop name) belongs to its head's ("page:…").
     head, _, tail = rest.partition(":")
-    if not tail:
-        return rest
-    if tail.isdigit() and head in _PARTITIONED:
-        return f"{head}:"
-    return f"{head}:…"
-
-
-_PARTITIONED = frozenset({"recent", "expires", "login", "viewed"})
+    return f"{head}:…" if tail else rest
 
 
 # -- clean_sessions -------------------------------------------------------------------

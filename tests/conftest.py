@@ -115,12 +115,5 @@ def no_receivers() -> Iterator[None]:
 
 
 @pytest.fixture
-def one_partition(settings: Any) -> None:
-    """PARTITIONS = 1 for a test of the one-key layout's own semantics (the global
-    --limit of clean_sessions, exact key names); tests/core/test_partitions.py covers N."""
-    settings.REDIS_SESSIONS = {**settings.REDIS_SESSIONS, "PARTITIONS": 1}
-
-
-@pytest.fixture
 def redis() -> Any:
     return connection.get_redis()

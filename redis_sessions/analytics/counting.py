@@ -99,7 +99,8 @@ def view_commands(
         commands.append(
             SESSION_VIEWED.command([data_key, viewed_key], [app_settings.VIEWED_LIMIT, *pairs])
         )
-    commands.extend(("ZINCRBY", keys.item_viewed_key(item), -1, item) for item in items)
+    viewed = keys.viewed_items()
+    commands.extend(("ZINCRBY", viewed, -1, item) for item in items)
     day, ttl = today(now), analytics_ttl()
     daily = keys.daily_views(day)
     commands.extend(("ZINCRBY", daily, 1, item) for item in items)

@@ -9,9 +9,8 @@ one round trip.
 from __future__ import annotations
 
 import datetime
-from typing import Any
 
-from redis_sessions import keys, layout
+from redis_sessions import keys
 from redis_sessions.analytics.counting import DAY, clean_item_id, today
 from redis_sessions.analytics.scripts import RESCALE_VIEWED
 from redis_sessions.conf import app_settings
@@ -37,48 +36,18 @@ def _day(day: Day) -> str:
 def top_items(n: int = 10) -> list[tuple[str, float]]:
     """The ``n`` most viewed items as ``(item_id, views)``, most viewed first.
 
-    ``views`` is the decayed count (halved by each ``rescale_viewed`` pass). With
-    ``PARTITIONS`` above 1, the top ``n`` of each partition merged (an item lives in
-    one partition, so that is the top ``n`` of all), still one round trip.
+    ``views`` is the decayed count (halved by each ``rescale_viewed`` pass).
     """
     if n < 1:
         return []
-    replies = run(get_redis(), [("ZRANGE", k, 0, n - 1, "WITHSCORES")
-                                for k in keys.all_viewed_items()])  # fmt: skip
-    return [(item.decode(), -float(score)) for item, score in _merged(replies)[:n]]
-
-
-def _merged(replies: list[Any]) -> list[tuple[Any, Any]]:
-    """Rows of the partitions' ZRANGE WITHSCORES replies in one order: score, then
-    partition, then member (within a partition, the order of its zset). The page
-    cache's rank rule (``pagecache.engine.popularity_keys``) counts in the same order."""
-    if len(replies) == 1:
-        return pairs(replies[0])
-    rows = [(float(score), p, item, score) for p, reply in enumerate(replies)
-            for item, score in pairs(reply)]  # fmt: skip
-    return [(item, score) for _, _, item, score in sorted(rows)]
+    rows = run(get_redis(), [("ZRANGE", keys.viewed_items(), 0, n - 1, "WITHSCORES")])[0]
+    return [(item.decode(), -float(score)) for item, score in pairs(rows)]
 
 
 def item_rank(item_id: object) -> int | None:
-    """Popularity rank of an item: 1 is the most viewed; ``None`` if never viewed.
-
-    One round trip; two with ``PARTITIONS`` above 1 (its score, then how many items
-    of the other partitions come first: a better score, or the same score in a
-    lower-numbered partition, the order of ``top_items``).
-    """
-    item = clean_item_id(item_id)
-    client = get_redis()
-    if keys.partitions() == 1:
-        rank = run(client, [("ZRANK", keys.viewed_items(), item)])[0]
-        return None if rank is None else int(rank) + 1
-    own = keys.item_viewed_key(item)
-    rank, score = run(client, [("ZRANK", own, item), ("ZSCORE", own, item)])
-    if rank is None:
-        return None
-    mine, value = keys.item_partition(item), repr(float(score))
-    better = run(client, [("ZCOUNT", k, "-inf", value if p < mine else f"({value}")
-                          for p, k in enumerate(keys.all_viewed_items()) if p != mine])  # fmt: skip
-    return int(rank) + 1 + sum(int(b) for b in better)
+    """Popularity rank of an item: 1 is the most viewed; ``None`` if never viewed."""
+    rank = run(get_redis(), [("ZRANK", keys.viewed_items(), clean_item_id(item_id))])[0]
+    return None if rank is None else int(rank) + 1
 
 
 def unique_visitors(item_id: object, day: Day = None) -> int:
@@ -116,28 +85,8 @@ def rescale_viewed(max_items: int | None = None) -> dict[str, int]:
     """One pass of the book's ``rescale_viewed``: trim ``viewed:`` to the top
     ``max_items`` (``VIEWED_MAX_ITEMS``) and halve all scores, atomically (one Lua
     script, so no view lands between the trim and the halving and is lost).
-
-    With ``PARTITIONS`` above 1 each partition is trimmed and halved by that script
-    (atomic per partition), then the partitions together are cut to the top
-    ``max_items``: one more round trip reads each partition's top, and each keeps its
-    share of the merged top (``ZREMRANGEBYRANK``, one per partition).
     """
     limit = app_settings.VIEWED_MAX_ITEMS if max_items is None else max_items
-    layout.check()
-    script = RESCALE_VIEWED
-    every = keys.all_viewed_items()
-    client = get_redis()
-    replies = run(client, [script.command([k], [limit]) for k in every])
-    removed, kept = sum(int(r[0]) for r in replies), sum(int(r[1]) for r in replies)
-    if len(every) > 1 and kept > limit:
-        tops = run(client, [("ZRANGE", k, 0, limit - 1, "WITHSCORES") for k in every])
-        rows = [(float(score), item, p) for p, reply in enumerate(tops)
-                for item, score in pairs(reply)]  # fmt: skip
-        share = [0] * len(every)
-        for _, _, p in sorted(rows)[:limit]:
-            share[p] += 1
-        cuts = zip(every, share, strict=True)
-        cut = run(client, [("ZREMRANGEBYRANK", k, n, -1) for k, n in cuts])
-        trimmed = sum(int(c) for c in cut)
-        removed, kept = removed + trimmed, kept - trimmed
-    return {"removed": removed, "kept": kept}
+    command = RESCALE_VIEWED.command([keys.viewed_items()], [limit])
+    removed, kept = run(get_redis(), [command])[0]
+    return {"removed": int(removed), "kept": int(kept)}

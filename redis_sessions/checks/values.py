@@ -1,4 +1,4 @@
-"""The values in ``REDIS_SESSIONS``: E001, E002, E004, E006-E012.
+"""The values in ``REDIS_SESSIONS``: E001, E002, E004, E006-E011.
 
 ``RULES`` says what each setting's value must be; a test keeps it in step with
 ``conf.DEFAULTS``. A value of the wrong type is E004 and nothing more is said of it;
@@ -21,9 +21,6 @@ from redis_sessions.conf import DEFAULTS, raw_user_settings
 
 MERGE_STRATEGIES = ("add", "replace", "keep_higher")
 KEY_PREFIX_FORBIDDEN = "{}*?[] "
-#: Every merging read (top items, the session list, counts) sends one command per
-#: partition: past a few dozen that costs more than the split saves.
-MAX_PARTITIONS = 1024
 
 
 class Rule(NamedTuple):
@@ -71,7 +68,6 @@ RULES: dict[str, Rule] = {
     "ROW_CACHE_MODELS": Rule(dict),
     "LOCK_TIMEOUT": _COUNT,
     "CLUSTER": Rule(bool),
-    "PARTITIONS": _COUNT,
 }
 
 
@@ -181,16 +177,6 @@ def _value_errors(name: str, value: Any) -> list[Any]:
 
 
 def _range_errors(name: str, value: float, rule: Rule) -> list[Any]:
-    if name == "PARTITIONS" and value > MAX_PARTITIONS:
-        return [
-            checks.Error(
-                f"{setting(name)} is {value}: more than {MAX_PARTITIONS} partitions.",
-                hint="Every merging read (top items, the session list, counts) sends one "
-                "command per partition, and a few dozen partitions already spread a "
-                f"cluster's load. Use at most {MAX_PARTITIONS}, set before the first request.",
-                id="redis_sessions.E012",
-            )
-        ]
     assert rule.low is not None  # every number setting has a floor
     low = rule.low
     if math.isfinite(value) and (value > low if rule.above else value >= low):

@@ -58,11 +58,10 @@ class KeyFamilies:
 
 def overview() -> Overview:
     """Counts of the indexes, Redis version and memory, and the loops' heartbeats."""
-    n = keys.partitions()  # each index's partitions, counted in the same pipeline
     commands: list[tuple[Any, ...]] = [
-        *(("ZCARD", k) for k in keys.all_recent()),
-        *(("HLEN", k) for k in keys.all_login()),
-        *(("ZCARD", k) for k in keys.all_viewed_items()),
+        ("ZCARD", keys.recent()),
+        ("HLEN", keys.login()),
+        ("ZCARD", keys.viewed_items()),
         ("ZCARD", keys.carts()),
         ("ZCARD", keys.row_schedule()),
         ("INFO", "server"),
@@ -72,10 +71,7 @@ def overview() -> Overview:
     ]
     client = get_redis()
     replies = run(client, commands)
-    sessions, logged_in, items = (sum(int(c) for c in replies[i * n : (i + 1) * n])
-                                  for i in range(3))  # fmt: skip
-    replies = replies[3 * n :]
-    carts, rows, server, memory, dbsize = replies[:5]
+    sessions, logged_in, items, carts, rows, server, memory, dbsize = replies[:8]
     if nodes.is_cluster(client):
         server, memory, dbsize = _cluster_facts(client)
     counts = {
@@ -90,7 +86,7 @@ def overview() -> Overview:
         version=str(server.get("redis_version", "?")),
         memory=str(memory.get("used_memory_human", "?")),
         dbsize=int(dbsize),
-        loops=[_loop(name, raw) for name, raw in zip(LOOPS, replies[5:], strict=True)],
+        loops=[_loop(name, raw) for name, raw in zip(LOOPS, replies[8:], strict=True)],
     )
 
 

@@ -51,16 +51,15 @@ class SessionDetail(SessionRow):
 def session_detail(session_key: str) -> SessionDetail | None:
     """Everything Redis holds about one session, or None when it is unknown."""
     data_key, viewed_key, cart_key = keys.session_keys(session_key)
-    recent, expires, login = keys.session_index_keys(session_key)
     client = get_redis()
     raw, ttl, seen, expires, user_id, viewed, cart = run(
         client,
         [
             ("GET", data_key),
             ("TTL", data_key),
-            ("ZSCORE", recent, session_key),
-            ("ZSCORE", expires, session_key),
-            ("HGET", login, session_key),
+            ("ZSCORE", keys.recent(), session_key),
+            ("ZSCORE", keys.expires(), session_key),
+            ("HGET", keys.login(), session_key),
             ("ZREVRANGE", viewed_key, 0, -1, "WITHSCORES"),
             ("HGETALL", cart_key),
             *refs.remember([session_key]),  # its actions address it by reference

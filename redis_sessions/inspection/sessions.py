@@ -59,32 +59,11 @@ class SessionPage:
 def session_page(
     cursor: Cursor | None = None, *, oldest: bool = False, n: int = PAGE_SIZE
 ) -> SessionPage:
-    """Sessions newest first from ``recent:``; ``oldest`` gives the last page.
-
-    With ``PARTITIONS`` above 1 each partition gives its page (from the cursor's score,
-    with room for the members the cursor skips) in the same round trip, and the pages
-    are merged: a page is still two round trips.
-    """
-    parts = keys.all_recent()
-    if len(parts) == 1:
-        recent = parts[0]
-        fetch = oldest_command(recent, n) if oldest else page_command(recent, cursor, n)
-        total, reply = run(get_redis(), [("ZCARD", recent), fetch])
-        fetched = scored_pairs(reply)
-    else:
-        if oldest:
-            fetches = [oldest_command(p, n) for p in parts]
-        else:
-            start = None if cursor is None else Cursor(cursor.score)
-            extra = 0 if cursor is None else cursor.skip
-            fetches = [page_command(p, start, n + extra) for p in parts]
-        replies = run(get_redis(), [*[("ZCARD", p) for p in parts], *fetches])
-        total = sum(int(t) for t in replies[: len(parts)])
-        merged = [pair for reply in replies[len(parts) :] for pair in scored_pairs(reply)]
-        if oldest:  # the n oldest of all, oldest first (as ZRANGE gives them)
-            fetched = sorted(merged, key=lambda p: (p[1], p[0].encode()))[:n]
-        else:
-            fetched = in_memory_page(merged, cursor, n)
+    """Sessions newest first from ``recent:``; ``oldest`` gives the last page."""
+    recent = keys.recent()
+    fetch = oldest_command(recent, n) if oldest else page_command(recent, cursor, n)
+    total, reply = run(get_redis(), [("ZCARD", recent), fetch])
+    fetched = scored_pairs(reply)
     if oldest:
         fetched.reverse()
         return SessionPage(_rows(fetched[:n]), int(total), None, oldest=True)
@@ -99,9 +78,7 @@ def user_session_page(
     members = sorted(text(m) for m in run(client, [("SMEMBERS", keys.user_sessions(user_id))])[0])
     if not members:
         return SessionPage([], 0, None)
-    groups = _partitions(members)
-    replies = run(client, [("ZMSCORE", keys.recent(p), *group) for p, group in groups])
-    scores = _ungroup(members, groups, replies)
+    scores = run(client, [("ZMSCORE", keys.recent(), *members)])[0]
     scored = [(m, float(s)) for m, s in zip(members, scores, strict=True) if s is not None]
     fetched = in_memory_page(scored, cursor, n)
     return SessionPage(_rows(fetched[:n]), len(scored), next_cursor(fetched, cursor, n))
@@ -129,22 +106,16 @@ def _rows(
     if not scored:
         return []
     session_keys = [k for k, _ in scored]
-    groups = _partitions(session_keys)
-    commands: list[tuple[Any, ...]] = [("HMGET", keys.login(p), *g) for p, g in groups]
+    commands: list[tuple[Any, ...]] = [("HMGET", keys.login(), *session_keys)]
     if last_seen_from_index:
-        commands += [("ZMSCORE", keys.recent(p), *g) for p, g in groups]
-    indexes = len(commands)
+        commands.append(("ZMSCORE", keys.recent(), *session_keys))
     for k in session_keys:
         data_key, viewed_key, cart_key = keys.session_keys(k)
         commands += [("TTL", data_key), ("HLEN", cart_key), ("ZCARD", viewed_key)]
     replies = run(get_redis(), [*commands, *refs.remember(session_keys)])
-    logins = _ungroup(session_keys, groups, replies[: len(groups)])
-    user_ids = [None if u is None else text(u) for u in logins]
-    if last_seen_from_index:
-        seen = _ungroup(session_keys, groups, replies[len(groups) : indexes])
-    else:
-        seen = [s for _, s in scored]
-    details = replies[indexes:]
+    user_ids = [None if u is None else text(u) for u in replies[0]]
+    seen = replies[1] if last_seen_from_index else [s for _, s in scored]
+    details = replies[2 if last_seen_from_index else 1 :]
     names = usernames(u for u in user_ids if u is not None)
     rows = []
     for i, k in enumerate(session_keys):
@@ -161,22 +132,6 @@ def _rows(
             )
         )
     return rows
-
-
-def _partitions(session_keys: list[str]) -> list[tuple[int, list[str]]]:
-    """The keys grouped by the partition of ``recent:``/``login:`` holding them."""
-    groups: dict[int, list[str]] = {}
-    for key in session_keys:
-        groups.setdefault(keys.session_partition(key), []).append(key)
-    return sorted(groups.items())
-
-
-def _ungroup(session_keys: list[str], groups: list[tuple[int, list[str]]],
-             replies: list[Any]) -> list[Any]:  # fmt: skip
-    """Per-group multi-key replies (HMGET, ZMSCORE) back in ``session_keys`` order."""
-    found = {k: v for (_, group), reply in zip(groups, replies, strict=True)
-             for k, v in zip(group, reply, strict=True)}  # fmt: skip
-    return [found[k] for k in session_keys]
 
 
 @inspection_view("view_sessions")

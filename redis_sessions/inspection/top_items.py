@@ -51,7 +51,7 @@ class Trend:
 
 def top_items(n: int = TOP_N) -> list[TopItem]:
     """The ``n`` most viewed items, most viewed first, with their unique visitors today."""
-    scored = analytics.top_items(n)  # every partition of viewed:, merged
+    scored = analytics.top_items(n)
     labels = item_labels(item for item, _ in scored)
     items = [
         TopItem(rank, item, int(views), labels.get(item, item))

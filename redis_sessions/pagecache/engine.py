@@ -20,7 +20,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from redis_sessions import keys
 from redis_sessions.conf import app_settings
 from redis_sessions.connection import arun, get_async_redis, get_redis, run, run_raw
 from redis_sessions.connection.outages import Outage
@@ -63,12 +62,11 @@ class Target:
 
     entry: str
     lock: str
-    viewed: str  # the partition of viewed: that holds ``item`` (see popularity_keys)
+    viewed: str  # viewed: (the popularity the CACHE_TOP_N rule reads)
     item: str = ""
     ranked: bool = True  # apply the CACHE_TOP_N rule to ``item``
     count_keys: Sequence[str] = ()  # views:{DAY}, visitors:... (pages only)
     count_args: Sequence[Any] = ()  # (count, visitor, ttl, limit, session, check cart)
-    other_viewed: Sequence[str] = ()  # the other partitions (PARTITIONS above 1)
 
 
 def uncounted(target: Target) -> Target:
@@ -78,32 +76,12 @@ def uncounted(target: Target) -> Target:
     return replace(target, count_args=[0, *target.count_args[1:]])
 
 
-def popularity_keys(item: str) -> tuple[str, tuple[str, ...]]:
-    """The partition of ``viewed:`` holding ``item``, and the others in partition
-    order: an item's rank is its rank there plus the items of the others ranked before
-    it (a better score, or the same score in a lower-numbered partition: the order of
-    ``analytics.top_items``)."""
-    if keys.partitions() == 1:  # the hit path's common case: no crc, one settings read
-        return keys.viewed_items(), ()
-    own = keys.item_viewed_key(item) if item else keys.viewed_items()
-    return own, tuple(k for k in keys.all_viewed_items() if k != own)
-
-
-def lower_partitions(item: str) -> int:
-    """How many of ``popularity_keys(item)``'s others come before its own partition."""
-    return keys.item_partition(item) if item else 0
-
-
 def get_command(target: Target, token: str, *, peek: bool = False) -> tuple[Any, ...]:
     top = app_settings.CACHE_TOP_N if (target.ranked and target.item) else 0
     lock_ms = 0 if peek else int(RENDER_LOCK_SECONDS * 1000)
     args = [target.item, top, time.time(), lock_ms, token]
     args += list(target.count_args) or [0, "", 0, 0, "", 0]
-    others = target.other_viewed if top else ()
-    args += [len(others), lower_partitions(target.item) if others else 0]
-    return CACHE_GET.command(
-        [target.entry, target.lock, target.viewed, *target.count_keys, *others], args
-    )
+    return CACHE_GET.command([target.entry, target.lock, target.viewed, *target.count_keys], args)
 
 
 def lookup_commands(target: Target, token: str, *, peek: bool = False) -> list[tuple[Any, ...]]:

@@ -57,9 +57,8 @@ def cached_fragment(
     """
     item_id = "" if item is None or item == "" else clean_item_id(item)
     digest = fragment_digest(name, vary_on)
-    viewed, others = caching.popularity_keys(item_id)
-    target = caching.Target(keys.fragment(digest), keys.fragment_lock(digest), viewed, item_id,
-                            other_viewed=others)  # fmt: skip
+    target = caching.Target(keys.fragment(digest), keys.fragment_lock(digest),
+                            keys.viewed_items(), item_id)  # fmt: skip
     try:
         found = caching.lookup(target)
         _outage.ok()

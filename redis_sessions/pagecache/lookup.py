@@ -128,9 +128,8 @@ def target(request: HttpRequest, digest: str, item: str, public: bool) -> cachin
     count = 0 if (not item or is_counted(request, item)) else 1
     count_args = [count, visitor, analytics_ttl(), app_settings.VIEWED_LIMIT, session_key,
                   0 if public else 1]  # fmt: skip
-    viewed, others = caching.popularity_keys(item)
-    return caching.Target(keys.page(digest), keys.page_lock(digest), viewed, item, True,
-                          count_keys, count_args, others)  # fmt: skip
+    return caching.Target(keys.page(digest), keys.page_lock(digest), keys.viewed_items(), item,
+                          True, count_keys, count_args)  # fmt: skip
 
 
 def counted(request: HttpRequest, looked: caching.Target) -> None:

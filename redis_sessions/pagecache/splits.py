@@ -28,9 +28,8 @@ def cache_get(k: list[Any], a: list[Any]) -> Step:
     reads: list[Command] = [("HGET", entry, "fresh")]
     if session and bypass == "1":
         reads.append(("EXISTS", k[7]))
-    others = k[len(k) - int(a[11]) :] if int(a[11]) else []
     if top > 0:
-        reads += [("ZRANK", viewed, item), ("ZSCORE", viewed, item)]
+        reads.append(("ZRANK", viewed, item))
     replies = yield reads
     error = first_error(replies)
     if error is not None:
@@ -51,16 +50,7 @@ def cache_get(k: list[Any], a: list[Any]) -> Step:
             yield counts
         return [b"bypass"]
     if top > 0:
-        rank, score = rest.pop(0), rest.pop(0)
-        if rank is not None and rank < top and others:
-            # its rank over every partition (one more step: each partition's slot)
-            lower, value = int(a[12]), repr(float(score))
-            better = yield [("ZCOUNT", o, "-inf", value if i < lower else f"({value}")
-                            for i, o in enumerate(others)]  # fmt: skip
-            error = first_error(better)
-            if error is not None:
-                return error
-            rank += sum(int(b) for b in better)
+        rank = rest.pop(0)
         if rank is None or rank >= top:
             if counts:
                 yield counts

@@ -26,7 +26,7 @@ from typing import Any
 
 import redis
 
-from redis_sessions import keys, layout
+from redis_sessions import keys
 from redis_sessions.conf import app_settings
 from redis_sessions.connection import InFlight, get_redis, run
 from redis_sessions.connection.replies import pairs
@@ -40,7 +40,6 @@ from redis_sessions.sessions.eviction import (
     evict_frame,
     expired_candidates,
     expired_pick_command,
-    limit_shares,
     notify,
     over_limit_pick_commands,
     parse_evicted,
@@ -61,7 +60,6 @@ class _Pass:
     def __init__(self, limit: int, batch: int, keep_going: Callable[[], bool],
                  on_batch: OnBatch | None) -> None:  # fmt: skip
         self.limit, self.batch = limit, batch
-        self.partition = 0  # of recent:, expires: and login: (clean_pass sets it)
         self.keep_going = keep_going
         self.on_batch = on_batch
         self.client = get_redis()
@@ -74,8 +72,7 @@ class _Pass:
     def _step(self, reason: str, picked: list[Candidate], then: list[Any]) -> list[Any]:
         """Evict ``picked`` and send ``then`` (the next pick) in the same round trip."""
         started = time.perf_counter()
-        command = evict_command(reason, picked, wants_carts(), partition=self.partition)
-        replies = run(self.client, [command, *then])
+        replies = run(self.client, [evict_command(reason, picked, wants_carts()), *then])
         elapsed = time.perf_counter() - started
         self._record(parse_evicted(reason, picked, replies[0]), elapsed)
         return replies[1:]
@@ -99,19 +96,17 @@ class _Pass:
         # eviction, run() would load it and send that alone again, AFTER the pick
         # pipelined behind it, and that pick would be stale (a wasted batch).
         load = ("SCRIPT", "LOAD", SESSION_EVICT.source)
-        pick = expired_pick_command(self.batch, offset, self.partition)
+        pick = expired_pick_command(self.batch, offset)
         picked = expired_candidates(run(self.client, [load, pick])[1])
         while picked:
             if not self.keep_going():
                 return False
             before = self.stats["survivors"]
-            pick = expired_pick_command(self.batch, offset, self.partition)
-            reply = self._step(EXPIRED, picked, [pick])
+            reply = self._step(EXPIRED, picked, [expired_pick_command(self.batch, offset)])
             if self.stats["survivors"] > before:
                 # Some were still alive and stay due: step over them and pick again.
                 offset += self.stats["survivors"] - before
-                pick = expired_pick_command(self.batch, offset, self.partition)
-                reply = [run(self.client, [pick])[0]]
+                reply = [run(self.client, [expired_pick_command(self.batch, offset)])[0]]
             picked = expired_candidates(reply[0])
         return True
 
@@ -120,7 +115,7 @@ class _Pass:
             while True:
                 # The IN_FLIGHT oldest batches beyond the limit: the later ones'
                 # pipelines go out before the first one's reply is back.
-                flight.send(over_limit_pick_commands(IN_FLIGHT * self.batch, self.partition))
+                flight.send(over_limit_pick_commands(IN_FLIGHT * self.batch))
                 size, flat = _raised(flight.read())
                 picked = pairs(flat)[: max(0, int(size) - self.limit)]
                 queue = [b for b in (picked[i : i + self.batch]
@@ -142,8 +137,8 @@ class _Pass:
         """Evict ``queue`` and what later picks find, two pipelines in flight; the
         offset and ZCARD of the last pick, or None when told to stop (the batches
         already sent are finished and reported first)."""
-        frames = {want: evict_frame(LIMIT, want, self.partition) for want in (False, True)}
-        recent, batch = keys.recent(self.partition), self.batch
+        frames = {want: evict_frame(LIMIT, want) for want in (False, True)}
+        recent, batch = keys.recent(), self.batch
         sent: deque[tuple[list[Candidate], int, float]] = deque()
         claimed = {key for picked in queue for key, _ in picked}
         last, stopped = (0, 0), False
@@ -222,26 +217,13 @@ def clean_pass(
     """
     limit = app_settings.SESSION_LIMIT if limit is None else limit
     batch = batch_size or app_settings.CLEAN_BATCH_SIZE
-    layout.check()  # never count shares over entries of another PARTITIONS value
-    shares = limit_shares(limit)
     if dry_run:
-        now = time.time()
-        counts = [(("ZCARD", keys.recent(p)), ("ZCOUNT", keys.expires(p), "-inf", now))
-                  for p in range(len(shares))]  # fmt: skip
-        replies = run(get_redis(), [c for pair in counts for c in pair])
-        sizes, due = replies[::2], replies[1::2]
-        return {"dry_run": True, "sessions": sum(sizes), "expired_due": sum(due),
-                "over_limit": sum(max(0, size - share)
-                                  for size, share in zip(sizes, shares, strict=True))}  # fmt: skip
-    # With PARTITIONS above 1, partition by partition, each keeping its share.
+        size, due = run(get_redis(), [("ZCARD", keys.recent()),
+                                      ("ZCOUNT", keys.expires(), "-inf", time.time())])  # fmt: skip
+        return {"dry_run": True, "sessions": size, "over_limit": max(0, size - limit),
+                "expired_due": due}  # fmt: skip
     one = _Pass(limit, batch, keep_going, on_batch)
-    complete = True
-    for partition, share in enumerate(shares):
-        one.partition, one.limit = partition, share
-        if not (one.expired() and one.over_limit()):
-            complete = False
-            break
-    one.stats["complete"] = complete
+    one.stats["complete"] = one.expired() and one.over_limit()
     return one.stats
 
 

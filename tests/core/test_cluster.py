@@ -22,7 +22,6 @@ from redis_sessions.cart.scripts import CART_LINE
 from redis_sessions.connection import cluster
 from redis_sessions.exceptions import ConfigurationError
 from redis_sessions.sessions.eviction import clear_expired
-from tests.support import indexes as ix
 
 
 def crash_after(command: tuple[Any, ...], steps: int) -> None:
@@ -49,11 +48,11 @@ def test_a_crash_after_a_deletes_first_step_leaves_index_entries_clean_sessions_
     assert key is not None
     crash_after(SessionStore._delete_command(key), 1)
     assert redis.exists(keys.session(key)) == 0
-    assert ix.zscore(redis, keys.recent, key) is not None  # the index entry is left over
-    ix.zadd(redis, keys.expires, {key: time.time() - 1})  # its expiry time has passed
+    assert redis.zscore(keys.recent(), key) is not None  # the index entry is left over
+    redis.zadd(keys.expires(), {key: time.time() - 1})  # its expiry time has passed
     assert clear_expired() == 1
-    assert ix.zscore(redis, keys.recent, key) is None
-    assert ix.zscore(redis, keys.expires, key) is None
+    assert redis.zscore(keys.recent(), key) is None
+    assert redis.zscore(keys.expires(), key) is None
 
 
 def test_a_crash_after_a_saves_first_step_leaves_unindexed_data_that_expires_by_ttl(
@@ -64,8 +63,8 @@ def test_a_crash_after_a_saves_first_step_leaves_unindexed_data_that_expires_by_
     command = store._save_commands(key, {"_auth_user_id": "7"}, "NX", ttl=60, script=True)[0]
     crash_after(command, 1)
     assert 0 < redis.ttl(keys.session(key)) <= 60
-    assert ix.zscore(redis, keys.recent, key) is None
-    assert ix.hget(redis, keys.login, key) is None
+    assert redis.zscore(keys.recent(), key) is None
+    assert redis.hget(keys.login(), key) is None
 
 
 def test_a_crash_in_cycle_key_after_the_new_key_is_written_leaves_both_sessions_working(
@@ -96,7 +95,7 @@ def test_cycle_key_moves_the_data_cart_and_index_entries_and_leaves_nothing_of_t
     new = store.session_key
     assert new != old
     assert redis.exists(keys.session(old), keys.cart(old), keys.viewed(old)) == 0
-    assert ix.zscore(redis, keys.recent, old) is None
+    assert redis.zscore(keys.recent(), old) is None
     assert redis.zscore(keys.carts(), keys.cart(old)) is None
     assert redis.zscore(keys.carts(), keys.cart(new)) == 5
     assert redis.hgetall(keys.cart(new)) == {b"p1": b"2"}

@@ -10,7 +10,6 @@ import pytest
 from django.test import Client
 
 from redis_sessions import connection, embedded
-from tests.support import indexes as ix
 
 pytestmark = pytest.mark.single_server("starts its own single Redis")
 
@@ -47,7 +46,7 @@ def test_full_redis_serves_reads_answers_503_to_writes_and_recovers(
 def test_a_page_cache_hit_on_a_full_redis_is_served_uncached_not_a_500(full_redis: Any) -> None:
     from redis_sessions import keys
 
-    full_redis.zincrby(ix.key_of(keys.viewed_items, "f"), -100, "f")  # popular
+    full_redis.zincrby(keys.viewed_items(), -100, "f")  # popular
     client = Client(raise_request_exception=False)
     assert client.get("/pc/item/f/")["X-Cache"] == "miss"
     assert client.get("/pc/item/f/")["X-Cache"] == "hit"
@@ -74,7 +73,7 @@ def test_a_full_redis_is_logged_once_however_many_pages_it_refuses(
         for n in range(30):
             item = f"g{n}"
             full_redis.config_set("maxmemory", 0)
-            full_redis.zincrby(ix.key_of(keys.viewed_items, item), -100, item)
+            full_redis.zincrby(keys.viewed_items(), -100, item)
             full_redis.config_set("maxmemory", 1)
             Client(raise_request_exception=False).get(f"/pc/item/{item}/")
             Client(raise_request_exception=False).get("/pc/item/f/")

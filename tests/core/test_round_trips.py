@@ -12,7 +12,6 @@ from django.test import Client
 from redis_sessions import connection, keys
 from redis_sessions.analytics.counting import record_view
 from redis_sessions.backends.redis import SessionStore
-from tests.support import indexes as ix
 
 pytestmark = pytest.mark.single_server("single-server round-trip budget")
 
@@ -98,7 +97,7 @@ def test_record_view_rides_on_the_session_load(client_with_session: Client, redi
     assert trips.count == 1
     key = client_with_session.cookies["sessionid"].value
     assert redis.zrange(keys.viewed(key), 0, -1) == [b"book-1"]
-    assert ix.zscore(redis, keys.viewed_items, "book-1") == -1
+    assert redis.zscore(keys.viewed_items(), "book-1") == -1
 
 
 def test_record_view_rides_on_the_session_save(client_with_session: Client, redis: Any) -> None:
@@ -117,8 +116,8 @@ def test_record_view_without_a_session_sends_one_pipeline_and_sets_no_cookie(
         response = client.get("/view-anon/book-3/")
     assert trips.count == 1
     assert "sessionid" not in response.cookies
-    assert ix.zscore(redis, keys.viewed_items, "book-3") == -1
-    assert ix.zcard(redis, keys.recent) == 0
+    assert redis.zscore(keys.viewed_items(), "book-3") == -1
+    assert redis.zcard(keys.recent()) == 0
 
 
 def test_record_view_outside_a_request_is_one_round_trip(redis: Any) -> None:

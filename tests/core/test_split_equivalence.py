@@ -48,7 +48,6 @@ from redis_sessions.rowcache import (
 )
 from redis_sessions.rowcache.scripts import ROWCACHE_DUE, ROWCACHE_FILL, ROWCACHE_STORE
 from redis_sessions.sessions import eviction
-from tests.support import indexes as ix
 from tests.support import pagecache_urls
 from tests.support.splits import Space, intercepted, script_of, ttl_differences, twin_run
 
@@ -237,24 +236,6 @@ def _(s: Space) -> Command:
     return cycle(store, key_of(taken))
 
 
-def other_partition(session_key: str) -> str:
-    """A new session key in another partition of the indexes than ``session_key``."""
-    own = keys.session_partition(session_key)
-    return next(
-        key for key in (f"n{i:031d}" for i in range(100)) if keys.session_partition(key) != own
-    )
-
-
-@scenario("session_cycle", "a logged-in session moving to another index partition", 1,
-          settings={"PARTITIONS": 3})  # fmt: skip
-def _(s: Space) -> Command:
-    store = saved(**{AUTH: "7"})
-    viewed(store, "p1")
-    cart_of(store, p3=3)
-    s.clock.advance(5)
-    return cycle(store, other_partition(key_of(store)))
-
-
 def limit_state(s: Space) -> list[eviction.Candidate]:
     """Four sessions a second apart; the three oldest picked beyond a limit of 1, then
     the second oldest used (its last-seen time moves) before the eviction runs."""
@@ -276,21 +257,18 @@ def limit_state(s: Space) -> list[eviction.Candidate]:
 
 
 @scenario("session_evict", "limit: picked sessions go, one used after the pick stays",
-          [b"101", [b"7", b""], [[b"p1", b"1"], [b"p3", b"3", b"p4", b"4"]], 5],
-          settings={"PARTITIONS": 1})  # fmt: skip
+          [b"101", [b"7", b""], [[b"p1", b"1"], [b"p3", b"3", b"p4", b"4"]], 5])  # fmt: skip
 def _(s: Space) -> Command:
     return eviction.evict_command(eviction.LIMIT, limit_state(s), report=True)
 
 
-@scenario("session_evict", "limit, with no receiver to report to", [b"101", [], [], 5],
-          settings={"PARTITIONS": 1})  # fmt: skip
+@scenario("session_evict", "limit, with no receiver to report to", [b"101", [], [], 5])
 def _(s: Space) -> Command:
     return eviction.evict_command(eviction.LIMIT, limit_state(s), report=False)
 
 
 @scenario("session_evict", "expired: sessions whose data Redis expired go, a live one stays",
-          [b"101", [b"7", b""], [[], [b"p2", b"2"]], 2],
-          settings={"PARTITIONS": 1})  # fmt: skip
+          [b"101", [b"7", b""], [[], [b"p2", b"2"]], 2])  # fmt: skip
 def _(s: Space) -> Command:
     gone_user = saved(**{AUTH: "7"})
     viewed(gone_user, "p1")
@@ -503,7 +481,7 @@ def render_page(item: str) -> None:
 
 def popular(s: Space, *items: str, views: int = 100) -> None:
     for item in items:
-        s.redis.zincrby(ix.key_of(keys.viewed_items, item), -views, item)
+        s.redis.zincrby(keys.viewed_items(), -views, item)
 
 
 def empty_session() -> str:
@@ -611,41 +589,9 @@ def _(s: Space) -> Command:
     popular(s, "p1")
     fragments.cached_fragment("box", ["a"], 60, "p1", render=lambda: "<b>box</b>")
     digest = fragments.fragment_digest("box", ["a"])
-    viewed_key, others = caching.popularity_keys("p1")
-    target = caching.Target(keys.fragment(digest), keys.fragment_lock(digest), viewed_key, "p1",
-                            other_viewed=others)  # fmt: skip
+    target = caching.Target(keys.fragment(digest), keys.fragment_lock(digest),
+                            keys.viewed_items(), "p1")  # fmt: skip
     return get_command(target)
-
-
-def items_by_partition() -> dict[int, list[str]]:
-    found: dict[int, list[str]] = {}
-    for i in range(200):
-        found.setdefault(keys.item_partition(f"i{i}"), []).append(f"i{i}")
-    return found
-
-
-def ranked_across_partitions(s: Space, tie_partition: int) -> Command:
-    """An item first in its own partition (1 of 3), two items with more views in the
-    others, and one with as many in partition ``tie_partition``."""
-    parts = items_by_partition()
-    item = parts[1][0]
-    popular(s, item, views=50)
-    popular(s, parts[0][0], views=80)
-    popular(s, parts[2][0], views=90)
-    popular(s, parts[tie_partition][1], views=50)
-    return get_command(page_target(item, empty_session()))
-
-
-@scenario("cache_get", "ranked over partitions: a tie in a lower partition ranks first",
-          [b"cold"], settings={"PARTITIONS": 3, "CACHE_TOP_N": 3})  # fmt: skip
-def _(s: Space) -> Command:
-    return ranked_across_partitions(s, 0)
-
-
-@scenario("cache_get", "ranked over partitions: a tie in a higher partition ranks after",
-          [b"render"], settings={"PARTITIONS": 3, "CACHE_TOP_N": 3})  # fmt: skip
-def _(s: Space) -> Command:
-    return ranked_across_partitions(s, 2)
 
 
 def rendered(item: str, timeout: float = 60, token: str = TOKEN, path: str = "") -> Command:
@@ -707,8 +653,7 @@ def _(s: Space) -> Command:
 @scenario("cache_store", "a fragment: no item set, no lock", 1)
 def _(s: Space) -> Command:
     digest = fragments.fragment_digest("box", [])
-    viewed_key, _ = caching.popularity_keys("")
-    target = caching.Target(keys.fragment(digest), keys.fragment_lock(digest), viewed_key)
+    target = caching.Target(keys.fragment(digest), keys.fragment_lock(digest), keys.viewed_items())
     return caching.store_command(target, b"", b"<b>box</b>", 60, "")
 
 

@@ -11,7 +11,6 @@ from django.test import Client
 from redis_sessions import keys
 from redis_sessions.cart import Cart
 from redis_sessions.sessions.users import user_session_keys
-from tests.support import indexes as ix
 from tests.support.inspection import ADMIN, client_for, listed, put_cart, session, staff
 
 pytestmark = pytest.mark.django_db
@@ -35,7 +34,7 @@ def test_ending_a_session_asks_first_then_ends_it_and_records_it_in_the_history(
     response = client.post(url)
     assert response.status_code == 302 and response["Location"] == ADMIN + "sessions/"
     assert not redis.exists(keys.session(key), keys.cart(key))
-    assert ix.zscore(redis, keys.recent, key) is None
+    assert redis.zscore(keys.recent(), key) is None
     assert redis.zscore(keys.carts(), keys.cart(key)) is None
     entry = LogEntry.objects.get()
     assert (entry.user_id, entry.object_id, entry.action_flag) == (operator.pk, ref, DELETION)

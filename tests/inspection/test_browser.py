@@ -22,7 +22,6 @@ from redis_sessions.analytics.counting import view_commands
 from redis_sessions.connection import get_redis, run
 from redis_sessions.inspection.refs import ref
 from redis_sessions.rowcache import schedule_row_cache
-from tests.support import indexes as ix
 from tests.support.inspection import ADMIN, put_cart, session, staff
 from tests.support.rowcache import product
 
@@ -94,7 +93,7 @@ def test_staff_open_every_page_and_end_a_session_in_a_real_browser(
     session(alice)
     put_cart(redis, keys.cart(visitor), {"1": 2})
     run(get_redis(), view_commands(visitor, ["1", "2", "1"]))
-    redis.zincrby(ix.key_of(keys.viewed_items, "a"), -100, "a")
+    redis.zincrby(keys.viewed_items(), -100, "a")
     assert Client().get("/pc/item/a/")["X-Cache"] == "miss"  # a cached page of item "a"
     schedule_row_cache(product(), delay=30)
     page = open_page()

@@ -93,7 +93,7 @@ def snapshot(redis: Any) -> dict[bytes, Any]:
     """Every key of the test's prefix with its serialized value (DUMP); the session
     indexes by their members only, since each request of the operator moves its own
     session's last-seen and expiry scores."""
-    touched = {k.encode() for k in (*keys.all_recent(), *keys.all_expires())}
+    touched = {keys.recent().encode(), keys.expires().encode()}
     return {
         k: sorted(redis.zrange(k, 0, -1)) if k in touched else redis.dump(k)
         for k in redis.scan_iter(match=keys.scan_pattern(), count=1000)
@@ -196,7 +196,7 @@ def test_ids_in_redis_that_no_row_can_have_are_shown_unlabelled_not_a_500(redis:
     run(redis, view_commands(None, [TOO_BIG, "\u0663", str(item.pk)], visitor="v"))
     redis.sadd(keys.item_pages(TOO_BIG), "f" * 64)
     key = session(colour="blue")
-    redis.hset(keys.login(keys.session_partition(key)), key, TOO_BIG)
+    redis.hset(keys.login(), key, TOO_BIG)
     client = operator()
     pages = ["carts", "top_items", "page_cache", "sessions", "overview"]
     statuses = {name: client.get(reverse(f"admin:redis_sessions:{name}")).status_code

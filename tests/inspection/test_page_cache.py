@@ -13,7 +13,6 @@ from redis_sessions import connection, keys
 from redis_sessions.inspection import overview, page_cache, page_cache_purge
 from redis_sessions.pagecache import entry as pageentry
 from redis_sessions.pagecache.fragments import cached_fragment
-from tests.support import indexes as ix
 from tests.support.inspection import (
     ADMIN,
     client_for,
@@ -30,7 +29,7 @@ PAGE_CACHE = ADMIN + "page-cache/"
 
 def cached(redis: Any, item: str, *queries: str) -> list[str]:
     """Cache the test page of a popular ``item`` once per query string; the digests."""
-    redis.zincrby(ix.key_of(keys.viewed_items, item), -100, item)
+    redis.zincrby(keys.viewed_items(), -100, item)
     digests = []
     for query in queries or ("",):
         assert Client().get(f"/pc/item/{item}/?{query}")["X-Cache"] == "miss"

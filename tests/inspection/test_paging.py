@@ -14,7 +14,6 @@ from redis_sessions import connection, keys
 from redis_sessions.connection.replies import scored_pairs
 from redis_sessions.inspection.paging import Cursor, in_memory_page, next_cursor, page_command
 from redis_sessions.inspection.sessions import session_page, user_session_page
-from tests.support import indexes as ix
 from tests.support.inspection import ADMIN, session, staff
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +25,7 @@ def fill(redis: Any, scores: list[float]) -> list[str]:
     pipe = redis.pipeline(transaction=False)
     for key, score in zip(made, scores, strict=True):
         pipe.set(keys.session(key), "{}", ex=3600)
-        pipe.zadd(ix.key_of(keys.recent, key), {key: score})
+        pipe.zadd(keys.recent(), {key: score})
     pipe.execute()
     return made
 
@@ -62,7 +61,7 @@ def test_a_session_touched_while_paging_moves_to_the_top_and_shifts_nothing(
     now = time.time()
     made = fill(redis, [now - i for i in range(100)])
     first = session_page()
-    ix.zadd(redis, keys.recent, {made[70]: now + 10})  # seen again
+    redis.zadd(keys.recent(), {made[70]: now + 10})  # seen again
     second = session_page(first.next)
     assert [r.key for r in second.rows] == [k for k in made[50:] if k != made[70]]
 
@@ -79,7 +78,7 @@ def test_a_users_sessions_page_like_the_global_one(redis: Any) -> None:
     alice = staff("alice")
     mine = [session(alice) for _ in range(3)]
     for i, key in enumerate(mine):
-        ix.zadd(redis, keys.recent, {key: 1000.0 + i})
+        redis.zadd(keys.recent(), {key: 1000.0 + i})
     first = user_session_page(str(alice.pk), n=2)
     assert [r.key for r in first.rows] == [mine[2], mine[1]] and first.total == 3
     assert [r.key for r in user_session_page(str(alice.pk), first.next, n=2).rows] == [mine[0]]

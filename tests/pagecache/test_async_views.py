@@ -17,7 +17,6 @@ from redis_sessions import connection, keys
 from redis_sessions.analytics.counting import today
 from redis_sessions.pagecache import entry as pageentry
 from tests.pagecache.test_early_hit import STACK, WITH_EARLY
-from tests.support import indexes as ix
 from tests.support.pagecache import popular, with_empty_session
 from tests.support.pagecache_urls import calls
 
@@ -50,7 +49,7 @@ def test_an_async_view_goes_bypass_miss_hit_in_the_sync_budget(
     ]  # fmt: skip
     assert seen[2][1].content == b"async z #2" and calls["async"] == 2
     # each request one view: the lookup counted it, the view's arecord_view did not
-    assert -ix.zscore(redis, keys.viewed_items, "z") == 3
+    assert -redis.zscore(keys.viewed_items(), "z") == 3
     assert redis.zscore(keys.daily_views(today()), "z") == 3
 
 
@@ -89,7 +88,7 @@ def test_a_logged_in_visitor_of_an_async_view_gets_a_fresh_page_counted_once(
     client.cookies = sync.cookies
     response = async_to_sync(client.get)("/pc/async/a/")
     assert (response["X-Cache"], response.content) == ("bypass; reason=session", b"async a #2")
-    assert -ix.zscore(redis, keys.viewed_items, "a") == 100 + 2
+    assert -redis.zscore(keys.viewed_items(), "a") == 100 + 2
 
 
 def test_an_async_item_function_is_awaited_and_query_rules_apply(redis: Any) -> None:
@@ -105,10 +104,10 @@ def test_post_and_authorization_bypass_an_async_view(redis: Any) -> None:
     popular(redis, "a")
     client = AsyncClient()
     assert async_to_sync(client.post)("/pc/async/a/")["X-Cache"] == "bypass; reason=method"
-    assert -ix.zscore(redis, keys.viewed_items, "a") == 100 + 1  # the view's own count
+    assert -redis.zscore(keys.viewed_items(), "a") == 100 + 1  # the view's own count
     authorized = async_to_sync(client.get)("/pc/async/a/", headers={"authorization": "Bearer x"})
     assert authorized["X-Cache"] == "bypass; reason=authorization"
-    assert -ix.zscore(redis, keys.viewed_items, "a") == 100 + 2  # the GET, once
+    assert -redis.zscore(keys.viewed_items(), "a") == 100 + 2  # the GET, once
 
 
 def test_a_failing_async_view_releases_the_render_lock(redis: Any) -> None:

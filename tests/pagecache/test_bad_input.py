@@ -19,7 +19,6 @@ from hypothesis import strategies as st
 
 from redis_sessions import keys
 from redis_sessions.pagecache import invalidate_item, invalidate_page
-from tests.support import indexes as ix
 from tests.support.pagecache_urls import ITEM_QUERY, calls
 
 FEW = settings(
@@ -38,7 +37,7 @@ def fresh_calls() -> Iterator[None]:
 
 def popular(redis: Any, *items: str) -> None:
     for item in items:
-        redis.zincrby(ix.key_of(keys.viewed_items, item), -100, item)
+        redis.zincrby(keys.viewed_items(), -100, item)
 
 
 def page_keys(redis: Any) -> set[bytes]:

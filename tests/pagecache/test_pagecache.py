@@ -19,7 +19,6 @@ from redis_sessions.analytics.counting import today
 from redis_sessions.backends.redis import SessionStore
 from redis_sessions.pagecache import entry as pageentry
 from redis_sessions.pagecache import invalidate_item, invalidate_page
-from tests.support import indexes as ix
 from tests.support.pagecache import popular, with_empty_session
 from tests.support.pagecache_urls import calls
 
@@ -76,7 +75,7 @@ def test_a_logged_in_visitor_of_a_stored_page_costs_one_round_trip_and_counts_on
     # view's record_view then counts nothing): one round trip, as the load alone was
     assert connection.round_trips() - before == 1
     assert (response["X-Cache"], response.content) == ("bypass; reason=session", b"item a #2")
-    assert ix.zscore(redis, keys.viewed_items, "a") == -100 - 2  # once per request
+    assert redis.zscore(keys.viewed_items(), "a") == -100 - 2  # once per request
     assert redis.zscore(keys.daily_views(today()), "a") == 2
     assert redis.zrange(keys.viewed(client.session.session_key), 0, -1) == [b"a"]
 
@@ -113,7 +112,7 @@ def test_an_anonymous_visitor_with_a_session_cookie_renders_a_missing_or_stale_p
     digest = pageentry.digest("GET", "http", "testserver", "/pc/item/a/", "")
     redis.hset(keys.page(digest), "fresh", 0)  # expired: served by nobody, re-rendered
     assert client.get("/pc/item/a/").content == b"item a #2"
-    assert ix.zscore(redis, keys.viewed_items, "a") == -100 - 2  # each view once
+    assert redis.zscore(keys.viewed_items(), "a") == -100 - 2  # each view once
 
 
 def test_each_view_is_counted_once_on_a_miss_and_on_a_hit(redis: Any) -> None:
@@ -123,7 +122,7 @@ def test_each_view_is_counted_once_on_a_miss_and_on_a_hit(redis: Any) -> None:
     key = client.session.session_key
     client.get("/pc/item/a/")  # miss: the lookup counts it (the view's record_view not)
     client.get("/pc/item/a/")  # hit: the cache counts it
-    assert ix.zscore(redis, keys.viewed_items, "a") == -102
+    assert redis.zscore(keys.viewed_items(), "a") == -102
     assert redis.zscore(keys.daily_views(today()), "a") == 2
     assert redis.pfcount(keys.item_visitors("a", today())) == 1
     assert redis.zrange(keys.viewed(key), 0, -1) == [b"a"]
@@ -135,7 +134,7 @@ def test_unpopular_item_is_never_cached_then_cached_once_popular(redis: Any, set
     for _ in range(3):
         assert Client().get("/pc/item/z/")["X-Cache"] == "bypass; reason=cold"
     assert calls["item"] == 3
-    redis.zincrby(ix.key_of(keys.viewed_items, "z"), -1000, "z")  # now in the top 2
+    redis.zincrby(keys.viewed_items(), -1000, "z")  # now in the top 2
     assert Client().get("/pc/item/z/")["X-Cache"] == "miss"
     assert Client().get("/pc/item/z/")["X-Cache"] == "hit"
     assert calls["item"] == 4
@@ -214,7 +213,7 @@ def test_a_vary_header_must_match_for_a_hit_and_a_mismatch_is_counted_once(
     assert Client().get("/pc/vary/v/", **fr)["X-Cache"] == "hit"
     response = Client().get("/pc/vary/v/", **de)
     assert (response["X-Cache"], response.content) == ("miss", b"lang=de")
-    assert ix.zscore(redis, keys.viewed_items, "v") == -103  # three views, three counts
+    assert redis.zscore(keys.viewed_items(), "v") == -103  # three views, three counts
 
 
 def test_page_keys_are_the_same_in_processes_with_different_hash_seeds() -> None:
@@ -362,9 +361,9 @@ def test_session_of_a_cookie_visitor_is_refreshed_on_a_hit(redis: Any) -> None:
     client = Client()
     client.cookies["sessionid"] = store.session_key
     client.get("/pc/item/a/")
-    ix.zadd(redis, keys.recent, {store.session_key: 1})
+    redis.zadd(keys.recent(), {store.session_key: 1})
     client.get("/pc/item/a/")
-    assert ix.zscore(redis, keys.recent, store.session_key) > 1
+    assert redis.zscore(keys.recent(), store.session_key) > 1
 
 
 def test_an_anonymous_visitor_whose_session_holds_data_gets_a_fresh_page_never_stored(

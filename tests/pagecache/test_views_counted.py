@@ -14,7 +14,6 @@ from django.test import Client, override_settings
 from redis_sessions import connection, keys
 from redis_sessions.analytics.counting import today
 from redis_sessions.pagecache import bypass
-from tests.support import indexes as ix
 from tests.support.pagecache import popular, with_empty_session
 from tests.support.pagecache_urls import calls
 
@@ -41,7 +40,7 @@ def top_two(settings: Any) -> None:
 
 def views_of(redis: Any, item: str) -> tuple[float, float]:
     """(popularity views, the day's views) of ``item``."""
-    score = ix.zscore(redis, keys.viewed_items, item) or 0
+    score = redis.zscore(keys.viewed_items(), item) or 0
     return -score, redis.zscore(keys.daily_views(today()), item) or 0
 
 

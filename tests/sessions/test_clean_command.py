@@ -18,7 +18,6 @@ from django.test import override_settings
 from redis_sessions import keys
 from redis_sessions.loops import read_heartbeat
 from redis_sessions.sessions.clean import clean_pass
-from tests.support import indexes as ix
 from tests.support.populate import populate, session_key
 from tests.support.sessions import assert_consistent, key_space
 
@@ -35,7 +34,7 @@ def test_once_keeps_the_limit_prints_a_summary_and_writes_a_heartbeat(redis: Any
     populate(12)
     out = clean("--once", "--limit", "5", "--batch-size", "4")
     assert "removed 7 sessions (0 expired, 7 beyond the limit)" in out
-    assert ix.zcard(redis, keys.recent) == 5
+    assert redis.zcard(keys.recent()) == 5
     beat = read_heartbeat("clean_sessions")
     assert beat is not None and beat["summary"]["removed"] == 7
     assert not redis.exists(keys.loop_lock("clean_sessions"))
@@ -49,7 +48,7 @@ def test_verbosity_2_logs_every_batch(redis: Any) -> None:
 
 def test_dry_run_counts_and_removes_nothing(redis: Any) -> None:
     populate(8)
-    ix.zadd(redis, keys.expires, {session_key(0): 1.0})
+    redis.zadd(keys.expires(), {session_key(0): 1.0})
     before = key_space(redis)
     out = clean("--once", "--dry-run", "--limit", "3")
     assert "dry run: 8 sessions, 5 beyond the limit, 1 due in expires:" in out
@@ -92,11 +91,11 @@ def test_killed_mid_pass_leaves_no_half_deleted_session(redis: Any, redis_keyspa
     total = 40_000
     populate(total)
     child = command(redis_keyspace, "--once", "--limit", "0", "--batch-size", "5")
-    wait_for(lambda: ix.zcard(redis, keys.recent) < total - 2_000, child)
+    wait_for(lambda: redis.zcard(keys.recent()) < total - 2_000, child)
     child.send_signal(signal.SIGKILL)
     child.wait()
 
-    left = ix.zcard(redis, keys.recent)
+    left = redis.zcard(keys.recent())
     assert 0 < left < total  # killed mid-pass
     assert_consistent(redis)  # no orphan key, no index entry without its session
     assert clean_pass(limit=0)["removed"] == left
@@ -115,7 +114,7 @@ def test_sigterm_finishes_the_batch_prints_a_summary_and_exits_0(
     out, err = child.communicate(timeout=30)
     assert child.returncode == 0, err
     assert "removed 10 sessions" in out
-    assert ix.zcard(redis, keys.recent) == 10
+    assert redis.zcard(keys.recent()) == 10
     assert not redis.exists(keys.loop_lock("clean_sessions"))
 
 

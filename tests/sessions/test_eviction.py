@@ -20,11 +20,8 @@ from redis_sessions.sessions.eviction import (
     pick_over_limit,
 )
 from redis_sessions.signals import sessions_evicted
-from tests.support import indexes as ix
 from tests.support.populate import populate, session_key, user_id
 from tests.support.sessions import assert_consistent, key_space
-
-pytestmark = pytest.mark.usefixtures("one_partition")
 
 
 def test_a_session_touched_after_the_pick_survives_with_its_cart_and_login(redis: Any) -> None:
@@ -39,10 +36,10 @@ def test_a_session_touched_after_the_pick_survives_with_its_cart_and_login(redis
     assert evicted.session_keys == [session_key(i) for i in (1, 2, 3)]
     assert evicted.survivors == 1
     assert redis.exists(keys.session(touched), keys.viewed(touched), keys.cart(touched)) == 3
-    assert ix.hget(redis, keys.login, touched) == user_id(0).encode()
+    assert redis.hget(keys.login(), touched) == user_id(0).encode()
     assert redis.sismember(keys.user_sessions(user_id(0)), touched)
-    assert ix.zscore(redis, keys.recent, touched) is not None
-    assert ix.zcard(redis, keys.recent) == 7
+    assert redis.zscore(keys.recent(), touched) is not None
+    assert redis.zcard(keys.recent()) == 7
     assert_consistent(redis)
 
 
@@ -67,7 +64,7 @@ def test_limit_keeps_exactly_the_newest_sessions_and_a_second_pass_changes_nothi
     populate(50)
     summary = clean_pass(limit=20, batch_size=7)
     assert summary["removed"] == summary["over_limit"] == 30 and summary["complete"]
-    assert [k.decode() for k in ix.zrange(redis, keys.recent)] == [
+    assert [k.decode() for k in redis.zrange(keys.recent(), 0, -1)] == [
         session_key(i) for i in range(30, 50)
     ]
     assert_consistent(redis)
@@ -80,7 +77,7 @@ def expire_by_ttl(redis: Any, *session_keys: str) -> None:
     """What Redis does when a session's TTL runs out: its data key disappears."""
     for key in session_keys:
         redis.delete(keys.session(key))
-        ix.zadd(redis, keys.expires, {key: 1.0})
+        redis.zadd(keys.expires(), {key: 1.0})
 
 
 def test_expired_sessions_go_but_a_live_session_stays_whatever_its_expires_score(
@@ -88,7 +85,7 @@ def test_expired_sessions_go_but_a_live_session_stays_whatever_its_expires_score
 ) -> None:
     populate(5)
     expire_by_ttl(redis, session_key(1), session_key(3))
-    ix.zadd(redis, keys.expires, {session_key(4): 1.0})  # due, but its data is still there
+    redis.zadd(keys.expires(), {session_key(4): 1.0})  # due, but its data is still there
     long_lived = SessionStore()
     long_lived["x"] = 1
     long_lived.set_expiry(10 * 365 * 24 * 3600)  # beyond SESSION_COOKIE_AGE
@@ -98,7 +95,7 @@ def test_expired_sessions_go_but_a_live_session_stays_whatever_its_expires_score
 
     assert summary["expired"] == 2 and summary["over_limit"] == 0
     assert summary["survivors"] == 1
-    live = {k.decode() for k in ix.zrange(redis, keys.recent)}
+    live = {k.decode() for k in redis.zrange(keys.recent(), 0, -1)}
     assert live == {session_key(i) for i in (0, 2, 4)} | {long_lived.session_key}
     assert not redis.exists(keys.viewed(session_key(1)), keys.cart(session_key(3)))
 
@@ -107,7 +104,7 @@ def test_expired_sessions_are_removed_before_the_limit_counts(redis: Any) -> Non
     populate(10)
     expire_by_ttl(redis, session_key(8), session_key(9))  # the newest two
     clean_pass(limit=5, batch_size=3)
-    assert [k.decode() for k in ix.zrange(redis, keys.recent)] == [
+    assert [k.decode() for k in redis.zrange(keys.recent(), 0, -1)] == [
         session_key(i) for i in range(3, 8)
     ]
 
@@ -117,16 +114,16 @@ def test_clearsessions_forgets_expired_sessions(redis: Any) -> None:
     expire_by_ttl(redis, session_key(0), session_key(2))
     call_command("clearsessions")
     assert pick_expired(100) == []
-    assert ix.zcard(redis, keys.recent) == 2
+    assert redis.zcard(keys.recent()) == 2
     assert_consistent(redis)
 
 
 def test_clear_expired_steps_over_due_sessions_that_are_still_alive(redis: Any) -> None:
     populate(5)
-    ix.zadd(redis, keys.expires, {session_key(i): 1.0 for i in range(5)})
+    redis.zadd(keys.expires(), {session_key(i): 1.0 for i in range(5)})
     expire_by_ttl(redis, session_key(4))
     assert clear_expired(batch=2) == 1
-    assert ix.zcard(redis, keys.recent) == 4
+    assert redis.zcard(keys.recent()) == 4
 
 
 def test_aclear_expired_forgets_expired_sessions(redis: Any) -> None:
@@ -134,7 +131,7 @@ def test_aclear_expired_forgets_expired_sessions(redis: Any) -> None:
     expire_by_ttl(redis, session_key(1))
     assert asyncio.run(aclear_expired()) == 1
     connection.reset()
-    assert ix.zscore(redis, keys.recent, session_key(1)) is None
+    assert redis.zscore(keys.recent(), session_key(1)) is None
 
 
 def test_the_signal_carries_what_was_removed_with_the_carts(
@@ -197,7 +194,7 @@ def test_a_pass_costs_one_round_trip_per_batch(redis: Any, no_receivers: None) -
     populate(30)
     before = connection.round_trips()
     summary = clean_pass(limit=0, batch_size=10)
-    # The PARTITIONS record (layout.py), one pick of expires:, one first pick of
-    # recent:, then each batch carries the next pick with it.
+    # One pick of expires:, one first pick of recent:, then each batch carries the
+    # next pick with it.
     assert summary["batches"] == 3
-    assert connection.round_trips() - before == 1 + 2 + 3
+    assert connection.round_trips() - before == 2 + 3

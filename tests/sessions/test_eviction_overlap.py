@@ -11,15 +11,12 @@ from redis_sessions import keys
 from redis_sessions.backends.redis import SessionStore
 from redis_sessions.sessions.clean import clean_pass
 from redis_sessions.sessions.eviction import Evicted
-from tests.support import indexes as ix
 from tests.support.populate import populate, session_key
 from tests.support.sessions import assert_consistent, key_space
 
-pytestmark = pytest.mark.usefixtures("one_partition")
-
 
 def newest(redis: Any, count: int) -> list[str]:
-    return [k.decode() for k in ix.zrange(redis, keys.recent)[-count:]]
+    return [k.decode() for k in redis.zrange(keys.recent(), 0, -1)[-count:]]
 
 
 @pytest.mark.usefixtures("no_receivers")
@@ -62,7 +59,7 @@ def test_sessions_deleted_or_used_mid_pass_leave_exactly_the_newest(
     summary = clean_pass(limit=5, batch_size=10, on_batch=on_batch)
 
     assert summary["complete"]
-    assert ix.zcard(redis, keys.recent) == 5
+    assert redis.zcard(keys.recent()) == 5
     assert newest(redis, 1) == touched
     assert newest(redis, 5)[:4] == [session_key(i) for i in range(56, 60)]
     assert summary["removed"] + summary["survivors"] >= 60 - 5 - 1
@@ -111,6 +108,6 @@ def test_a_stopped_pass_finishes_and_reports_both_batches_in_flight(
 
     assert not summary["complete"]
     assert summary["batches"] == 3 and summary["removed"] == 30
-    assert ix.zcard(redis, keys.recent) == 30
+    assert redis.zcard(keys.recent()) == 30
     assert_consistent(redis)
     assert len(key_space(redis)) > 0

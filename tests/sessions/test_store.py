@@ -16,7 +16,6 @@ from django.utils import timezone
 from redis_sessions import keys
 from redis_sessions.backends.redis import SessionStore
 from redis_sessions.sessions.users import end_user_sessions, user_session_keys
-from tests.support import indexes as ix
 
 
 def saved(**data: Any) -> SessionStore:
@@ -32,11 +31,11 @@ def test_create_writes_data_ttl_and_indexes(redis: Any) -> None:
     key = store.session_key
     assert key is not None and len(key) == 32
     assert redis.ttl(keys.session(key)) == store.get_expiry_age()
-    assert ix.zscore(redis, keys.recent, key) == pytest.approx(time.time(), abs=5)
-    assert ix.zscore(redis, keys.expires, key) == pytest.approx(
+    assert redis.zscore(keys.recent(), key) == pytest.approx(time.time(), abs=5)
+    assert redis.zscore(keys.expires(), key) == pytest.approx(
         time.time() + store.get_expiry_age(), abs=5
     )
-    assert ix.hget(redis, keys.login, key) is None
+    assert redis.hget(keys.login(), key) is None
 
 
 def test_data_is_stored_serialized_not_signed(redis: Any, settings: Any) -> None:
@@ -73,8 +72,8 @@ def test_expiry_in_the_past_deletes_the_session_and_its_traces(redis: Any) -> No
     store.set_expiry(-10)
     store.save()
     assert not redis.exists(keys.session(key))
-    assert ix.zscore(redis, keys.recent, key) is None
-    assert ix.zscore(redis, keys.expires, key) is None
+    assert redis.zscore(keys.recent(), key) is None
+    assert redis.zscore(keys.expires(), key) is None
 
 
 def test_unknown_cookie_is_never_adopted(redis: Any) -> None:
@@ -101,11 +100,11 @@ def test_malformed_cookie_builds_no_redis_key(redis: Any, cookie: str) -> None:
 def test_load_refreshes_last_seen_but_never_indexes_unknown_keys(redis: Any) -> None:
     store = saved(x=1)
     key = store.session_key
-    ix.zadd(redis, keys.recent, {key: 1})
+    redis.zadd(keys.recent(), {key: 1})
     assert SessionStore(key)["x"] == 1
-    assert ix.zscore(redis, keys.recent, key) == pytest.approx(time.time(), abs=5)
+    assert redis.zscore(keys.recent(), key) == pytest.approx(time.time(), abs=5)
     SessionStore("zzzzzzzz12345678").load()
-    assert ix.zscore(redis, keys.recent, "zzzzzzzz12345678") is None
+    assert redis.zscore(keys.recent(), "zzzzzzzz12345678") is None
 
 
 def test_create_raises_create_error_when_key_taken() -> None:
@@ -125,8 +124,8 @@ def test_save_after_other_request_flushed_raises_and_resurrects_nothing(redis: A
     with pytest.raises(UpdateError):
         store.save()
     assert not redis.exists(keys.session(key))
-    assert ix.hget(redis, keys.login, key) is None
-    assert ix.zscore(redis, keys.recent, key) is None
+    assert redis.hget(keys.login(), key) is None
+    assert redis.zscore(keys.recent(), key) is None
     assert not redis.sismember(keys.user_sessions(7), key)
 
 
@@ -147,7 +146,7 @@ def test_login_index_and_per_user_sessions(redis: Any) -> None:
     a = saved(_auth_user_id="42")
     b = saved(_auth_user_id="42")
     other = saved(_auth_user_id="43")
-    assert ix.hget(redis, keys.login, a.session_key) == b"42"
+    assert redis.hget(keys.login(), a.session_key) == b"42"
     assert user_session_keys(42) == sorted([a.session_key, b.session_key])
     assert end_user_sessions(42, except_key=b.session_key) == 1
     assert not a.exists(a.session_key)
@@ -165,7 +164,7 @@ def test_changing_the_user_moves_the_session_between_user_indexes(redis: Any) ->
     del store["_auth_user_id"]
     store.save()
     assert user_session_keys(2) == []
-    assert ix.hget(redis, keys.login, store.session_key) is None
+    assert redis.hget(keys.login(), store.session_key) is None
 
 
 def test_flush_removes_every_trace(redis: Any) -> None:
@@ -177,8 +176,8 @@ def test_flush_removes_every_trace(redis: Any) -> None:
     assert store.session_key is None
     leftovers = [k for k in redis.scan_iter(match=keys.scan_pattern()) if key.encode() in k]
     assert leftovers == []
-    assert ix.hget(redis, keys.login, key) is None
-    assert ix.zscore(redis, keys.recent, key) is None
+    assert redis.hget(keys.login(), key) is None
+    assert redis.zscore(keys.recent(), key) is None
 
 
 def test_cycle_key_moves_data_viewed_items_cart_and_indexes(redis: Any) -> None:
@@ -194,13 +193,13 @@ def test_cycle_key_moves_data_viewed_items_cart_and_indexes(redis: Any) -> None:
     assert redis.zrange(keys.viewed(new), 0, -1) == [b"book"]
     assert redis.hgetall(keys.cart(new)) == {b"book": b"3"}
     assert redis.zscore(keys.carts(), keys.cart(new)) == 5
-    assert ix.hget(redis, keys.login, new) == b"9"
+    assert redis.hget(keys.login(), new) == b"9"
     assert user_session_keys(9) == [new]
     old_traces = [k for k in redis.scan_iter(match=keys.scan_pattern()) if old.encode() in k]
     assert old_traces == []
-    assert ix.zscore(redis, keys.recent, old) is None
-    assert ix.zscore(redis, keys.expires, old) is None
-    assert ix.hget(redis, keys.login, old) is None
+    assert redis.zscore(keys.recent(), old) is None
+    assert redis.zscore(keys.expires(), old) is None
+    assert redis.hget(keys.login(), old) is None
     assert redis.zscore(keys.carts(), keys.cart(old)) is None
 
 
@@ -226,10 +225,10 @@ def test_clear_expired_forgets_sessions_redis_expired(redis: Any) -> None:
     gone = saved(_auth_user_id="3")
     redis.zadd(keys.viewed(gone.session_key), {"i": 1})
     redis.delete(keys.session(gone.session_key))  # as if its TTL ran out
-    ix.zadd(redis, keys.expires, {gone.session_key: time.time() - 1})
+    redis.zadd(keys.expires(), {gone.session_key: time.time() - 1})
     SessionStore.clear_expired()
-    assert ix.zscore(redis, keys.recent, gone.session_key) is None
-    assert ix.hget(redis, keys.login, gone.session_key) is None
+    assert redis.zscore(keys.recent(), gone.session_key) is None
+    assert redis.hget(keys.login(), gone.session_key) is None
     assert not redis.exists(keys.viewed(gone.session_key))
     assert user_session_keys(3) == [alive.session_key]
 
@@ -257,7 +256,7 @@ async def _async_api(redis: Any) -> None:
     assert await SessionStore(again.session_key).aget("a") == 1
     await again.aflush()
     assert again.session_key is None
-    assert ix.zcard(redis, keys.recent) == 0
+    assert redis.zcard(keys.recent()) == 0
 
 
 @needs_async_sessions
@@ -331,8 +330,8 @@ def test_a_save_never_resurrects_a_session_deleted_meanwhile(
         else:
             asyncio.run(store.asave())
     assert not redis.exists(keys.session(key))
-    assert ix.zscore(redis, keys.recent, key) is None
-    assert ix.zscore(redis, keys.expires, key) is None
-    assert ix.hget(redis, keys.login, key) is None
+    assert redis.zscore(keys.recent(), key) is None
+    assert redis.zscore(keys.expires(), key) is None
+    assert redis.hget(keys.login(), key) is None
     for uid in ("7", "8", "9"):
         assert not redis.sismember(keys.user_sessions(uid), key)

@@ -8,7 +8,6 @@ from django.test import Client
 
 from redis_sessions import keys
 from redis_sessions.backends.redis import SessionStore
-from tests.support import indexes as ix
 
 
 def with_empty_session(client: Client) -> None:
@@ -21,4 +20,4 @@ def with_empty_session(client: Client) -> None:
 
 def popular(redis: Any, *items: str) -> None:
     for item in items:
-        redis.zincrby(ix.key_of(keys.viewed_items, item), -100, item)
+        redis.zincrby(keys.viewed_items(), -100, item)

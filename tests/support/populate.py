@@ -2,8 +2,7 @@
 
 The layout is the one ``lua/session_save.lua``, ``session_viewed.lua`` and the cart
 write: data with a TTL, ``recent:``, ``expires:``, ``viewed:{KEY}``, ``cart:{KEY}`` and
-its ``carts:`` entry, and for logged-in sessions ``login:`` and ``user-sessions:{UID}``
-(each index entry in the session's partition when ``PARTITIONS`` is above 1).
+its ``carts:`` entry, and for logged-in sessions ``login:`` and ``user-sessions:{UID}``.
 """
 
 from __future__ import annotations
@@ -44,10 +43,9 @@ def populate(
     for first in range(start, start + n, CHUNK):
         idx = range(first, min(first + CHUNK, start + n))
         commands: list[tuple[Any, ...]] = []
-        # per partition of the global indexes (PARTITIONS; one when it is 1)
-        recent: dict[int, list[Any]] = {}
-        expires: dict[int, list[Any]] = {}
-        login: dict[int, list[Any]] = {}
+        recent: list[Any] = []
+        expires: list[Any] = []
+        login: list[Any] = []
         carts: list[Any] = []
         for i in idx:
             key = session_key(i)
@@ -57,9 +55,8 @@ def populate(
             uid = user_id(i) if logged_in_every and i % logged_in_every == 0 else None
             data = {"_auth_user_id": uid} if uid else {"n": i}
             commands.append(("SET", data_key, json.dumps(data), "EX", ttl))
-            part = keys.session_partition(key)
-            recent.setdefault(part, []).extend((seen, key))
-            expires.setdefault(part, []).extend((seen + ttl, key))  # saved when last seen
+            recent += [seen, key]
+            expires += [seen + ttl, key]  # saved when last seen
             if viewed:
                 pairs: list[Any] = []
                 for v in range(viewed):
@@ -72,12 +69,13 @@ def populate(
                 commands.append(("HSET", cart_key, *lines))
                 carts += [seen, cart_key]
             if uid:
-                login.setdefault(part, []).extend((key, uid))
+                login += [key, uid]
                 commands.append(("SADD", keys.user_sessions(uid), key))
-        commands += [("ZADD", keys.recent(p), *members) for p, members in recent.items()]
-        commands += [("ZADD", keys.expires(p), *members) for p, members in expires.items()]
+        commands.append(("ZADD", keys.recent(), *recent))
+        commands.append(("ZADD", keys.expires(), *expires))
         if carts:
             commands.append(("ZADD", keys.carts(), *carts))
-        commands += [("HSET", keys.login(p), *pairs) for p, pairs in login.items()]
+        if login:
+            commands.append(("HSET", keys.login(), *login))
         run(client, commands)
     return made

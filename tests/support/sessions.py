@@ -5,37 +5,35 @@ from __future__ import annotations
 from typing import Any
 
 from redis_sessions import keys
-from tests.support import indexes as ix
 
 
 def key_space(redis: Any) -> set[bytes]:
     """Every key of the test's prefix but the loop's and the demo's own."""
     other = {keys.loop_lock("clean_sessions"), keys.heartbeat("clean_sessions")}
-    other |= {keys.abandoned_carts(), keys.partitions_record()}
+    other.add(keys.abandoned_carts())
     found = set(redis.scan_iter(match=keys.scan_pattern(), count=1000))
     return found - {k.encode() for k in other}
 
 
 def expected_key_space(redis: Any) -> set[bytes]:
     """The keys that exactly the sessions in ``recent:`` account for (populate layout)."""
-    live = [k.decode() for k in ix.zrange(redis, keys.recent)]
-    logins = {k.decode(): v.decode() for k, v in ix.hgetall(redis, keys.login).items()}
+    live = [k.decode() for k in redis.zrange(keys.recent(), 0, -1)]
+    logins = {k.decode(): v.decode() for k, v in redis.hgetall(keys.login()).items()}
     expected = {keys.session(k) for k in live} | {keys.viewed(k) for k in live}
     expected |= {keys.cart(k) for k in live} | {keys.user_sessions(u) for u in logins.values()}
     if live:
-        expected |= ix.existing(redis, keys.recent) | ix.existing(redis, keys.expires)
-        expected.add(keys.carts())
+        expected |= {keys.recent(), keys.expires(), keys.carts()}
     if logins:
-        expected |= ix.existing(redis, keys.login)
+        expected.add(keys.login())
     return {k.encode() for k in expected}
 
 
 def assert_consistent(redis: Any) -> None:
     """No orphan key, no index entry without its session, no session missing from one."""
     assert key_space(redis) == expected_key_space(redis)
-    live = set(ix.zrange(redis, keys.recent))
-    assert set(ix.zrange(redis, keys.expires)) == live
-    logins = ix.hgetall(redis, keys.login)
+    live = set(redis.zrange(keys.recent(), 0, -1))
+    assert set(redis.zrange(keys.expires(), 0, -1)) == live
+    logins = redis.hgetall(keys.login())
     assert set(logins) <= live
     for session, uid in logins.items():
         assert redis.sismember(keys.user_sessions(uid.decode()), session)

@@ -2,14 +2,11 @@
 -- (for pages) the view count, in one round trip.
 -- KEYS: 1 entry (hash: fresh, meta, body), 2 render lock, 3 viewed:,
 --       pages only: 4 views:{DAY}, 5 visitors:{DAY}:{ITEM},
---       with a session: 6 session data, 7 viewed:{KEY}, 8 cart:{KEY},
---       then (PARTITIONS above 1) the other partitions of viewed: (the last ARGV[12])
+--       with a session: 6 session data, 7 viewed:{KEY}, 8 cart:{KEY}
 -- ARGV: 1 item ('' = none), 2 top N (0 = no rank rule), 3 now, 4 lock ms (0 = peek),
 --       5 lock token, 6 count the view (1/0), 7 visitor ('' = none),
 --       8 analytics ttl seconds, 9 per-session viewed limit, 10 session key ('' = none),
---       11 bypass on a non-empty cart (1/0), 12 how many other viewed: partitions,
---       13 how many of those come before the item's own partition (ties rank by
---       partition: counted with the same score there, only a better score after)
+--       11 bypass on a non-empty cart (1/0)
 -- Returns {state}, one of 'bypass' (non-empty cart), 'cold' (item not popular
 --   enough), 'hit', 'stale' (served while another worker renders), 'render' (we hold
 --   the lock), 'wait', 'miss' (a peek found no fresh copy: it takes no lock and
@@ -54,19 +51,6 @@ local top = tonumber(ARGV[2])
 if top > 0 then
   -- ranked before this view is counted: a view never lets its own page in
   local rank = redis.call('ZRANK', KEYS[3], item)
-  local others = tonumber(ARGV[12])
-  if rank and rank < top and others > 0 then
-    -- its rank over every partition: add the other partitions' better-scored items
-    local score = redis.call('ZSCORE', KEYS[3], item)
-    local first, lower = #KEYS - others + 1, tonumber(ARGV[13])
-    for i = first, #KEYS do
-      local upto = (i - first < lower) and score or ('(' .. score)
-      rank = rank + redis.call('ZCOUNT', KEYS[i], '-inf', upto)
-      if rank >= top then
-        break
-      end
-    end
-  end
   if not rank or rank >= top then
     count()
     return {'cold'}

@@ -1,9 +1,7 @@
 -- Move a session to a new key (login, password change): data, viewed items,
 -- anonymous cart and index entries go to the new key; nothing of the old one stays.
 -- KEYS: 1 old data, 2 new data, 3 old viewed, 4 new viewed, 5 old cart, 6 new cart,
---       7 recent:, 8 expires:, 9 login: (the old key's partition), 10 carts:,
---       11 recent:, 12 expires:, 13 login: (the new key's partition; the same keys
---       as 7-9 unless PARTITIONS is above 1)
+--       7 recent:, 8 expires:, 9 login:, 10 carts:
 -- ARGV: 1 data, 2 ttl, 3 now, 4 expiry time, 5 old key, 6 new key,
 --       7/8 head and tail of a user-sessions key
 -- Returns 1, or 0 when the new key is taken (nothing changed; pick another key).
@@ -24,15 +22,15 @@ if redis.call('EXISTS', KEYS[5]) == 1 then
   end
 end
 redis.call('ZREM', KEYS[7], old)
-redis.call('ZADD', KEYS[11], ARGV[3], new)
+redis.call('ZADD', KEYS[7], ARGV[3], new)
 redis.call('ZREM', KEYS[8], old)
-redis.call('ZADD', KEYS[12], ARGV[4], new)
+redis.call('ZADD', KEYS[8], ARGV[4], new)
 local uid = redis.call('HGET', KEYS[9], old)
 if uid then
   local user_sessions = ARGV[7] .. uid .. ARGV[8]
   redis.call('HDEL', KEYS[9], old)
   redis.call('SREM', user_sessions, old)
-  redis.call('HSET', KEYS[13], new, uid)
+  redis.call('HSET', KEYS[9], new, uid)
   redis.call('SADD', user_sessions, new)
 end
 return 1
