@@ -25,7 +25,13 @@ from redis_sessions.connection import get_redis, run
 from redis_sessions.connection.replies import scored_pairs, text
 from redis_sessions.inspection import refs
 from redis_sessions.inspection.guard import can, confirm, inspection_view, link, log, page
-from redis_sessions.inspection.ids import is_user_id, user, user_id_or_404, usernames
+from redis_sessions.inspection.ids import (
+    is_user_id,
+    item_labels,
+    user,
+    user_id_or_404,
+    usernames,
+)
 from redis_sessions.inspection.paging import score_time
 from redis_sessions.inspection.sessions import SessionRow
 from redis_sessions.models import SessionRecord
@@ -46,6 +52,20 @@ class SessionDetail(SessionRow):
     viewed_items: list[tuple[str, datetime]] = field(default_factory=list)
     cart: dict[str, int] = field(default_factory=dict)
     user_cart: dict[str, int] = field(default_factory=dict)
+    #: item id -> its CART_MODEL object's str(), for the ids shown (one query)
+    labels: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def viewed_rows(self) -> list[tuple[str, str, datetime]]:
+        return [(item, self.labels.get(item, ""), when) for item, when in self.viewed_items]
+
+    @property
+    def cart_rows(self) -> list[tuple[str, str, int]]:
+        return [(item, self.labels.get(item, ""), n) for item, n in self.cart.items()]
+
+    @property
+    def user_cart_rows(self) -> list[tuple[str, str, int]]:
+        return [(item, self.labels.get(item, ""), n) for item, n in self.user_cart.items()]
 
 
 def session_detail(session_key: str) -> SessionDetail | None:
@@ -88,6 +108,8 @@ def session_detail(session_key: str) -> SessionDetail | None:
         detail.username = usernames([detail.user_id]).get(detail.user_id)
         user_cart = run(client, [("HGETALL", keys.user_cart(detail.user_id))])[0]
         detail.user_cart = _quantities(user_cart)
+    shown = [item for item, _ in detail.viewed_items] + [*detail.cart, *detail.user_cart]
+    detail.labels = item_labels(shown)
     return detail
 
 

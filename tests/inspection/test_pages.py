@@ -335,3 +335,17 @@ def test_secrets_nested_in_session_values_are_masked_too() -> None:
     assert not undecodable
     text = repr(shown)
     assert "SECRET-1" not in text and "SECRET-2" not in text and "provider" in text
+
+
+def test_session_detail_names_viewed_items_and_cart_lines_by_their_label(
+    admin_client: Client, redis: Any
+) -> None:
+    from demo_project.shop.models import Product
+
+    item = Product.objects.create(name="Sturdy kettle", slug="sturdy-kettle", price=5)
+    key = session(staff("bob"))
+    run(get_redis(), view_commands(key, [str(item.pk), "999999"]))
+    put_cart(redis, keys.cart(key), {str(item.pk): 2})
+    body = admin_client.get(f"{ADMIN}sessions/{listed(key)}/").content.decode()
+    assert body.count("Sturdy kettle") == 2  # its view and its cart line
+    assert f"<code>{item.pk}</code>" in body and "<code>999999</code>" in body  # no label
