@@ -164,7 +164,31 @@ def post_target(request: HttpRequest) -> HttpResponse:
     return HttpResponse("posted" if request.method == "POST" else "get")
 
 
+#: How many first lookups ``barrier_page`` waits for before it answers.
+BARRIER = {"arrivals": 0}
+
+
+@cache_request(item=by_item)
+def barrier_page(request: HttpRequest, item: str) -> HttpResponse:
+    """Renders only once every stampeding request has looked the page up: each
+    request's first lookup counts one view of the item today (polls count none), so
+    the render waits until the day's count reaches ``BARRIER["arrivals"]`` (at most
+    10 s). A render lock that works lets exactly one request get here."""
+    from redis_sessions import keys
+    from redis_sessions.analytics.counting import today
+    from redis_sessions.connection import get_redis
+
+    deadline = time.monotonic() + 10
+    views = keys.daily_views(today())
+    while time.monotonic() < deadline:
+        if (get_redis().zscore(views, item) or 0) >= BARRIER["arrivals"]:
+            break
+        time.sleep(0.01)
+    return _page("barrier", item)
+
+
 urlpatterns = [
+    path("barrier/<str:item>/", barrier_page),
     path("item/<str:item>/", item_page),
     path("alone/<str:item>/", alone_page),
     path("list/<str:item>/", list_page),
