@@ -31,6 +31,7 @@ def register() -> None:
     checks.register(check_sessions, checks.Tags.security)
     checks.register(check_row_cache, checks.Tags.caches)
     checks.register(check_page_hit, checks.Tags.caches)
+    checks.register(check_async_session_middleware, checks.Tags.compatibility)
 
 
 def check_settings(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[Any]:
@@ -242,3 +243,25 @@ def check_page_hit(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
             )
         )
     return found
+
+
+ASYNC_SESSION_MIDDLEWARE = "redis_sessions.sessions.SessionMiddleware"
+
+
+def check_async_session_middleware(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[Any]:
+    """Under ASGI, Django's SessionMiddleware loads and saves in a worker thread (W010)."""
+    middleware = list(getattr(settings, "MIDDLEWARE", []))
+    if not getattr(settings, "ASGI_APPLICATION", None) or SESSION_MIDDLEWARE not in middleware:
+        return []
+    return [
+        checks.Warning(
+            f"ASGI_APPLICATION is set and MIDDLEWARE has {SESSION_MIDDLEWARE}, which is "
+            "sync only: under ASGI it loads and saves every session in a worker thread, "
+            "and saves again a session an async view saved itself.",
+            hint=f"Use {ASYNC_SESSION_MIDDLEWARE} in its place (the same behaviour; it "
+            "awaits the session engine on the event loop).",
+            id="redis_sessions.W010",
+        )
+    ]

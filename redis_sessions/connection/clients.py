@@ -19,7 +19,7 @@ from redis.backoff import NoBackoff
 from redis.cluster import RedisCluster
 
 from redis_sessions.conf import app_settings
-from redis_sessions.connection import cluster, sentinel
+from redis_sessions.connection import cluster, freelist, sentinel
 from redis_sessions.connection.guard import (
     _ASYNC_CLASS,
     _AsyncGuard,
@@ -216,10 +216,7 @@ def reset() -> None:
     global _sync_client, _generation
     with _lock:
         _generation += 1
-        old = getattr(_local, "conn", None)
-        if old is not None:
-            old.disconnect()
-            _local.conn = None
+        freelist.close()
         if isinstance(_sync_client, RedisCluster):
             _sync_client.disconnect_connection_pools()  # not close(): held clients stay usable
         elif _sync_client is not None:
@@ -235,5 +232,4 @@ def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
         reset()
 
 
-_local = threading.local()
-_generation = 0  # bumped by reset(): per-thread connections of older settings are dropped
+_generation = 0  # bumped by reset(): the free list of older settings is replaced

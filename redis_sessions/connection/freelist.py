@@ -1,0 +1,134 @@
+"""The connections of the hot path (``run_raw``), shared by every thread of the process.
+
+Not one connection per thread: under ASGI, Django runs each request's sync code in a
+thread of its own (asgiref's ``ThreadSensitiveContext``), so a per-thread connection
+would be a TCP connect, a ``HELLO`` and a close for every request. Nor the pool's
+``get_connection()``/``release()`` around each call: their bookkeeping (a lock, the
+in-use set, metrics, a poll for unread data) costs more than the rest of the call.
+
+A free list takes its connections from the client's bounded pool, once each, and keeps
+them: a call pops an idle one and puts it back (``list.pop``/``append`` are atomic, so
+the fast path takes no lock). Only when none is idle does it ask the pool for another,
+so the connections it holds plus those ``run`` has checked out stay within
+``MAX_CONNECTIONS``, and their number is the peak number of concurrent calls, whatever
+the threads. When the pool is exhausted, a call waits up to the socket timeout for a
+connection to come back, then fails as ``RedisUnavailable`` naming the setting.
+
+A free list belongs to one client in one process: after ``reset()`` or a fork the next
+call makes a new one. ``reset()`` closes the old one (idle connections are closed at
+once, busy ones when they come back); across a fork the old one is left alone, since
+its sockets are the parent's.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from typing import Any
+
+import redis
+
+from redis_sessions.conf import app_settings
+
+
+class Exhausted(redis.ConnectionError):
+    """Every connection the pool may open is busy (nothing was sent)."""
+
+
+class FreeList:
+    __slots__ = ("client", "closed", "generation", "idle", "pid")
+
+    def __init__(self, client: redis.Redis, generation: int) -> None:
+        self.client, self.generation, self.pid = client, generation, os.getpid()
+        self.idle: list[Any] = []
+        self.closed = False
+
+    def take(self) -> Any:
+        """An idle connection (possibly disconnected after an error), or a new one."""
+        try:
+            return self.idle.pop()
+        except IndexError:
+            return self._more()
+
+    def give(self, conn: Any) -> None:
+        self.idle.append(conn)
+        if self.closed:  # closed while this one was out
+            self.drain()
+
+    def close(self) -> None:
+        self.closed = True
+        self.drain()
+
+    def drain(self) -> None:
+        pool = self.client.connection_pool
+        while True:
+            try:
+                conn = self.idle.pop()
+            except IndexError:
+                return
+            if self.pid == os.getpid():
+                conn.disconnect()
+                pool.release(conn)
+
+    def _more(self) -> Any:
+        pool = self.client.connection_pool
+        deadline = 0.0
+        while True:
+            try:
+                # Connects (guarded: breaker, short timeouts); a failure is raised as is.
+                return pool.get_connection()
+            except redis.exceptions.MaxConnectionsError as exc:
+                now = time.monotonic()
+                deadline = deadline or now + (app_settings.SOCKET_TIMEOUT or 0.5)
+                if now >= deadline:
+                    limit = app_settings.MAX_CONNECTIONS
+                    raise Exhausted(
+                        f"all {limit} connections of this process are in use; raise "
+                        "REDIS_SESSIONS['MAX_CONNECTIONS'] or lower the concurrency"
+                    ) from exc
+            time.sleep(0.001)
+            try:
+                return self.idle.pop()
+            except IndexError:
+                pass
+
+
+_current: FreeList | None = None
+_lock = threading.Lock()
+
+
+def current(client: redis.Redis, generation: int) -> FreeList:
+    """The free list of ``client`` in this process (``run_raw`` checks ``_current``
+    inline first: this is its slow path)."""
+    global _current
+    with _lock:
+        free, pid = _current, os.getpid()
+        if (
+            free is not None
+            and free.client is client
+            and free.generation == generation
+            and free.pid == pid
+        ):
+            return free
+        if free is not None and free.pid == pid:
+            free.close()
+        _current = FreeList(client, generation)
+        return _current
+
+
+def close() -> None:
+    """Close the current free list (``reset()``): its connections go back to the pool."""
+    global _current
+    with _lock:
+        free, _current = _current, None
+    if free is not None and free.pid == os.getpid():
+        free.close()
+
+
+def _after_fork() -> None:
+    global _lock
+    _lock = threading.Lock()  # another thread may have held it at the fork
+
+
+os.register_at_fork(after_in_child=_after_fork)
