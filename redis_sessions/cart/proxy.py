@@ -37,7 +37,14 @@ from redis_sessions.cart.owner import (
     session_target,
     user_target,
 )
-from redis_sessions.connection import arun, get_async_redis, get_redis, run, run_raw
+from redis_sessions.connection import (
+    arun,
+    arun_raw,
+    get_async_redis,
+    get_redis,
+    run,
+    run_raw,
+)
 from redis_sessions.exceptions import CartWrite, UnknownOutcome
 from redis_sessions.sessions.store import SessionStore
 
@@ -270,7 +277,7 @@ class Cart:
             return 0
         command = ops.write_command(script, target, item_id, qty)
         try:
-            reply = (await arun(get_async_redis(), [command]))[0]
+            reply = (await arun_raw(get_async_redis(), [command]))[0]
         except UnknownOutcome as exc:
             raise _unknown(script, target, item_id, qty) from exc
         return ops.check_write(reply, item_id, qty, adding=script == "add")
@@ -289,7 +296,7 @@ class Cart:
         return await self._aread(target)
 
     async def _aread(self, target: Target) -> dict[str, int]:
-        raw = (await arun(get_async_redis(), [ops.read_command(target)]))[0]
+        raw = (await arun_raw(get_async_redis(), [ops.read_command(target)]))[0]
         return self._keep(target, ops.parse_quantities(raw))
 
     async def _acurrent(self) -> tuple[Target | None, dict[str, int]]:

@@ -1,9 +1,8 @@
 """Sending commands: ``run`` and ``arun`` (one round trip, replies checked),
-``run_raw`` (the session hot path), ``InFlight`` (pipelines ahead of their replies)."""
+``InFlight`` (pipelines ahead of their replies). The hot paths are in ``raw``."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from typing import Any, cast
 
@@ -12,8 +11,7 @@ import redis.asyncio as aredis
 from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
 from redis.cluster import RedisCluster
 
-from redis_sessions.connection import clients as _clients
-from redis_sessions.connection import cluster, freelist
+from redis_sessions.connection import cluster
 from redis_sessions.connection.guard import MAY_HAVE_RUN, unavailable
 from redis_sessions.connection.integrity import is_out_of_memory
 from redis_sessions.connection.scripts import by_sha
@@ -87,59 +85,6 @@ def _raise_first(replies: list[Any], raise_errors: bool) -> None:
                     # as an unreachable one (503, or the caches' uncached fallback).
                     raise RedisUnavailable(f"Redis refused a write: {reply}") from reply
                 raise reply
-
-
-def run_raw(
-    client: redis.Redis, commands: Sequence[Sequence[Any]], *, raise_errors: bool = True
-) -> list[Any]:
-    """``run`` for the session hot path: the same one round trip, less client overhead.
-
-    Writes the packed commands on a connection of the process's free list (shared by
-    all threads; see ``freelist``) and reads the raw replies, with no pipeline object
-    and no reply callbacks: only for commands whose raw replies are what the caller
-    wants (GET, SET, ZADD, EXISTS, EVALSHA returning integers or bytes). Error replies
-    are raised after every reply has been read, so the connection stays in step;
-    NOSCRIPT is handled as in ``run``.
-    """
-    if isinstance(client, RedisCluster):
-        return _run_cluster(client, commands, raise_errors)
-    free = freelist._current
-    if (
-        free is None
-        or free.client is not client
-        or free.generation != _clients._generation
-        or free.pid != os.getpid()
-    ):
-        free = freelist.current(client, _clients._generation)
-    try:
-        conn = free.take()
-    except (redis.ConnectionError, redis.TimeoutError) as exc:
-        raise unavailable(exc) from exc  # connecting failed: nothing was sent
-    replies: list[Any] = []
-    in_step = False
-    try:
-        if conn._sock is None:
-            # connect() as a pool would: a lazy connect on send skips it, and a
-            # Sentinel-managed connection asks the sentinels for the master only there.
-            conn.connect()
-        conn.send_packed_command(conn.pack_commands(commands))
-        for _ in commands:
-            try:
-                replies.append(conn.read_response())
-            except redis.ResponseError as exc:
-                replies.append(exc)
-        in_step = True
-    except (redis.ConnectionError, redis.TimeoutError) as exc:
-        raise unavailable(exc, commands) from exc
-    finally:
-        if not in_step:  # replies may be left unread: the next user reconnects
-            conn.disconnect()
-        free.give(conn)
-    for i, reply in enumerate(replies):
-        if isinstance(reply, redis.exceptions.NoScriptError):
-            replies[i] = run(client, [commands[i]], raise_errors=raise_errors)[0]
-    _raise_first(replies, raise_errors)
-    return replies
 
 
 class InFlight:

@@ -18,16 +18,24 @@ A free list belongs to one client in one process: after ``reset()`` or a fork th
 call makes a new one. ``reset()`` closes the old one (idle connections are closed at
 once, busy ones when they come back); across a fork the old one is left alone, since
 its sockets are the parent's.
+
+``AsyncFreeList`` is the same for ``arun_raw`` and one redis.asyncio client (so one
+event loop, whose coroutines never run two list operations at once): a redis.asyncio
+pool's checkout (an asyncio lock, metrics, a health poll) and its pipeline object
+cost several times the round trip itself.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
 import time
+import weakref
 from typing import Any
 
 import redis
+import redis.asyncio as aredis
 
 from redis_sessions.conf import app_settings
 
@@ -79,19 +87,55 @@ class FreeList:
                 # Connects (guarded: breaker, short timeouts); a failure is raised as is.
                 return pool.get_connection()
             except redis.exceptions.MaxConnectionsError as exc:
-                now = time.monotonic()
-                deadline = deadline or now + (app_settings.SOCKET_TIMEOUT or 0.5)
-                if now >= deadline:
-                    limit = app_settings.MAX_CONNECTIONS
-                    raise Exhausted(
-                        f"all {limit} connections of this process are in use; raise "
-                        "REDIS_SESSIONS['MAX_CONNECTIONS'] or lower the concurrency"
-                    ) from exc
+                deadline = _wait_or_raise(deadline, exc)
             time.sleep(0.001)
             try:
                 return self.idle.pop()
             except IndexError:
                 pass
+
+
+class AsyncFreeList:
+    """``FreeList`` for one redis.asyncio client (one event loop)."""
+
+    __slots__ = ("__weakref__", "client", "idle", "pid")
+
+    def __init__(self, client: aredis.Redis) -> None:
+        self.client, self.pid = client, os.getpid()
+        self.idle: list[Any] = []
+
+    async def take(self) -> Any:
+        try:
+            return self.idle.pop()
+        except IndexError:
+            pass
+        pool = self.client.connection_pool
+        deadline = 0.0
+        while True:
+            try:
+                return await pool.get_connection()
+            except redis.exceptions.MaxConnectionsError as exc:
+                deadline = _wait_or_raise(deadline, exc)
+            await asyncio.sleep(0.001)
+            try:
+                return self.idle.pop()
+            except IndexError:
+                pass
+
+    def give(self, conn: Any) -> None:
+        self.idle.append(conn)
+
+
+def _wait_or_raise(deadline: float, exc: BaseException) -> float:
+    """Wait for a connection up to the socket timeout, then raise ``Exhausted``."""
+    now = time.monotonic()
+    deadline = deadline or now + (app_settings.SOCKET_TIMEOUT or 0.5)
+    if now >= deadline:
+        raise Exhausted(
+            f"all {app_settings.MAX_CONNECTIONS} connections of this process are in use; "
+            "raise REDIS_SESSIONS['MAX_CONNECTIONS'] or lower the concurrency"
+        ) from exc
+    return deadline
 
 
 _current: FreeList | None = None
@@ -115,6 +159,17 @@ def current(client: redis.Redis, generation: int) -> FreeList:
             free.close()
         _current = FreeList(client, generation)
         return _current
+
+
+_async: weakref.WeakKeyDictionary[aredis.Redis, AsyncFreeList] = weakref.WeakKeyDictionary()
+
+
+def for_async(client: aredis.Redis) -> AsyncFreeList:
+    """The free list of a redis.asyncio client (made on first use, and after a fork)."""
+    free = _async.get(client)
+    if free is None or free.pid != os.getpid():
+        free = _async[client] = AsyncFreeList(client)
+    return free
 
 
 def close() -> None:

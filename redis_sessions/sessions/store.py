@@ -38,7 +38,14 @@ from django.utils.module_loading import import_string
 
 from redis_sessions import keys
 from redis_sessions.analytics.counting import Command, view_commands
-from redis_sessions.connection import arun, get_async_redis, get_redis, run, run_raw
+from redis_sessions.connection import (
+    arun,
+    arun_raw,
+    get_async_redis,
+    get_redis,
+    run,
+    run_raw,
+)
 from redis_sessions.connection.integrity import is_wrong_type, settle
 from redis_sessions.sessions.scripts import SESSION_CYCLE, SESSION_DELETE, SESSION_SAVE
 
@@ -354,7 +361,7 @@ class SessionStore(SessionBase):
         if session_key is None:
             return {}
         commands = self._load_commands(session_key)
-        return self._loaded(await arun(get_async_redis(), commands, raise_errors=False))
+        return self._loaded(await arun_raw(get_async_redis(), commands, raise_errors=False))
 
     async def aexists(self, session_key: str | None) -> bool:
         if not self._validate_session_key(session_key):
@@ -390,7 +397,7 @@ class SessionStore(SessionBase):
             return await self.acreate()
         data = await self._adata(no_load=must_create)
         commands = self._prepare_save(must_create, data)
-        replies = await arun(get_async_redis(), commands, raise_errors=False)
+        replies = await arun_raw(get_async_redis(), commands, raise_errors=False)
         self._check_saved(replies, commands, must_create)
 
     async def adelete(self, session_key: str | None = None) -> None:

@@ -1,9 +1,11 @@
-"""The hot path's connections are shared by the threads of a process: a thread per
-request (Django under ASGI) opens no connection of its own, concurrency is bounded by
-MAX_CONNECTIONS, and failures, settings changes and forks still get fresh connections."""
+"""The hot paths' connections are shared by the threads of a process (and by the
+coroutines of an event loop): a thread per request (Django under ASGI) opens no
+connection of its own, concurrency is bounded by MAX_CONNECTIONS, and failures,
+settings changes, cancellations and forks still get fresh connections."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
 from collections.abc import Callable
@@ -15,7 +17,7 @@ import redis
 from redis_sessions import connection
 from redis_sessions.backends.redis import SessionStore
 from redis_sessions.connection import freelist
-from redis_sessions.exceptions import RedisUnavailable
+from redis_sessions.exceptions import RedisUnavailable, UnknownOutcome
 
 pytestmark = pytest.mark.single_server("counts the connections one server receives")
 
@@ -139,3 +141,72 @@ def test_a_forked_child_uses_connections_of_its_own() -> None:
     assert os.read(read, 1) == b"1"
     assert SessionStore(key).load() == {"a": 1}  # the parent's connection is intact
     assert freelist._current is parent
+
+
+# -- the async hot path: one free list per event loop ----------------------------------
+def test_coroutines_of_an_event_loop_share_their_connections() -> None:
+    key = saved_session()
+
+    async def scenario() -> int:
+        await SessionStore(key).aload()  # this loop's client and its first connection
+        before = connections_received()
+        for _ in range(30):
+            assert await SessionStore(key).aload() == {"a": 1}
+        await asyncio.gather(*(SessionStore(key).aload() for _ in range(8)))
+        await asyncio.gather(*(SessionStore(key).aload() for _ in range(8)))
+        return connections_received() - before
+
+    assert asyncio.run(scenario()) <= 8 - 1
+
+
+def test_an_idle_async_connection_the_server_closed_is_replaced_before_sending() -> None:
+    key = saved_session()
+
+    async def scenario() -> None:
+        await SessionStore(key).aload()
+        redis_client = connection.get_redis()
+        redis_client.client_kill_filter(skipme=True, _type="normal")  # ours too, idle
+        await asyncio.sleep(0.05)  # the loop sees the close
+        assert await SessionStore(key).aload() == {"a": 1}  # no error: nothing was sent
+
+    asyncio.run(scenario())
+
+
+def test_a_cancelled_async_round_trip_leaves_no_connection_out_of_step() -> None:
+    key = saved_session()
+    other = SessionStore()
+    other["b"] = 2
+    other.save()
+
+    async def scenario() -> None:
+        await SessionStore(key).aload()  # one connection, warm
+        task = asyncio.ensure_future(SessionStore(other.session_key).aload())
+        await asyncio.sleep(0)  # sent, its replies not read yet
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        for _ in range(3):
+            assert await SessionStore(key).aload() == {"a": 1}
+
+    asyncio.run(scenario())
+
+
+def test_an_async_round_trip_counts_once_and_an_open_breaker_sends_nothing() -> None:
+    key = saved_session()
+
+    async def scenario() -> None:
+        await SessionStore(key).aload()
+        before = connection.round_trips()
+        await SessionStore(key).aload()
+        assert connection.round_trips() - before == 1
+        connection.guard.breaker.trip(OSError("test"), connection.guard._address(
+            freelist.for_async(connection.get_async_redis()).idle[0]))  # fmt: skip
+        try:
+            with pytest.raises(RedisUnavailable) as refused:
+                await SessionStore(key).aload()
+            assert not isinstance(refused.value, UnknownOutcome)
+            assert connection.round_trips() - before == 1
+        finally:
+            connection.guard.breaker.close()
+
+    asyncio.run(scenario())

@@ -1,0 +1,159 @@
+"""The hot paths: ``run_raw`` and ``arun_raw`` (session loads and saves, cart reads and
+writes, page-cache hits).
+
+The same one round trip as ``run``/``arun``, with less client work: the packed
+commands are written on a free-list connection (``freelist``: shared by the threads
+of the process, or by the coroutines of an event loop) and the raw replies read
+back, with no pipeline object, no pool checkout and no reply callbacks. Only for
+commands whose raw replies are what the caller wants (GET, SET, ZADD, EXISTS,
+EVALSHA returning integers or bytes). Error replies are returned in place until
+every reply is read, so the connection stays in step, then raised (unless
+``raise_errors=False``); NOSCRIPT is handled as in ``run``. On a cluster client the
+commands go to ``run``/``arun`` (per-slot routing).
+
+The async twin also skips redis.asyncio's per-command machinery (a task and a timer
+for the write, another timer for each reply: several times the cost of the round
+trip itself): it writes on the connection's stream and reads with its parser under
+one timer for the whole round trip, and does the guard's work itself (the breaker,
+the round-trip count, whether a failure may have run).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import redis
+import redis.asyncio as aredis
+from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
+from redis.cluster import RedisCluster
+
+from redis_sessions.connection import clients as _clients
+from redis_sessions.connection import freelist
+from redis_sessions.connection.commands import _raise_first, _run_cluster, arun, run
+from redis_sessions.connection.guard import (
+    BreakerOpen,
+    _address,
+    _note_outcome,
+    breaker,
+    unavailable,
+)
+
+if sys.version_info >= (3, 11):
+    from asyncio import timeout
+else:  # pragma: no cover - redis-py depends on async-timeout before 3.11.3
+    from async_timeout import timeout
+
+
+def run_raw(
+    client: redis.Redis, commands: Sequence[Sequence[Any]], *, raise_errors: bool = True
+) -> list[Any]:
+    """``run`` for the hot path, on a connection of the process's free list."""
+    if isinstance(client, RedisCluster):
+        return _run_cluster(client, commands, raise_errors)
+    free = freelist._current
+    if (
+        free is None
+        or free.client is not client
+        or free.generation != _clients._generation
+        or free.pid != os.getpid()
+    ):
+        free = freelist.current(client, _clients._generation)
+    try:
+        conn = free.take()
+    except (redis.ConnectionError, redis.TimeoutError) as exc:
+        raise unavailable(exc) from exc  # connecting failed: nothing was sent
+    replies: list[Any] = []
+    in_step = False
+    try:
+        if conn._sock is None:
+            # connect() as a pool would: a lazy connect on send skips it, and a
+            # Sentinel-managed connection asks the sentinels for the master only there.
+            conn.connect()
+        conn.send_packed_command(conn.pack_commands(commands))
+        for _ in commands:
+            try:
+                replies.append(conn.read_response())
+            except redis.ResponseError as exc:
+                replies.append(exc)
+        in_step = True
+    except (redis.ConnectionError, redis.TimeoutError) as exc:
+        raise unavailable(exc, commands) from exc
+    finally:
+        if not in_step:  # replies may be left unread: the next user reconnects
+            conn.disconnect()
+        free.give(conn)
+    for i, reply in enumerate(replies):
+        if isinstance(reply, redis.exceptions.NoScriptError):
+            replies[i] = run(client, [commands[i]], raise_errors=raise_errors)[0]
+    _raise_first(replies, raise_errors)
+    return replies
+
+
+async def arun_raw(
+    client: aredis.Redis, commands: Sequence[Sequence[Any]], *, raise_errors: bool = True
+) -> list[Any]:
+    """``run_raw`` for redis.asyncio, on a connection of the client's free list."""
+    if isinstance(client, AsyncRedisCluster):
+        return await arun(client, commands, raise_errors=raise_errors)
+    free = freelist.for_async(client)
+    try:
+        conn = await free.take()
+    except (redis.ConnectionError, redis.TimeoutError) as exc:
+        raise unavailable(exc) from exc  # connecting failed: nothing was sent
+    try:
+        breaker.check(_address(conn))
+    except BreakerOpen as exc:  # nothing sent, nothing to record, the connection kept
+        free.give(conn)
+        raise unavailable(exc) from exc
+    replies: list[Any] = []
+    in_step = False
+    try:
+        if not conn.is_connected or conn._reader.at_eof():
+            # Failed before, or closed by the server while idle (nothing sent yet:
+            # connecting again is not a retry). Guarded: breaker, short timeouts.
+            await conn.disconnect(nowait=True)
+            try:
+                await conn.connect()
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
+                raise unavailable(exc) from exc
+        replies = await _exchange(conn, commands)
+        in_step = True
+    finally:
+        if not in_step:  # failed or cancelled: replies may be left unread
+            await conn.disconnect(nowait=True)
+        free.give(conn)
+    for i, reply in enumerate(replies):
+        if isinstance(reply, redis.exceptions.NoScriptError):
+            replies[i] = (await arun(client, [commands[i]], raise_errors=raise_errors))[0]
+    _raise_first(replies, raise_errors)
+    return replies
+
+
+async def _exchange(conn: Any, commands: Sequence[Sequence[Any]]) -> list[Any]:
+    """One round trip on a connected redis.asyncio connection (the breaker checked):
+    the replies, error replies in place. A failure trips the breaker and is raised as
+    ``RedisUnavailable`` or, once the commands may have reached Redis,
+    ``UnknownOutcome``."""
+    breaker.round_trips += 1
+    parser, reading = conn._parser, False
+    try:
+        async with timeout(conn.socket_timeout):
+            writer = conn._writer
+            writer.writelines(conn.pack_commands(commands))
+            await writer.drain()
+            reading = True
+            # The parser returns error replies (as exceptions) instead of raising them.
+            return [await parser.read_response() for _ in commands]
+    except (OSError, EOFError, redis.ConnectionError, redis.TimeoutError) as exc:
+        # TimeoutError (asyncio's timeout) is an OSError.
+        failure: Exception = (
+            redis.TimeoutError(f"Timeout {'reading from' if reading else 'writing to'} Redis")
+            if isinstance(exc, TimeoutError)
+            else redis.ConnectionError(f"Connection to Redis lost: {exc or type(exc).__name__}")
+        )
+        _note_outcome(failure, handshake=False, reading=reading, sending=not reading)
+        breaker.trip(failure, _address(conn))
+        raise unavailable(failure, commands) from exc
