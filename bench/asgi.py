@@ -9,10 +9,13 @@ with uvicorn's worker), each with only the session middleware in ``MIDDLEWARE``
 * Django's cache engine on django-redis with Django's ``SessionMiddleware`` (loaded
   by the view through ``sync_to_async``, saved in a worker thread).
 
-Views: ``/w`` reads and writes the session (``aget`` + ``aset``), ``/r`` only reads it.
+Views: ``/w`` reads and writes the session (``aget`` + ``aset``), ``/r`` only reads it,
+``/n`` does not touch it (the floor: Django's ASGI path with the middleware alone).
 Runs alternate the two sides; the figures are medians of requests/s, p50 and p99, the
-ratio ours / Django's, and the new Redis connections per request after warm-up
-(``INFO stats`` ``total_connections_received``).
+ratio ours / Django's, the server's CPU time per request (user + system, all threads:
+the steadier figure on a shared machine, where a server's share of the cores varies)
+and the new Redis connections per request after warm-up (``INFO stats``
+``total_connections_received``; the largest of the runs).
 
     python bench/asgi.py [--rounds 5] [--seconds 5] [--connections 16] [--server uvicorn]
 
@@ -53,7 +56,7 @@ async def read(request: HttpRequest) -> HttpResponse:
 
 
 async def nothing(request: HttpRequest) -> HttpResponse:
-    return HttpResponse("n")
+    return HttpResponse("n")  # the session is never touched: no round trip
 
 
 urlpatterns = [path("w", write), path("r", read), path("n", nothing)]
@@ -114,6 +117,18 @@ def wrk(url: str, cookie: str, seconds: float, connections: int) -> dict[str, fl
     return found
 
 
+def cpu_ticks(pid: int) -> int:
+    """User + system CPU clock ticks of a process and its descendants (all threads)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            children = [int(child) for child in f.read().split()]
+    except OSError:
+        children = []
+    return int(fields[11]) + int(fields[12]) + sum(cpu_ticks(child) for child in children)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=5, help="runs per side and view")
@@ -136,30 +151,35 @@ def main() -> None:
     from django.conf import settings
 
     client = redis.Redis.from_url(settings.REDIS_URL)
+    tick = 1e6 / os.sysconf("SC_CLK_TCK")  # microseconds
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_TESTS_DIR"}
     ports = {side: free_port() for side in SIDES}
-    servers = [start(side, args.server, ports[side], env) for side in SIDES]
+    servers = {side: start(side, args.server, ports[side], env) for side in SIDES}
+    views = ("w", "r", "n")
+    runs: dict[tuple[str, str], list[dict[str, float]]] = {}
     try:
         bases = {side: f"http://127.0.0.1:{ports[side]}" for side in SIDES}
         cookies = {side: session_cookie(bases[side]) for side in SIDES}
         for side in SIDES:  # warm-up: connections, scripts, code paths
-            for view in ("w", "r"):
+            for view in views:
                 wrk(f"{bases[side]}/{view}", cookies[side], 2, args.connections)
-        results: dict[tuple[str, str], list[dict[str, float]]] = {}
-        opened: dict[tuple[str, str], list[float]] = {}
         for r in range(args.rounds):
             for side in SIDES if r % 2 == 0 else SIDES[::-1]:
-                for view in ("w", "r"):
-                    before = int(client.info("stats")["total_connections_received"])
+                for view in views:
+                    connections = int(client.info("stats")["total_connections_received"])
+                    ticks = cpu_ticks(servers[side].pid)
                     run = wrk(f"{bases[side]}/{view}", cookies[side], args.seconds,
                               args.connections)  # fmt: skip
-                    after = int(client.info("stats")["total_connections_received"])
-                    results.setdefault((side, view), []).append(run)
-                    opened.setdefault((side, view), []).append((after - before) / run["requests"])
+                    run["cpu"] = (cpu_ticks(servers[side].pid) - ticks) * tick / run["requests"]
+                    connections = (
+                        int(client.info("stats")["total_connections_received"]) - connections
+                    )
+                    run["new"] = connections / run["requests"]
+                    runs.setdefault((side, view), []).append(run)
     finally:
-        for server in servers:
+        for server in servers.values():
             server.send_signal(signal.SIGTERM)
-        for server in servers:
+        for server in servers.values():
             try:
                 server.wait(timeout=15)
             except subprocess.TimeoutExpired:
@@ -169,24 +189,33 @@ def main() -> None:
             client.delete(*keys[start_at : start_at + 1000])
 
     print(f"bench/asgi.py: {args.server} (1 worker per side), wrk -t1 -c{args.connections}, "
-          f"{args.rounds} alternating runs x {args.seconds:g} s, one cookie")  # fmt: skip
+          f"{args.rounds} alternating runs x {args.seconds:g} s, one cookie; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")  # fmt: skip
     print(f"python {sys.version.split()[0]}, django {django.get_version()}, redis-py "
           f"{redis.__version__}, uvicorn {uvicorn.__version__}, "
           f"redis-server {client.info('server')['redis_version']}")  # fmt: skip
-    print(f"{'view':6} {'side':7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>7} "
-          f"{'new conn/req':>13}")  # fmt: skip
-    for view, name in (("w", "write"), ("r", "read")):
+    print(f"{'view':14} {'side':7} {'req/s':>7} {'ratio':>6} {'p50 ms':>7} {'p99 ms':>7} "
+          f"{'server CPU us/req':>18} {'ratio':>6} {'new conn/req':>13}")  # fmt: skip
+    names = {"w": "read+write", "r": "read", "n": "floor (none)"}
+    for view in views:
         med = {
-            side: {k: statistics.median(run[k] for run in results[(side, view)])
-                   for k in ("rate", "p50", "p99")}
+            side: {k: statistics.median(run[k] for run in runs[(side, view)])
+                   for k in ("rate", "p50", "p99", "cpu")}
             for side in SIDES
         }  # fmt: skip
         for side in SIDES:
-            ratio, new = med[side]["rate"] / med["django"]["rate"], max(opened[(side, view)])
-            print(f"{name:6} {side:7} {med[side]['rate']:8.0f} {med[side]['p50']:8.2f} "
-                  f"{med[side]['p99']:8.2f} {ratio:6.2f}x {new:13.4f}")  # fmt: skip
-    rates: Any = {k: [round(run["rate"]) for run in v] for k, v in results.items()}
+            rate = med[side]["rate"] / med["django"]["rate"]
+            cpu = med["django"]["cpu"] / med[side]["cpu"]
+            new = max(run["new"] for run in runs[(side, view)])
+            print(f"{names[view]:14} {side:7} {med[side]['rate']:7.0f} {rate:5.2f}x "
+                  f"{med[side]['p50']:7.2f} {med[side]['p99']:7.2f} {med[side]['cpu']:18.0f} "
+                  f"{cpu:5.2f}x {new:13.4f}")  # fmt: skip
+    rates: Any = {f"{side} {view}": [round(run["rate"]) for run in v]
+                  for (side, view), v in runs.items()}  # fmt: skip
     print(f"runs (req/s): {rates}")
+    news: Any = {f"{side} {view}": [round(run["new"] * run["requests"]) for run in v]
+                 for (side, view), v in runs.items()}  # fmt: skip
+    print(f"new connections per run: {news}")
 
 
 if __name__ == "__main__":

@@ -20,6 +20,8 @@ the round-trip count, whether a failure may have run).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
@@ -109,7 +111,7 @@ async def arun_raw(
         free.give(conn)
         raise unavailable(exc) from exc
     replies: list[Any] = []
-    in_step = False
+    trip, state = _RoundTrip(conn, commands), "failed"
     try:
         if not conn.is_connected or conn._reader.at_eof():
             # Failed before, or closed by the server while idle (nothing sent yet:
@@ -119,12 +121,18 @@ async def arun_raw(
                 await conn.connect()
             except (redis.ConnectionError, redis.TimeoutError) as exc:
                 raise unavailable(exc) from exc
-        replies = await _exchange(conn, commands)
-        in_step = True
+        replies = await trip.run()
+        state = "done"
+    except asyncio.CancelledError:
+        if trip.written:  # a client went away mid-request: keep the connection in step
+            state = "finishing"
+            _in_background(trip.finish(free))
+        raise
     finally:
-        if not in_step:  # failed or cancelled: replies may be left unread
+        if state == "failed":  # replies may be left unread: the next user reconnects
             await conn.disconnect(nowait=True)
-        free.give(conn)
+        if state != "finishing":
+            free.give(conn)
     for i, reply in enumerate(replies):
         if isinstance(reply, redis.exceptions.NoScriptError):
             replies[i] = (await arun(client, [commands[i]], raise_errors=raise_errors))[0]
@@ -132,28 +140,69 @@ async def arun_raw(
     return replies
 
 
-async def _exchange(conn: Any, commands: Sequence[Sequence[Any]]) -> list[Any]:
-    """One round trip on a connected redis.asyncio connection (the breaker checked):
-    the replies, error replies in place. A failure trips the breaker and is raised as
-    ``RedisUnavailable`` or, once the commands may have reached Redis,
-    ``UnknownOutcome``."""
-    breaker.round_trips += 1
-    parser, reading = conn._parser, False
-    try:
-        async with timeout(conn.socket_timeout):
-            writer = conn._writer
-            writer.writelines(conn.pack_commands(commands))
-            await writer.drain()
-            reading = True
-            # The parser returns error replies (as exceptions) instead of raising them.
-            return [await parser.read_response() for _ in commands]
-    except (OSError, EOFError, redis.ConnectionError, redis.TimeoutError) as exc:
-        # TimeoutError (asyncio's timeout) is an OSError.
-        failure: Exception = (
-            redis.TimeoutError(f"Timeout {'reading from' if reading else 'writing to'} Redis")
-            if isinstance(exc, TimeoutError)
-            else redis.ConnectionError(f"Connection to Redis lost: {exc or type(exc).__name__}")
-        )
-        _note_outcome(failure, handshake=False, reading=reading, sending=not reading)
-        breaker.trip(failure, _address(conn))
-        raise unavailable(failure, commands) from exc
+class _RoundTrip:
+    """One round trip on a connected redis.asyncio connection (the breaker checked)."""
+
+    __slots__ = ("commands", "conn", "replies", "written")
+
+    def __init__(self, conn: Any, commands: Sequence[Sequence[Any]]) -> None:
+        self.conn, self.commands = conn, commands
+        self.replies: list[Any] = []
+        self.written = False
+
+    async def run(self) -> list[Any]:
+        """The replies, error replies in place. A failure trips the breaker and is
+        raised as ``RedisUnavailable`` or, once the commands may have reached Redis,
+        ``UnknownOutcome``."""
+        conn, reading = self.conn, False
+        breaker.round_trips += 1
+        try:
+            async with timeout(conn.socket_timeout):
+                writer = conn._writer
+                writer.writelines(conn.pack_commands(self.commands))
+                self.written = True  # in the transport: it goes out, cancelled or not
+                await writer.drain()
+                reading = True
+                await self._read()
+                return self.replies
+        except (OSError, EOFError, redis.ConnectionError, redis.TimeoutError) as exc:
+            # TimeoutError (asyncio's timeout) is an OSError.
+            where = "reading from" if reading else "writing to"
+            failure: Exception = (
+                redis.TimeoutError(f"Timeout {where} Redis")
+                if isinstance(exc, TimeoutError)
+                else redis.ConnectionError(f"Connection to Redis lost: {exc or type(exc).__name__}")
+            )
+            _note_outcome(failure, handshake=False, reading=reading, sending=not reading)
+            breaker.trip(failure, _address(self.conn))
+            raise unavailable(failure, self.commands) from exc
+
+    async def _read(self) -> None:
+        # The parser returns error replies (as exceptions) instead of raising them, and
+        # resumes a reply whose read was cancelled.
+        parser, replies = self.conn._parser, self.replies
+        while len(replies) < len(self.commands):
+            replies.append(await parser.read_response())
+
+    async def finish(self, free: freelist.AsyncFreeList) -> None:
+        """After a cancellation: read the replies still due, then hand the connection
+        back (dropped if they do not come in time)."""
+        in_step = False
+        try:
+            with contextlib.suppress(Exception):  # a failure: the connection is dropped
+                async with timeout(self.conn.socket_timeout):
+                    await self._read()
+                in_step = True
+        finally:
+            if not in_step:
+                await self.conn.disconnect(nowait=True)
+            free.give(self.conn)
+
+
+_background: set[asyncio.Task[None]] = set()
+
+
+def _in_background(coroutine: Any) -> None:
+    task = asyncio.ensure_future(coroutine)
+    _background.add(task)  # a strong reference until it is done
+    task.add_done_callback(_background.discard)
