@@ -14,10 +14,11 @@ so the connections it holds plus those ``run`` has checked out stay within
 the threads. When the pool is exhausted, a call waits up to the socket timeout for a
 connection to come back, then fails as ``RedisUnavailable`` naming the setting.
 
-A free list belongs to one client in one process: after ``reset()`` or a fork the next
-call makes a new one. ``reset()`` closes the old one (idle connections are closed at
-once, busy ones when they come back); across a fork the old one is left alone, since
-its sockets are the parent's.
+A free list belongs to one client in one process: after ``reset()`` (settings changed)
+or a fork, the next call makes a new one. ``reset()`` closes the old one (idle
+connections are closed at once, busy ones when they come back); a forked child forgets
+its parent's lists without touching them (``os.register_at_fork``: their sockets are
+the parent's), so the hot path needs no pid check of its own.
 
 ``AsyncFreeList`` is the same for ``arun_raw`` and one redis.asyncio client (so one
 event loop, whose coroutines never run two list operations at once): a redis.asyncio
@@ -45,19 +46,20 @@ class Exhausted(redis.ConnectionError):
 
 
 class FreeList:
-    __slots__ = ("client", "closed", "generation", "idle", "pid")
+    __slots__ = ("client", "closed", "idle", "pid")
 
-    def __init__(self, client: redis.Redis, generation: int) -> None:
-        self.client, self.generation, self.pid = client, generation, os.getpid()
+    def __init__(self, client: redis.Redis) -> None:
+        self.client, self.pid = client, os.getpid()
         self.idle: list[Any] = []
         self.closed = False
 
     def take(self) -> Any:
-        """An idle connection (possibly disconnected after an error), or a new one."""
+        """An idle connection (possibly disconnected after an error), or a new one
+        (``run_raw`` inlines this and ``give``)."""
         try:
             return self.idle.pop()
         except IndexError:
-            return self._more()
+            return self.more()
 
     def give(self, conn: Any) -> None:
         self.idle.append(conn)
@@ -79,7 +81,8 @@ class FreeList:
                 conn.disconnect()
                 pool.release(conn)
 
-    def _more(self) -> Any:
+    def more(self) -> Any:
+        """A new connection from the pool, or one given back while waiting for it."""
         pool = self.client.connection_pool
         deadline = 0.0
         while True:
@@ -98,10 +101,11 @@ class FreeList:
 class AsyncFreeList:
     """``FreeList`` for one redis.asyncio client (one event loop)."""
 
-    __slots__ = ("__weakref__", "client", "idle", "pid")
+    __slots__ = ("idle", "pool")
 
     def __init__(self, client: aredis.Redis) -> None:
-        self.client, self.pid = client, os.getpid()
+        # The pool, not the client: the client is this list's key in a weak mapping.
+        self.pool = client.connection_pool
         self.idle: list[Any] = []
 
     async def take(self) -> Any:
@@ -109,11 +113,10 @@ class AsyncFreeList:
             return self.idle.pop()
         except IndexError:
             pass
-        pool = self.client.connection_pool
         deadline = 0.0
         while True:
             try:
-                return await pool.get_connection()
+                return await self.pool.get_connection()
             except redis.exceptions.MaxConnectionsError as exc:
                 deadline = _wait_or_raise(deadline, exc)
             await asyncio.sleep(0.001)
@@ -139,35 +142,28 @@ def _wait_or_raise(deadline: float, exc: BaseException) -> float:
 
 
 _current: FreeList | None = None
+_async: weakref.WeakKeyDictionary[aredis.Redis, AsyncFreeList] = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 
 
-def current(client: redis.Redis, generation: int) -> FreeList:
-    """The free list of ``client`` in this process (``run_raw`` checks ``_current``
-    inline first: this is its slow path)."""
+def current(client: redis.Redis) -> FreeList:
+    """The free list of ``client`` (``run_raw`` checks ``_current`` inline first: this
+    is its slow path)."""
     global _current
     with _lock:
-        free, pid = _current, os.getpid()
-        if (
-            free is not None
-            and free.client is client
-            and free.generation == generation
-            and free.pid == pid
-        ):
+        free = _current
+        if free is not None and not free.closed and free.client is client:
             return free
-        if free is not None and free.pid == pid:
+        if free is not None:
             free.close()
-        _current = FreeList(client, generation)
+        _current = FreeList(client)
         return _current
 
 
-_async: weakref.WeakKeyDictionary[aredis.Redis, AsyncFreeList] = weakref.WeakKeyDictionary()
-
-
 def for_async(client: aredis.Redis) -> AsyncFreeList:
-    """The free list of a redis.asyncio client (made on first use, and after a fork)."""
+    """The free list of a redis.asyncio client (one per event loop)."""
     free = _async.get(client)
-    if free is None or free.pid != os.getpid():
+    if free is None:
         free = _async[client] = AsyncFreeList(client)
     return free
 
@@ -177,13 +173,16 @@ def close() -> None:
     global _current
     with _lock:
         free, _current = _current, None
-    if free is not None and free.pid == os.getpid():
+    if free is not None:
         free.close()
 
 
 def _after_fork() -> None:
-    global _lock
-    _lock = threading.Lock()  # another thread may have held it at the fork
+    """In a forked child: forget the parent's free lists (their sockets are the
+    parent's; nothing of them is closed here) and its lock (another thread may have
+    held it at the fork)."""
+    global _current, _async, _lock
+    _current, _async, _lock = None, weakref.WeakKeyDictionary(), threading.Lock()
 
 
 os.register_at_fork(after_in_child=_after_fork)

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -32,7 +31,6 @@ import redis.asyncio as aredis
 from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
 from redis.cluster import RedisCluster
 
-from redis_sessions.connection import clients as _clients
 from redis_sessions.connection import freelist
 from redis_sessions.connection.commands import _raise_first, _run_cluster, arun, run
 from redis_sessions.connection.guard import (
@@ -56,17 +54,16 @@ def run_raw(
     if isinstance(client, RedisCluster):
         return _run_cluster(client, commands, raise_errors)
     free = freelist._current
-    if (
-        free is None
-        or free.client is not client
-        or free.generation != _clients._generation
-        or free.pid != os.getpid()
-    ):
-        free = freelist.current(client, _clients._generation)
+    if free is None or free.closed or free.client is not client:
+        free = freelist.current(client)
+    idle = free.idle  # free.take() and free.give(), inlined: this is the hot path
     try:
-        conn = free.take()
-    except (redis.ConnectionError, redis.TimeoutError) as exc:
-        raise unavailable(exc) from exc  # connecting failed: nothing was sent
+        conn = idle.pop()
+    except IndexError:
+        try:
+            conn = free.more()
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            raise unavailable(exc) from exc  # connecting failed: nothing was sent
     replies: list[Any] = []
     in_step = False
     try:
@@ -86,7 +83,9 @@ def run_raw(
     finally:
         if not in_step:  # replies may be left unread: the next user reconnects
             conn.disconnect()
-        free.give(conn)
+        idle.append(conn)
+        if free.closed:  # reset() while this one was out
+            free.drain()
     for i, reply in enumerate(replies):
         if isinstance(reply, redis.exceptions.NoScriptError):
             replies[i] = run(client, [commands[i]], raise_errors=raise_errors)[0]

@@ -6,13 +6,16 @@ settings changes, cancellations and forks still get fresh connections."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 import redis
+from asgiref.sync import async_to_sync
 
 from redis_sessions import connection
 from redis_sessions.backends.redis import SessionStore
@@ -213,3 +216,16 @@ def test_an_async_round_trip_counts_once_and_an_open_breaker_sends_nothing() -> 
             connection.guard.breaker.close()
 
     asyncio.run(scenario())
+
+
+def test_async_code_on_short_lived_event_loops_leaves_no_connection_open() -> None:
+    """async_to_sync (an async view under WSGI) runs each call on a loop of its own:
+    each opens a connection, which goes with its loop."""
+    key = saved_session()
+    redis_client = connection.get_redis()
+    before = int(redis_client.info("clients")["connected_clients"])
+    for _ in range(10):
+        assert async_to_sync(SessionStore(key).aload)() == {"a": 1}
+    gc.collect()
+    time.sleep(0.05)  # the server sees the closes
+    assert int(redis_client.info("clients")["connected_clients"]) - before <= 2
