@@ -18,6 +18,7 @@ and the new Redis connections per request after warm-up (``INFO stats``
 ``total_connections_received``; the largest of the runs).
 
     python bench/asgi.py [--rounds 5] [--seconds 5] [--connections 16] [--server uvicorn]
+                         [--pin]
 
 Needs ``wrk`` (``apt-get install wrk``). Uses the embedded Redis unless ``REDIS_URL``
 is set; keys go under a prefix of its own and are deleted at the end.
@@ -73,7 +74,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start(side: str, server: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+def start(
+    side: str, server: str, port: int, env: dict[str, str], cpu: str | None
+) -> subprocess.Popen[bytes]:
     app = "demo_project.asgi:application"
     if server == "uvicorn":
         args = ["-m", "uvicorn", app, "--lifespan", "off", "--log-level", "warning",
@@ -81,7 +84,9 @@ def start(side: str, server: str, port: int, env: dict[str, str]) -> subprocess.
     else:
         args = ["-m", "gunicorn", app, "-k", "uvicorn.workers.UvicornWorker", "-w", "1",
                 "--log-level", "warning", "-b", f"127.0.0.1:{port}"]  # fmt: skip
-    return subprocess.Popen([sys.executable, *args], cwd=ROOT, env={**env, "BENCH_SESSIONS": side})
+    pin = ["taskset", "-c", cpu] if cpu else []
+    return subprocess.Popen([*pin, sys.executable, *args], cwd=ROOT,
+                            env={**env, "BENCH_SESSIONS": side})  # fmt: skip
 
 
 def session_cookie(base: str) -> str:
@@ -96,9 +101,12 @@ def session_cookie(base: str) -> str:
     raise SystemExit(f"{base} did not answer")
 
 
-def wrk(url: str, cookie: str, seconds: float, connections: int) -> dict[str, float]:
+def wrk(
+    url: str, cookie: str, seconds: float, connections: int, cpu: str | None = None
+) -> dict[str, float]:
+    pin = ["taskset", "-c", cpu] if cpu else []
     out = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency", "-H",
+        [*pin, "wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency", "-H",
          f"Cookie: {cookie}", url],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
@@ -135,7 +143,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0, help="length of one run")
     parser.add_argument("--connections", type=int, default=16, help="wrk -c")
     parser.add_argument("--server", choices=("uvicorn", "gunicorn"), default="uvicorn")
+    parser.add_argument("--pin", action="store_true",
+                        help="servers on CPU 1, wrk on CPU 0 (taskset): one core per worker, "
+                        "as in a deployment with a worker per core")  # fmt: skip
     args = parser.parse_args()
+    server_cpu, wrk_cpu = ("1", "0") if args.pin else (None, None)
     if shutil.which("wrk") is None:
         raise SystemExit("wrk not found: apt-get install wrk")
 
@@ -154,7 +166,7 @@ def main() -> None:
     tick = 1e6 / os.sysconf("SC_CLK_TCK")  # microseconds
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_TESTS_DIR"}
     ports = {side: free_port() for side in SIDES}
-    servers = {side: start(side, args.server, ports[side], env) for side in SIDES}
+    servers = {side: start(side, args.server, ports[side], env, server_cpu) for side in SIDES}
     views = ("w", "r", "n")
     runs: dict[tuple[str, str], list[dict[str, float]]] = {}
     try:
@@ -162,14 +174,14 @@ def main() -> None:
         cookies = {side: session_cookie(bases[side]) for side in SIDES}
         for side in SIDES:  # warm-up: connections, scripts, code paths
             for view in views:
-                wrk(f"{bases[side]}/{view}", cookies[side], 2, args.connections)
+                wrk(f"{bases[side]}/{view}", cookies[side], 2, args.connections, wrk_cpu)
         for r in range(args.rounds):
             for side in SIDES if r % 2 == 0 else SIDES[::-1]:
                 for view in views:
                     connections = int(client.info("stats")["total_connections_received"])
                     ticks = cpu_ticks(servers[side].pid)
                     run = wrk(f"{bases[side]}/{view}", cookies[side], args.seconds,
-                              args.connections)  # fmt: skip
+                              args.connections, wrk_cpu)  # fmt: skip
                     run["cpu"] = (cpu_ticks(servers[side].pid) - ticks) * tick / run["requests"]
                     connections = (
                         int(client.info("stats")["total_connections_received"]) - connections
@@ -188,8 +200,10 @@ def main() -> None:
         for start_at in range(0, len(keys), 1000):
             client.delete(*keys[start_at : start_at + 1000])
 
-    print(f"bench/asgi.py: {args.server} (1 worker per side), wrk -t1 -c{args.connections}, "
-          f"{args.rounds} alternating runs x {args.seconds:g} s, one cookie; "
+    pinned = ", pinned: servers on CPU 1, wrk on CPU 0" if args.pin else ""
+    print(f"bench/asgi.py: {args.server} (1 worker per side{pinned}), "
+          f"wrk -t1 -c{args.connections}, {args.rounds} alternating runs x {args.seconds:g} s, "
+          "one cookie; "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")  # fmt: skip
     print(f"python {sys.version.split()[0]}, django {django.get_version()}, redis-py "
           f"{redis.__version__}, uvicorn {uvicorn.__version__}, "
