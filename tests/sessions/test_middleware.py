@@ -12,7 +12,7 @@ import pytest
 from asgiref.sync import async_to_sync
 from django.test import AsyncClient, Client, override_settings
 
-from redis_sessions import connection
+from redis_sessions import connection, keys
 from redis_sessions.backends.redis import SessionStore
 
 pytestmark = [
@@ -36,8 +36,8 @@ def no_sync_session_io(monkeypatch: pytest.MonkeyPatch) -> None:
     def refused(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("sync session I/O in async mode")
 
-    monkeypatch.setattr(SessionStore, "load", refused)
-    monkeypatch.setattr(SessionStore, "save", refused)
+    for name in ("load", "save", "flush_views"):
+        monkeypatch.setattr(SessionStore, name, refused)
 
 
 def get(client: AsyncClient, path: str) -> Any:
@@ -46,8 +46,12 @@ def get(client: AsyncClient, path: str) -> Any:
     return response
 
 
+def stored_key(client: Any) -> str:
+    return str(client.cookies["sessionid"].value)
+
+
 def stored(client: Any) -> dict[str, Any]:
-    return SessionStore(client.cookies["sessionid"].value).load()
+    return SessionStore(stored_key(client)).load()
 
 
 def trips_of(call: Any) -> int:
@@ -76,6 +80,20 @@ def test_an_async_view_that_saved_the_session_itself_is_not_written_again(
     response = get(client, "/async/read/")
     assert response.json() == {"n": 2}
     assert response["Vary"] == "Cookie"
+
+
+def test_the_apps_middleware_queues_and_sends_views_on_the_event_loop(
+    no_sync_session_io: None,
+) -> None:
+    app = ["redis_sessions.middleware.RedisSessionsMiddleware", OURS,
+           "redis_sessions.middleware.CartMiddleware"]  # fmt: skip
+    with override_settings(MIDDLEWARE=app):
+        client = AsyncClient()
+        get(client, "/async/write/")
+        assert trips_of(lambda: get(client, "/async/view/item-1/")) == 1  # with the load
+        assert trips_of(lambda: get(client, "/async/view-only/item-2/")) == 1  # at the end
+    viewed = connection.get_redis().zrange(keys.viewed(stored_key(client)), 0, -1)
+    assert sorted(viewed) == [b"item-1", b"item-2"]
 
 
 def test_a_sync_view_that_saved_the_session_itself_is_not_written_again() -> None:

@@ -13,6 +13,7 @@ from django.template import engines
 from django.urls import include, path
 
 from redis_sessions import connection
+from redis_sessions.analytics.counting import record_view
 
 BADGE = "units={{ cart.count }}"
 
@@ -61,6 +62,16 @@ async def async_write_and_save(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"ok": True})
 
 
+async def async_view_item(request: HttpRequest, item: str) -> HttpResponse:
+    record_view(request, item)  # queued: it rides with the session's load
+    return JsonResponse({"n": await request.session.aget("n", 0)})
+
+
+async def async_view_item_no_session(request: HttpRequest, item: str) -> HttpResponse:
+    record_view(request, item)  # queued: sent when the response leaves
+    return JsonResponse({"ok": True})
+
+
 async def async_badge_unprefetched(request: HttpRequest) -> HttpResponse:
     template = engines["django"].from_string(BADGE)
     return HttpResponse(template.render({}, request))
@@ -92,6 +103,8 @@ urlpatterns = [
     path("async/read/", async_read),
     path("async/write/", async_write),
     path("async/write-save/", async_write_and_save),
+    path("async/view/<str:item>/", async_view_item),
+    path("async/view-only/<str:item>/", async_view_item_no_session),
     path("async/badge-unprefetched/", async_badge_unprefetched),
     path("async/badge/", async_badge),
     path("async/cart/", async_cart_page),
