@@ -75,6 +75,7 @@ def test_a_badge_rendered_on_the_event_loop_without_aprefetch_names_it_and_sends
     assert connection.round_trips() == before
 
 
+@pytest.mark.single_server("single-server round-trip budget")
 def test_a_badge_rendered_on_the_event_loop_after_aprefetch_costs_two_round_trips(
     shopper: AsyncClient,
 ) -> None:
