@@ -35,6 +35,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -154,6 +155,8 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     prefix = f"bench-asgi-{os.getpid()}"
     os.environ["REDIS_KEY_PREFIX"] = prefix
+    # The views use no database; a throwaway one keeps the project's demo.sqlite3 out.
+    os.environ.setdefault("DATABASE_URL", f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite3")
     os.environ["DJANGO_SETTINGS_MODULE"] = "bench.asgi_settings"
     import django
 
