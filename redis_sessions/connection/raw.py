@@ -46,6 +46,14 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - redis-py depends on async-timeout before 3.11.3
     from async_timeout import timeout
 
+# The round trip's timer (asyncio.timeout, or async-timeout before 3.11: then
+# asyncio.TimeoutError is no builtin TimeoutError), and redis-py's own.
+_TIMEOUTS: tuple[type[Exception], ...] = (
+    TimeoutError,
+    asyncio.TimeoutError,
+    redis.TimeoutError,
+)
+
 
 def run_raw(
     client: redis.Redis, commands: Sequence[Sequence[Any]], *, raise_errors: bool = True
@@ -164,12 +172,14 @@ class _RoundTrip:
                 reading = True
                 await self._read()
                 return self.replies
-        except (OSError, EOFError, redis.ConnectionError, redis.TimeoutError) as exc:
-            # TimeoutError (asyncio's timeout) is an OSError.
+        except (
+            TimeoutError, asyncio.TimeoutError, redis.TimeoutError,  # as in _TIMEOUTS
+            OSError, EOFError, redis.ConnectionError,
+        ) as exc:  # fmt: skip
             where = "reading from" if reading else "writing to"
             failure: Exception = (
                 redis.TimeoutError(f"Timeout {where} Redis")
-                if isinstance(exc, TimeoutError)
+                if isinstance(exc, _TIMEOUTS)
                 else redis.ConnectionError(f"Connection to Redis lost: {exc or type(exc).__name__}")
             )
             _note_outcome(failure, handshake=False, reading=reading, sending=not reading)
