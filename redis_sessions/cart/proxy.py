@@ -10,14 +10,22 @@ Round trips: every write is one (a Lua script checks the limits, writes and keep
 ``HGETALL``; the other reads (``len``, ``count``, iteration, ``total``) share one
 snapshot per cart object, dropped by every write through it, so a page that shows the
 badge, the lines and the total costs one round trip and one query.
+
+Async code has the ``a*`` twins (``redis.asyncio``, the ORM's async API). A sync method
+called on a thread that runs an event loop (an async view, a template rendered by
+``render()`` in one) never blocks it on Redis: it answers from what ``await
+cart.aprefetch()`` loaded, or raises ``SynchronousOnlyOperation`` naming the async
+method to use.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import SynchronousOnlyOperation
 from django.http import HttpRequest
 
 from redis_sessions import keys
@@ -30,7 +38,14 @@ from redis_sessions.cart.owner import (
     session_target,
     user_target,
 )
-from redis_sessions.connection import arun, get_async_redis, get_redis, run, run_raw
+from redis_sessions.connection import (
+    arun,
+    arun_raw,
+    get_async_redis,
+    get_redis,
+    run,
+    run_raw,
+)
 from redis_sessions.exceptions import CartWrite, UnknownOutcome
 
 __all__ = ["Cart", "CartLine"]
@@ -50,6 +65,8 @@ class Cart:
         self._fixed = target
         self._snapshot: tuple[str, dict[str, int]] | None = None
         self._lines: tuple[str, list[CartLine]] | None = None
+        # The owner aprefetch() found, for reads on the event loop: (target,) or None.
+        self._prefetched: tuple[Target | None] | None = None
 
     @classmethod
     def for_session_key(cls, session_key: str) -> Cart:
@@ -73,12 +90,15 @@ class Cart:
     @property
     def key(self) -> str | None:
         """The Redis key of this cart, or None while the visitor has no session."""
+        if _on_event_loop():
+            return self._prefetched_target("Cart.key", "aprefetch() before reading it")
         target = self._target(create=False)
         return None if target is None else target.key
 
     def refresh(self) -> None:
         """Forget the snapshot: the next read asks Redis again."""
         self._snapshot = self._lines = None
+        self._prefetched = None
 
     def _keep(self, target: Target, quantities: dict[str, int]) -> dict[str, int]:
         self._snapshot, self._lines = (target.key, quantities), None
@@ -87,6 +107,7 @@ class Cart:
     # -- writes ----------------------------------------------------------------------
     def add(self, item: Any, quantity: int = 1) -> int:
         """Add ``quantity`` units (HINCRBY within the limits); returns the new quantity."""
+        _refuse_on_event_loop("add()", "aadd()")
         item_id, check = ops.clean_item(item)
         quantity = ops.clean_quantity(quantity, minimum=1)
         model = ops.model_to_check(check)
@@ -96,6 +117,7 @@ class Cart:
 
     def set(self, item: Any, quantity: int) -> int:
         """Set a line's quantity; 0 removes the line. Returns the quantity set."""
+        _refuse_on_event_loop("set()", "aset()")
         item_id, check = ops.clean_item(item)
         quantity = ops.clean_quantity(quantity, minimum=0)
         model = ops.model_to_check(check and quantity > 0)
@@ -105,10 +127,12 @@ class Cart:
 
     def remove(self, item: Any) -> None:
         """Remove a line (an item that no longer exists can still be removed)."""
+        _refuse_on_event_loop("remove()", "aremove()")
         self._remove([ops.clean_item(item)[0]])
 
     def clear(self) -> int:
         """Empty the cart; returns the number of lines removed."""
+        _refuse_on_event_loop("clear()", "aclear()")
         return self._remove(None)
 
     def _write(self, script: str, item_id: str, qty: int, target: Target | None) -> int:
@@ -133,13 +157,16 @@ class Cart:
     # -- reads -----------------------------------------------------------------------
     def quantities(self) -> dict[str, int]:
         """``{item id: quantity}``, fresh from Redis in one round trip."""
+        _refuse_on_event_loop("quantities()", "aquantities()")
         target = self._target(create=False)
         if target is None:
             return {}
         raw = run_raw(get_redis(), [ops.read_command(target)])[0]
         return self._keep(target, ops.parse_quantities(raw))
 
-    def _current(self) -> tuple[Target | None, dict[str, int]]:
+    def _current(self, method: str, twin: str) -> tuple[Target | None, dict[str, int]]:
+        if _on_event_loop():
+            return self._prefetched_quantities(method, twin)
         target = self._target(create=False)
         if target is None:
             return None, {}
@@ -150,22 +177,24 @@ class Cart:
 
     def __len__(self) -> int:
         """Number of lines (distinct items)."""
-        return len(self._current()[1])
+        return len(self._current("len(cart)", "alen()")[1])
 
     def count(self) -> int:
         """Total units in the cart (the header badge)."""
-        return sum(self._current()[1].values())
+        return sum(self._current("Cart.count()", "acount()")[1].values())
 
     def lines(self) -> list[CartLine]:
         """The lines in primary key order, their items loaded with ONE query.
 
         Lines whose item no longer exists are dropped, from Redis too.
         """
-        target, quantities = self._current()
+        target, quantities = self._current("Cart.lines()", "alines()")
         if target is None:
             return []
         if self._lines is not None and self._lines[0] == target.key:
             return self._lines[1]
+        if _on_event_loop():
+            raise _blocking("Cart.lines()", "alines()", "aprefetch(lines=True) before rendering")
         model = ops.require_model()
         usable, junk = ops.lookup_ids(model, list(quantities))
         found = model._default_manager.in_bulk(list(usable.values())) if usable else {}
@@ -187,6 +216,37 @@ class Cart:
     def total(self) -> Decimal | None:
         """Sum of the line totals; None when the model has no price field."""
         return ops.sum_totals(self.lines())
+
+    # -- reads on the event loop (a template rendered by an async view) ----------------
+    async def aprefetch(self, *, lines: bool = False) -> Cart:
+        """Load what a template reads, so that ``{{ cart.count }}``, ``len`` (and with
+        ``lines=True`` the lines, their items and ``total``) render on the event loop
+        without blocking it: one round trip (and one async query for the lines). Call
+        it again after a write or a login. Returns the cart."""
+        target = await self._atarget(False)
+        if target is not None:
+            await self._aread(target)
+            if lines:
+                await self.alines()
+        self._prefetched = (target,)
+        return self
+
+    def _prefetched_target(self, method: str, *instead: str) -> str | None:
+        if self._prefetched is None:
+            raise _blocking(method, *instead)
+        target = self._prefetched[0]
+        return None if target is None else target.key
+
+    def _prefetched_quantities(
+        self, method: str, twin: str
+    ) -> tuple[Target | None, dict[str, int]]:
+        key = self._prefetched_target(method, twin, "aprefetch() before rendering")
+        if key is None:
+            return None, {}
+        if self._snapshot is None or self._snapshot[0] != key:  # read since, for another owner
+            raise _blocking(method, twin, "aprefetch() again")
+        assert self._prefetched is not None
+        return self._prefetched[0], self._snapshot[1]
 
     # -- async twins (redis.asyncio; the ORM through its a* methods) -------------------
     async def aadd(self, item: Any, quantity: int = 1) -> int:
@@ -217,7 +277,7 @@ class Cart:
             return 0
         command = ops.write_command(script, target, item_id, qty)
         try:
-            reply = (await arun(get_async_redis(), [command]))[0]
+            reply = (await arun_raw(get_async_redis(), [command]))[0]
         except UnknownOutcome as exc:
             raise _unknown(script, target, item_id, qty) from exc
         return ops.check_write(reply, item_id, qty, adding=script == "add")
@@ -233,7 +293,10 @@ class Cart:
         target = await self._atarget(False)
         if target is None:
             return {}
-        raw = (await arun(get_async_redis(), [ops.read_command(target)]))[0]
+        return await self._aread(target)
+
+    async def _aread(self, target: Target) -> dict[str, int]:
+        raw = (await arun_raw(get_async_redis(), [ops.read_command(target)]))[0]
         return self._keep(target, ops.parse_quantities(raw))
 
     async def _acurrent(self) -> tuple[Target | None, dict[str, int]]:
@@ -267,6 +330,25 @@ class Cart:
 
     async def atotal(self) -> Decimal | None:
         return ops.sum_totals(await self.alines())
+
+
+def _on_event_loop() -> bool:
+    """Whether this thread runs an event loop (sync I/O here would block it)."""
+    return asyncio._get_running_loop() is not None
+
+
+def _blocking(method: str, *instead: str) -> SynchronousOnlyOperation:
+    """The error for a sync read or write on the event loop, naming what to await."""
+    use = " or ".join(f"`await cart.{name}`" for name in instead)
+    return SynchronousOnlyOperation(
+        f"{method} was called on the event loop (in an async view, or a template "
+        f"rendered there) and would block it on Redis: use {use}."
+    )
+
+
+def _refuse_on_event_loop(method: str, twin: str) -> None:
+    if _on_event_loop():
+        raise _blocking(f"Cart.{method}", twin)
 
 
 def _unknown(script: str, target: Target, item_id: str, qty: int) -> UnknownOutcome:

@@ -5,7 +5,7 @@ lists them all), and every check reports every problem it finds, not only the fi
 
 ``values``        ``REDIS_SESSIONS`` itself: E001, E002, E004, E006-E011
 ``server``        the Redis server it names through ``CACHES``: E003, E005, W002, W003
-``middleware``    what a request passes through: W001, W004-W009
+``middleware``    what a request passes through: W001, W004-W010
 ``models``        the models it names: E020 (row cache), E021, E022 (cart), E023
 ``installation``  the files on disk: E030
 """
@@ -19,6 +19,7 @@ from redis_sessions.checks.middleware import (
     MIDDLEWARE,
     PAGE_HIT,
     SERVER_ERROR,
+    check_async_session_middleware,
     check_error_handler,
     check_page_hit,
     check_sessions,
@@ -36,6 +37,7 @@ __all__ = [
     "PAGE_HIT",
     "RULES",
     "SERVER_ERROR",
+    "check_async_session_middleware",
     "check_cart_model",
     "check_connection",
     "check_error_handler",
@@ -54,6 +56,7 @@ def register() -> None:
     checks.register(check_connection, checks.Tags.caches)
     checks.register(check_sessions, checks.Tags.security)
     checks.register(check_error_handler, checks.Tags.urls)
+    checks.register(check_async_session_middleware, checks.Tags.compatibility)
     checks.register(check_page_hit, checks.Tags.caches)
     checks.register(check_cart_model, checks.Tags.models)
     checks.register(check_row_cache, checks.Tags.caches)

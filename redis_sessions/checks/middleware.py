@@ -1,4 +1,4 @@
-"""What a request passes through: W001, W004-W009.
+"""What a request passes through: W001, W004-W010.
 
 The session serializer, this app's middleware and their place in ``MIDDLEWARE``, and
 the root URLconf's ``handler500``.
@@ -20,6 +20,9 @@ from redis_sessions.views import server_error
 ENGINE = "redis_sessions.backends.redis"
 MIDDLEWARE = "redis_sessions.middleware.RedisSessionsMiddleware"
 SESSION_MIDDLEWARE = "django.contrib.sessions.middleware.SessionMiddleware"
+ASYNC_SESSION_MIDDLEWARE = "redis_sessions.sessions.SessionMiddleware"
+#: Either session middleware (Django's, or ours that also awaits under ASGI).
+SESSION_MIDDLEWARES = (SESSION_MIDDLEWARE, ASYNC_SESSION_MIDDLEWARE)
 SERVER_ERROR = "redis_sessions.views.server_error"
 PAGE_HIT = "redis_sessions.pagecache.PageHitMiddleware"
 _LOCALE = "django.middleware.locale.LocaleMiddleware"
@@ -53,8 +56,9 @@ def check_sessions(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
                 id="redis_sessions.W004",
             )
         )
-    elif SESSION_MIDDLEWARE in middleware and middleware.index(MIDDLEWARE) > middleware.index(
-        SESSION_MIDDLEWARE
+    elif any(
+        name in middleware and middleware.index(MIDDLEWARE) > middleware.index(name)
+        for name in SESSION_MIDDLEWARES
     ):
         errors.append(
             checks.Warning(
@@ -65,6 +69,25 @@ def check_sessions(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
             )
         )
     return errors
+
+
+def check_async_session_middleware(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[Any]:
+    """Under ASGI, Django's SessionMiddleware loads and saves in a worker thread (W010)."""
+    middleware = list(getattr(settings, "MIDDLEWARE", []))
+    if not getattr(settings, "ASGI_APPLICATION", None) or SESSION_MIDDLEWARE not in middleware:
+        return []
+    return [
+        checks.Warning(
+            f"ASGI_APPLICATION is set and MIDDLEWARE has {SESSION_MIDDLEWARE}, which is "
+            "sync only: under ASGI it loads and saves every session in a worker thread, "
+            "and saves again a session an async view saved itself.",
+            hint=f"Use {ASYNC_SESSION_MIDDLEWARE} in its place (the same behaviour; it "
+            "awaits the session engine on the event loop).",
+            id="redis_sessions.W010",
+        )
+    ]
 
 
 def check_error_handler(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[Any]:

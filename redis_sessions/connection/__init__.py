@@ -24,10 +24,11 @@ the loop that opened them.
 from __future__ import annotations
 
 from redis_sessions.connection.clients import get_async_redis, get_redis, primaries, reset
-from redis_sessions.connection.commands import InFlight, arun, run, run_raw
+from redis_sessions.connection.commands import InFlight, arun, run
 from redis_sessions.connection.guard import MAY_HAVE_RUN, round_trips, unavailable
+from redis_sessions.connection.raw import arun_raw, run_raw
 
 __all__ = [
-    "MAY_HAVE_RUN", "InFlight", "arun", "get_async_redis", "get_redis", "primaries",
+    "MAY_HAVE_RUN", "InFlight", "arun", "arun_raw", "get_async_redis", "get_redis", "primaries",
     "reset", "round_trips", "run", "run_raw", "unavailable",
 ]  # fmt: skip

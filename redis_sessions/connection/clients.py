@@ -19,7 +19,7 @@ from redis.backoff import NoBackoff
 from redis.cluster import RedisCluster
 
 from redis_sessions.conf import app_settings
-from redis_sessions.connection import cluster, sentinel
+from redis_sessions.connection import cluster, freelist, sentinel
 from redis_sessions.connection.guard import (
     _ASYNC_CLASS,
     _AsyncGuard,
@@ -101,6 +101,7 @@ def get_async_redis() -> aredis.Redis:
     client = _async_clients.get(loop)
     if client is not None:
         return client
+    _forget_closed_loops()
     if app_settings.CLUSTER:
         # Typed as the plain client: the app only hands it to ``arun``.
         client = cast(aredis.Redis, _async_cluster_client())
@@ -123,6 +124,18 @@ def get_async_redis() -> aredis.Redis:
     client = aredis.Redis(connection_pool=pool)
     _async_clients[loop] = client
     return client
+
+
+def _forget_closed_loops() -> None:
+    """Drop the clients of event loops that are closed (``async_to_sync`` runs each call
+    on a loop of its own: async code under WSGI).
+
+    A client's connections hold their loop, so the weak key alone never lets a loop and
+    its client go: without this, each such loop would leave its connections open. Once
+    dropped, the garbage collector closes their sockets.
+    """
+    for old in [loop for loop in list(_async_clients) if loop.is_closed()]:
+        _async_clients.pop(old, None)
 
 
 def primaries(client: redis.Redis) -> list[tuple[str, redis.Redis]]:
@@ -213,13 +226,9 @@ def _init_params(cls: type) -> set[str]:
 
 def reset() -> None:
     """Drop cached clients (settings changed, or a test swapped servers)."""
-    global _sync_client, _generation
+    global _sync_client
     with _lock:
-        _generation += 1
-        old = getattr(_local, "conn", None)
-        if old is not None:
-            old.disconnect()
-            _local.conn = None
+        freelist.close()
         if isinstance(_sync_client, RedisCluster):
             _sync_client.disconnect_connection_pools()  # not close(): held clients stay usable
         elif _sync_client is not None:
@@ -233,7 +242,3 @@ def reset() -> None:
 def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
     if setting in ("REDIS_SESSIONS", "CACHES"):
         reset()
-
-
-_local = threading.local()
-_generation = 0  # bumped by reset(): per-thread connections of older settings are dropped

@@ -1,9 +1,8 @@
 """Sending commands: ``run`` and ``arun`` (one round trip, replies checked),
-``run_raw`` (the session hot path), ``InFlight`` (pipelines ahead of their replies)."""
+``InFlight`` (pipelines ahead of their replies). The hot paths are in ``raw``."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from typing import Any, cast
 
@@ -12,9 +11,7 @@ import redis.asyncio as aredis
 from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
 from redis.cluster import RedisCluster
 
-from redis_sessions.connection import clients as _clients
 from redis_sessions.connection import cluster
-from redis_sessions.connection.clients import _local
 from redis_sessions.connection.guard import MAY_HAVE_RUN, unavailable
 from redis_sessions.connection.integrity import is_out_of_memory
 from redis_sessions.connection.scripts import by_sha
@@ -90,59 +87,6 @@ def _raise_first(replies: list[Any], raise_errors: bool) -> None:
                 raise reply
 
 
-def _thread_connection(client: redis.Redis) -> Any:
-    """This thread's own connection to ``client``'s server (made on first use).
-
-    The session hot path skips the pool's checkout/checkin bookkeeping: one
-    connection per thread (a sync worker has one thread), never shared, replaced
-    after a fork, a settings change or an error.
-    """
-    conn = getattr(_local, "conn", None)
-    if conn is not None and _local.key == (os.getpid(), _clients._generation, id(client)):
-        return conn
-    pool = client.connection_pool
-    conn = pool.connection_class(**pool.connection_kwargs)
-    _local.conn, _local.key = conn, (os.getpid(), _clients._generation, id(client))
-    return conn
-
-
-def run_raw(
-    client: redis.Redis, commands: Sequence[Sequence[Any]], *, raise_errors: bool = True
-) -> list[Any]:
-    """``run`` for the session hot path: the same one round trip, less client overhead.
-
-    Writes the packed commands on this thread's connection and reads the raw replies,
-    with no pipeline object and no reply callbacks: only for commands whose raw
-    replies are what the caller wants (GET, SET, ZADD, EXISTS, EVALSHA returning
-    integers or bytes). Error replies are raised after every reply has been read, so
-    the connection stays in step; NOSCRIPT is handled as in ``run``.
-    """
-    if isinstance(client, RedisCluster):
-        return _run_cluster(client, commands, raise_errors)
-    conn = _thread_connection(client)
-    replies: list[Any] = []
-    try:
-        if conn._sock is None:
-            # connect() as a pool would: a lazy connect on send skips it, and a
-            # Sentinel-managed connection asks the sentinels for the master only there.
-            conn.connect()
-        conn.send_packed_command(conn.pack_commands(commands))
-        for _ in commands:
-            try:
-                replies.append(conn.read_response())
-            except redis.ResponseError as exc:
-                replies.append(exc)
-    except (redis.ConnectionError, redis.TimeoutError) as exc:
-        conn.disconnect()
-        _local.conn = None
-        raise unavailable(exc, commands) from exc
-    for i, reply in enumerate(replies):
-        if isinstance(reply, redis.exceptions.NoScriptError):
-            replies[i] = run(client, [commands[i]], raise_errors=raise_errors)[0]
-    _raise_first(replies, raise_errors)
-    return replies
-
-
 class InFlight:
     """Command lists sent ahead of their replies on one pooled connection of its own.
 
@@ -151,10 +95,9 @@ class InFlight:
     (``clean_sessions`` keeps two batches in flight). Redis runs the lists in the
     order sent. ``read`` returns the oldest list's raw replies (no callbacks), error
     replies in place, NOSCRIPT included: a later list may depend on an earlier one,
-    so only the caller knows what to send again. Not the thread's ``run_raw``
-    connection: code run between a send and its read (a signal receiver) may use that
-    one. On a cluster client each list runs at ``send`` (``run``'s per-slot steps)
-    and ``read`` hands its replies back: the same order, without the overlap.
+    so only the caller knows what to send again. On a cluster client each list runs
+    at ``send`` (``run``'s per-slot steps) and ``read`` hands its replies back: the
+    same order, without the overlap.
     Use as a context manager; a list still unread at exit drops the connection.
     """
 

@@ -1,9 +1,10 @@
 """The session engine and the book's token model.
 
 ``store`` is the engine (``SESSION_ENGINE = "redis_sessions.backends.redis"`` points
-at it); ``users`` the per-user index; ``eviction`` the atomic removal of sessions and
-``clean`` the ``clean_sessions`` loop around it; ``migrate`` copies sessions in from
-Django's cache engine. ``lua/`` holds the scripts and ``splits.py`` their Redis
+at it); ``middleware`` the ``SessionMiddleware`` that awaits it under ASGI; ``users``
+the per-user index; ``eviction`` the atomic removal of sessions and ``clean`` the
+``clean_sessions`` loop around it; ``migrate`` copies sessions in from Django's cache
+engine. ``lua/`` holds the scripts and ``splits.py`` their Redis
 Cluster splits.
 """
 
@@ -11,12 +12,13 @@ from __future__ import annotations
 
 from redis_sessions.sessions.clean import clean_pass, clean_sessions
 from redis_sessions.sessions.eviction import Evicted, aclear_expired, clear_expired, evict
+from redis_sessions.sessions.middleware import SessionMiddleware
 from redis_sessions.sessions.migrate import MigrationResult, migrate_from_cache
 from redis_sessions.sessions.store import SessionStore
 from redis_sessions.sessions.users import aend_user_sessions, end_user_sessions, user_session_keys
 
 __all__ = [
-    "Evicted", "MigrationResult", "SessionStore", "aclear_expired", "aend_user_sessions",
-    "clean_pass", "clean_sessions", "clear_expired", "end_user_sessions", "evict",
-    "migrate_from_cache", "user_session_keys",
+    "Evicted", "MigrationResult", "SessionMiddleware", "SessionStore", "aclear_expired",
+    "aend_user_sessions", "clean_pass", "clean_sessions", "clear_expired",
+    "end_user_sessions", "evict", "migrate_from_cache", "user_session_keys",
 ]  # fmt: skip

@@ -37,7 +37,14 @@ from django.utils.module_loading import import_string
 
 from redis_sessions import keys
 from redis_sessions.analytics.counting import view_commands
-from redis_sessions.connection import arun, get_async_redis, get_redis, run, run_raw
+from redis_sessions.connection import (
+    arun,
+    arun_raw,
+    get_async_redis,
+    get_redis,
+    run,
+    run_raw,
+)
 from redis_sessions.connection.integrity import is_wrong_type, settle
 from redis_sessions.connection.scripts import Command
 from redis_sessions.sessions import eviction
@@ -89,6 +96,9 @@ class SessionStore(SessionBase):
         self._indexed_uid: str | None = ""
         self._saving_uid: str | None = None
         self._seen = False
+        # (key, payload) this object last wrote, and the payload being written.
+        self._saved: tuple[str, Any] | None = None
+        self._saving: Any = None
 
     # -- keys --------------------------------------------------------------------------
     def _validate_session_key(self, key: Any) -> bool:
@@ -173,11 +183,12 @@ class SessionStore(SessionBase):
             ttl = self.get_expiry_age()
         if ttl <= 0:
             # Redis refuses EX 0; an expiry in the past means the session is over.
+            self._saving = None
             return [self._delete_command(session_key), *self._take_views(None)]
         now = time.time()
         data_key, recent, expires, login, head, tail = keys.session_save_keys(session_key)
         uid = self._saving_uid = _user_id(data)
-        payload = self.serializer().dumps(data)
+        payload = self._saving = self.serializer().dumps(data)
         if uid == self._indexed_uid and not script:
             # The common save: the user did not change, so the login indexes stay as
             # they are. SET NX/XX decides; the ZADDs only touch a member that exists
@@ -239,6 +250,17 @@ class SessionStore(SessionBase):
         if failed:
             raise CreateError if must_create else UpdateError
         self._indexed_uid = self._saving_uid
+        assert self.session_key is not None
+        self._saved = (self.session_key, self._saving) if self._saving is not None else None
+
+    def saved_as_is(self) -> bool:
+        """Whether this object saved the session, as it is now, under its current key
+        (the session middleware then has nothing to write: an async view that awaited
+        ``asave()`` is not written twice). Costs a serialization, only after a save."""
+        saved, data = self._saved, getattr(self, "_session_cache", None)
+        if saved is None or data is None or saved[0] != self._session_key:
+            return False
+        return bool(self.serializer().dumps(data) == saved[1])
 
     # -- the SessionBase contract (sync) -----------------------------------------------
     def load(self) -> dict[str, Any]:
@@ -336,7 +358,7 @@ class SessionStore(SessionBase):
         if session_key is None:
             return {}
         commands = self._load_commands(session_key)
-        return self._loaded(await arun(get_async_redis(), commands, raise_errors=False))
+        return self._loaded(await arun_raw(get_async_redis(), commands, raise_errors=False))
 
     async def aexists(self, session_key: str | None) -> bool:
         if not self._validate_session_key(session_key):
@@ -372,7 +394,7 @@ class SessionStore(SessionBase):
             return await self.acreate()
         data = await self._adata(no_load=must_create)
         commands = self._prepare_save(must_create, data)
-        replies = await arun(get_async_redis(), commands, raise_errors=False)
+        replies = await arun_raw(get_async_redis(), commands, raise_errors=False)
         self._check_saved(replies, commands, must_create)
 
     async def adelete(self, session_key: str | None = None) -> None:
