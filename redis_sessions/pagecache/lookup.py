@@ -28,7 +28,7 @@ from redis_sessions.analytics.counting import (
     mark_counted,
     record_view,
     today,
-    visitor_id,
+    visitor_ids,
 )
 from redis_sessions.conf import app_settings
 from redis_sessions.exceptions import RedisUnavailable
@@ -120,14 +120,18 @@ def target(request: HttpRequest, digest: str, item: str, public: bool) -> cachin
     session = getattr(request, "session", None)
     session_key = getattr(session, "session_key", None) or ""
     day = today()
-    count_keys = [keys.daily_views(day), keys.item_visitors(item, day)]
+    visitor, client = visitor_ids(request, day)
+    count_keys = [
+        keys.daily_views(day),
+        keys.item_visitors(item, day),
+        keys.view_seen(client, item),
+    ]
     if session_key:
-        count_keys += keys.session_keys(session_key)
-    visitor = session_key or visitor_id(request, day)
+        count_keys += [*keys.session_keys(session_key), keys.view_seen(session_key, item)]
     # the view is counted by the first lookup of the request only
     count = 0 if (not item or is_counted(request, item)) else 1
-    count_args = [count, visitor, analytics_ttl(), app_settings.VIEWED_LIMIT, session_key,
-                  0 if public else 1]  # fmt: skip
+    count_args = [count, session_key or visitor, analytics_ttl(), app_settings.VIEWED_LIMIT,
+                  session_key, 0 if public else 1, app_settings.VIEW_WINDOW]  # fmt: skip
     viewed, others = caching.popularity_keys(item)
     return caching.Target(keys.page(digest), keys.page_lock(digest), viewed, item, True,
                           count_keys, count_args, others)  # fmt: skip
