@@ -24,6 +24,7 @@ async views (the asyncio client, no thread).
 from __future__ import annotations
 
 import functools
+import logging
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -45,6 +46,7 @@ QUEUE_ATTR = "_redis_sessions_queue_views"
 #: Set on the request by the page cache: item ids whose view it already counted.
 COUNTED_ATTR = "_redis_sessions_counted_views"
 DAY = 86400
+logger = logging.getLogger("redis_sessions.analytics")
 
 
 def today(now: float | None = None) -> str:
@@ -75,7 +77,10 @@ def client(request: HttpRequest) -> str:
     ``REMOTE_ADDR`` when it is unset. ``ImproperlyConfigured`` when it returns no str."""
     path = app_settings.VISITOR_ID
     if path is None:
-        return client_address(request)
+        address = client_address(request)
+        if not address or "HTTP_X_FORWARDED_FOR" in request.META:
+            _warn_proxy()
+        return address
     identity = _client_function(path)(request)
     if not isinstance(identity, str):
         raise ImproperlyConfigured(
@@ -83,6 +88,17 @@ def client(request: HttpRequest) -> str:
             "it must return the client as a str (e.g. its address)."
         )
     return identity
+
+
+@functools.cache
+def _warn_proxy() -> None:
+    """Once per process: the request looks proxied while ``VISITOR_ID`` is unset."""
+    logger.warning(
+        "A request came with X-Forwarded-For or without REMOTE_ADDR while "
+        "REDIS_SESSIONS['VISITOR_ID'] is unset: behind a proxy, REMOTE_ADDR is the "
+        "proxy's, so every cookieless visitor counts as one (VIEW_WINDOW). Set VISITOR_ID "
+        "to a function that returns the client's address (see docs/analytics.md)."
+    )
 
 
 def visitor_ids(request: HttpRequest, day: str | None = None) -> tuple[str, str]:
@@ -164,12 +180,9 @@ def view_commands(
         )
     day, ttl = today(now), analytics_ttl()
     daily = keys.daily_views(day)
-    window, seen_by = app_settings.VIEW_WINDOW, client or session_key
-    if window and seen_by:
-        by_session = session_key if client and session_key and not new_session else None
-        commands.extend(_count_once(item, daily, ttl, window, seen_by, by_session)
-                        for item in items)  # fmt: skip
-    else:
+    window = app_settings.VIEW_WINDOW
+    seen_by = (client or session_key) if window else None
+    if not seen_by:  # every view counts (the book's)
         commands.extend(("ZINCRBY", keys.item_viewed_key(item), -1, item) for item in items)
         commands.extend(("ZINCRBY", daily, 1, item) for item in items)
         commands.append(("EXPIRE", daily, ttl))
@@ -178,6 +191,11 @@ def view_commands(
         for item in dict.fromkeys(items):
             hll = keys.item_visitors(item, day)
             commands += [("PFADD", hll, visitor), ("EXPIRE", hll, ttl)]
+    if seen_by:
+        # Last: on a cluster each is a split of its own, after the plain commands.
+        by_session = session_key if client and session_key and not new_session else None
+        commands.extend(_count_once(item, daily, ttl, window, seen_by, by_session)
+                        for item in items)  # fmt: skip
     return commands
 
 

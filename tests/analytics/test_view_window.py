@@ -4,6 +4,7 @@ counts the view, through the page cache's lookup and through ``record_view``."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -13,6 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.test import Client, RequestFactory, override_settings
 
 from redis_sessions import connection, keys
+from redis_sessions.analytics import counting
 from redis_sessions.analytics.counting import client_id, record_view, today
 from redis_sessions.backends.redis import SessionStore
 from tests.support import indexes as ix
@@ -186,6 +188,20 @@ def test_visitor_id_names_the_client_behind_a_trusted_proxy(redis: Any, settings
             Client().get("/pc/alone/z/", HTTP_X_FORWARDED_FOR=f"1.2.3.4, 10.0.0.{i}")
             Client().get("/view-anon/z/", HTTP_X_FORWARDED_FOR=f"10.0.0.{i}")
     assert views_of(redis, "z") == (10, 10)
+
+
+def test_a_proxied_request_without_visitor_id_is_logged_once(caplog: Any) -> None:
+    counting._warn_proxy.cache_clear()
+    factory = RequestFactory()
+    with caplog.at_level(logging.WARNING, logger="redis_sessions.analytics"):
+        record_view(factory.get("/", REMOTE_ADDR="10.0.0.1"), "z")  # direct: nothing
+        assert caplog.records == []
+        for _ in range(2):
+            record_view(
+                factory.get("/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="1.2.3.4"), "z"
+            )
+            record_view(factory.get("/", REMOTE_ADDR=""), "z")
+    assert len(caplog.records) == 1 and "VISITOR_ID" in caplog.records[0].getMessage()
 
 
 def test_a_visitor_id_that_returns_no_text_is_a_clear_error(settings: Any) -> None:
