@@ -37,7 +37,7 @@ import redis  # noqa: E402
 from django.test import RequestFactory, override_settings  # noqa: E402
 
 from redis_sessions import connection, keys  # noqa: E402
-from redis_sessions.analytics.counting import view_commands, visitor_ids  # noqa: E402
+from redis_sessions.analytics.counting import client_id, view_commands, visitor_id  # noqa: E402
 
 
 def memory(client: redis.Redis) -> int:
@@ -65,9 +65,8 @@ def views(n: int, item_length: int, window: int) -> tuple[int, str]:
         batch: list[tuple[object, ...]] = []
         for i in range(n):
             request = factory.get("/", REMOTE_ADDR=f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}")
-            visitor, by_client = visitor_ids(request)
             item = str(i % 1000).zfill(item_length)
-            batch += view_commands(None, [item], visitor, by_client)
+            batch += view_commands(None, [item], visitor_id(request), client_id(request))
             if len(batch) >= 5000:
                 connection.run(client, batch)
                 batch = []

@@ -72,7 +72,7 @@ def _client_function(path: str) -> Callable[[HttpRequest], object]:
     return function
 
 
-def client(request: HttpRequest) -> str:
+def client_identity(request: HttpRequest) -> str:
     """The client behind ``request``: what the ``VISITOR_ID`` callable returns, or
     ``REMOTE_ADDR`` when it is unset. ``ImproperlyConfigured`` when it returns no str."""
     path = app_settings.VISITOR_ID
@@ -101,17 +101,6 @@ def _warn_proxy() -> None:
     )
 
 
-def visitor_ids(request: HttpRequest, day: str | None = None) -> tuple[str, str]:
-    """``(visitor_id, client_id)`` of a request, with one call of ``VISITOR_ID``."""
-    day = day or today()
-    who = client(request)
-    agent = request.META.get("HTTP_USER_AGENT", "")
-    # The salts keep their first names: changing one would change every id.
-    visitor = salted_hmac("redis_sessions.tracking.visitor", f"{day}\n{who}\n{agent}")
-    by_client = salted_hmac("redis_sessions.analytics.client", f"{day}\n{who}")
-    return visitor.hexdigest()[:32], by_client.hexdigest()[:32]
-
-
 def visitor_id(request: HttpRequest, day: str | None = None) -> str:
     """A cookieless visitor's id for the unique-visitor count: a keyed hash of the day,
     the client (``REMOTE_ADDR`` or ``VISITOR_ID``) and the user agent.
@@ -119,13 +108,18 @@ def visitor_id(request: HttpRequest, day: str | None = None) -> str:
     Keyed with ``SECRET_KEY`` (so it cannot be reversed by trying addresses) and
     salted with the day (so one visitor cannot be followed from day to day).
     """
-    return visitor_ids(request, day)[0]
+    agent = request.META.get("HTTP_USER_AGENT", "")
+    text = f"{day or today()}\n{client_identity(request)}\n{agent}"
+    # The salt keeps its first name: changing it would change every visitor id.
+    return salted_hmac("redis_sessions.tracking.visitor", text).hexdigest()[:32]
 
 
 def client_id(request: HttpRequest, day: str | None = None) -> str:
     """A cookieless visitor's id for ``VIEW_WINDOW``: a keyed hash of the day and the
-    client alone. No user agent: a client that varies it is still one visitor."""
-    return visitor_ids(request, day)[1]
+    client alone (keyed and salted as ``visitor_id``). No user agent: a client that
+    varies it is still one visitor."""
+    text = f"{day or today()}\n{client_identity(request)}"
+    return salted_hmac("redis_sessions.analytics.client", text).hexdigest()[:32]
 
 
 def clean_item_id(item_id: object) -> str:
@@ -249,7 +243,8 @@ def _view(request: HttpRequest, item_id: object) -> list[Command]:
     store = getattr(request, "session", None)
     # Computed now (the request is at hand): the visitor is used only if no session
     # key exists at flush time, the client only if Redis holds no such session.
-    visitor, by_client = visitor_ids(request)
+    visitor = visitor_id(request)
+    by_client = client_id(request) if app_settings.VIEW_WINDOW else None
     queue = getattr(store, "queue_view", None)
     if queue is not None and getattr(request, QUEUE_ATTR, False):
         queue(item, visitor, by_client)

@@ -24,11 +24,12 @@ from redis_sessions import keys
 from redis_sessions.analytics.counting import (
     analytics_ttl,
     clean_item_id,
+    client_id,
     is_counted,
     mark_counted,
     record_view,
     today,
-    visitor_ids,
+    visitor_id,
 )
 from redis_sessions.conf import app_settings
 from redis_sessions.exceptions import RedisUnavailable
@@ -119,19 +120,19 @@ def _personal(request: HttpRequest) -> bool:
 def target(request: HttpRequest, digest: str, item: str, public: bool) -> caching.Target:
     session = getattr(request, "session", None)
     session_key = getattr(session, "session_key", None) or ""
-    day = today()
-    visitor, client = visitor_ids(request, day)
-    count_keys = [
-        keys.daily_views(day),
-        keys.item_visitors(item, day),
-        keys.view_seen(client, item),
-    ]
-    if session_key:
-        count_keys += [*keys.session_keys(session_key), keys.view_seen(session_key, item)]
+    day, window = today(), app_settings.VIEW_WINDOW
     # the view is counted by the first lookup of the request only
     count = 0 if (not item or is_counted(request, item)) else 1
-    count_args = [count, session_key or visitor, analytics_ttl(), app_settings.VIEWED_LIMIT,
-                  session_key, 0 if public else 1, app_settings.VIEW_WINDOW]  # fmt: skip
+    # the client's seen key is only read when the view counts in a window (its place
+    # is kept otherwise: the session's keys follow it)
+    by_client = client_id(request, day) if count and window else ""
+    count_keys = [keys.daily_views(day), keys.item_visitors(item, day),
+                  keys.view_seen(by_client, item)]  # fmt: skip
+    if session_key:
+        count_keys += [*keys.session_keys(session_key), keys.view_seen(session_key, item)]
+    visitor = session_key or visitor_id(request, day)
+    count_args = [count, visitor, analytics_ttl(), app_settings.VIEWED_LIMIT, session_key,
+                  0 if public else 1, window]  # fmt: skip
     viewed, others = caching.popularity_keys(item)
     return caching.Target(keys.page(digest), keys.page_lock(digest), viewed, item, True,
                           count_keys, count_args, others)  # fmt: skip
