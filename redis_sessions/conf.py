@@ -51,6 +51,8 @@ DEFAULTS: dict[str, Any] = {
     "PAGE_CACHE_MODELS": {},
     "X_CACHE_HEADER": True,
     "DAILY_VIEWS_DAYS": 30,
+    "VIEW_WINDOW": 600,
+    "VISITOR_ID": None,
     # Row cache
     "ROW_CACHE_MODELS": {},
     # Loops (clean_sessions, rescale_viewed, cache_rows)
@@ -145,6 +147,10 @@ class Settings:
     )
     X_CACHE_HEADER = _Setting(bool)
     DAILY_VIEWS_DAYS = _Setting(int)
+    VIEW_WINDOW = _Setting(int, "seconds a visitor's view of an item counts once (0: every view)")
+    VISITOR_ID = _Setting(
+        _optional_str, "dotted path of a callable (request) -> str naming the client"
+    )
     # Row cache, loops, Redis Cluster
     ROW_CACHE_MODELS: _Setting[dict[str, dict[str, Any]]] = _Setting(dict)
     LOCK_TIMEOUT = _Setting(int)

@@ -16,6 +16,9 @@ key                             type    holds
 ``P:viewed:``                   zset    item -> minus its view count (the book's)
 ``P:views:{DAY}``               zset    item -> views that UTC day (YYYYMMDD)
 ``P:visitors:{DAY}:{ITEM}``     hll     distinct visitors of an item that day
+``P:seen:{VISITOR}:ITEM``       string  a visitor's view of an item counted, TTL
+                                        ``VIEW_WINDOW`` (VISITOR: session key or
+                                        keyed hash of the client)
 ``P:page:{SHA}``                hash    a cached page (fresh, meta, body)
 ``P:page-lock:{SHA}``           string  render lock of a page (stampede guard)
 ``P:item-pages:{ITEM}``         set     SHAs of an item's cached pages
@@ -161,6 +164,13 @@ def daily_views(day: str) -> str:
 def item_visitors(item_id: str, day: str) -> str:
     """HyperLogLog of the distinct visitors of one item on one UTC day."""
     return f"{prefix()}visitors:{day}:{item_id}"
+
+
+def view_seen(visitor: str, item_id: str) -> str:
+    """``P:seen:{VISITOR}:ITEM``: set for ``VIEW_WINDOW`` seconds once a visitor's view of
+    an item is counted (the visitor: a session key, in that session's slot, or the keyed
+    hash of a client, ``analytics.counting.client_id``)."""
+    return f"{prefix()}seen:{{{visitor}}}:{item_id}"
 
 
 def page(digest: str) -> str:

@@ -1,4 +1,4 @@
-"""The values in ``REDIS_SESSIONS``: E001, E002, E004, E006-E011.
+"""The values in ``REDIS_SESSIONS``: E001, E002, E004, E006-E011, E024.
 
 ``RULES`` says what each setting's value must be; a test keeps it in step with
 ``conf.DEFAULTS``. A value of the wrong type is E004 and nothing more is said of it;
@@ -8,6 +8,7 @@ otherwise each of its problems is reported.
 from __future__ import annotations
 
 import difflib
+import inspect
 import math
 from collections.abc import Sequence
 from typing import Any, NamedTuple
@@ -15,6 +16,7 @@ from urllib.parse import urlsplit
 
 from django.apps import AppConfig
 from django.core import checks
+from django.utils.module_loading import import_string
 from redis.connection import parse_url
 
 from redis_sessions.conf import DEFAULTS, raw_user_settings
@@ -65,6 +67,8 @@ RULES: dict[str, Rule] = {
     "PAGE_CACHE_MODELS": Rule(dict),
     "X_CACHE_HEADER": Rule(bool),
     "DAILY_VIEWS_DAYS": _COUNT,
+    "VIEW_WINDOW": Rule(int, low=0),
+    "VISITOR_ID": Rule(str, optional=True, example="'myproject.visitors.client_address'"),
     "ROW_CACHE_MODELS": Rule(dict),
     "LOCK_TIMEOUT": _COUNT,
     "CLUSTER": Rule(bool),
@@ -173,6 +177,8 @@ def _value_errors(name: str, value: Any) -> list[Any]:
         return _key_prefix_errors(value)
     if name == "URL" and value:
         return _url_errors(value)
+    if name == "VISITOR_ID":
+        return _visitor_id_errors(value)
     return []
 
 
@@ -231,6 +237,37 @@ def _url_errors(url: str) -> list[Any]:
             id="redis_sessions.E009",
         )
         for problem in found
+    ]
+
+
+def _visitor_id_errors(path: str) -> list[Any]:
+    """E024: ``VISITOR_ID`` imports and is a callable that takes the request."""
+    problem = ""
+    try:
+        function = import_string(path)
+    except ImportError as exc:  # a bad path, a missing module or attribute
+        problem = f"it does not import ({exc})"
+    except Exception as exc:  # the module itself fails to import
+        problem = f"importing it raised {type(exc).__name__}: {exc}"
+    else:
+        if not callable(function):
+            problem = f"it is a {type(function).__name__}, not a callable"
+        else:
+            try:
+                inspect.signature(function).bind(object())
+            except TypeError:
+                problem = "it cannot be called with the request as its one argument"
+            except ValueError:
+                pass  # no signature to read (some builtins): called as it is
+    if not problem:
+        return []
+    return [
+        checks.Error(
+            f"{setting('VISITOR_ID')} is {path!r}: {problem}.",
+            hint="Name a function (request) -> str that returns the client (e.g. its "
+            "address), as 'package.module.function', or None for REMOTE_ADDR.",
+            id="redis_sessions.E024",
+        )
     ]
 
 

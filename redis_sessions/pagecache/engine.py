@@ -65,8 +65,8 @@ class Target:
     viewed: str  # viewed: (the popularity the CACHE_TOP_N rule reads)
     item: str = ""
     ranked: bool = True  # apply the CACHE_TOP_N rule to ``item``
-    count_keys: Sequence[str] = ()  # views:{DAY}, visitors:... (pages only)
-    count_args: Sequence[Any] = ()  # (count, visitor, ttl, limit, session, check cart)
+    count_keys: Sequence[str] = ()  # views:{DAY}, visitors:..., seen:... (pages only)
+    count_args: Sequence[Any] = ()  # (count, visitor, ttl, limit, session, check cart, window)
 
 
 def uncounted(target: Target) -> Target:
@@ -80,7 +80,7 @@ def get_command(target: Target, token: str, *, peek: bool = False) -> tuple[Any,
     top = app_settings.CACHE_TOP_N if (target.ranked and target.item) else 0
     lock_ms = 0 if peek else int(RENDER_LOCK_SECONDS * 1000)
     args = [target.item, top, time.time(), lock_ms, token]
-    args += list(target.count_args) or [0, "", 0, 0, "", 0]
+    args += list(target.count_args) or [0, "", 0, 0, "", 0, 0]
     return CACHE_GET.command([target.entry, target.lock, target.viewed, *target.count_keys], args)
 
 

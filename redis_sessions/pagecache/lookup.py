@@ -24,6 +24,7 @@ from redis_sessions import keys
 from redis_sessions.analytics.counting import (
     analytics_ttl,
     clean_item_id,
+    client_id,
     is_counted,
     mark_counted,
     record_view,
@@ -119,15 +120,19 @@ def _personal(request: HttpRequest) -> bool:
 def target(request: HttpRequest, digest: str, item: str, public: bool) -> caching.Target:
     session = getattr(request, "session", None)
     session_key = getattr(session, "session_key", None) or ""
-    day = today()
-    count_keys = [keys.daily_views(day), keys.item_visitors(item, day)]
-    if session_key:
-        count_keys += keys.session_keys(session_key)
-    visitor = session_key or visitor_id(request, day)
+    day, window = today(), app_settings.VIEW_WINDOW
     # the view is counted by the first lookup of the request only
     count = 0 if (not item or is_counted(request, item)) else 1
+    # the client's seen key is only read when the view counts in a window (its place
+    # is kept otherwise: the session's keys follow it)
+    by_client = client_id(request, day) if count and window else ""
+    count_keys = [keys.daily_views(day), keys.item_visitors(item, day),
+                  keys.view_seen(by_client, item)]  # fmt: skip
+    if session_key:
+        count_keys += [*keys.session_keys(session_key), keys.view_seen(session_key, item)]
+    visitor = session_key or visitor_id(request, day)
     count_args = [count, visitor, analytics_ttl(), app_settings.VIEWED_LIMIT, session_key,
-                  0 if public else 1]  # fmt: skip
+                  0 if public else 1, window]  # fmt: skip
     return caching.Target(keys.page(digest), keys.page_lock(digest), keys.viewed_items(), item,
                           True, count_keys, count_args)  # fmt: skip
 

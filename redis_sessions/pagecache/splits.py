@@ -1,8 +1,10 @@
 """Cluster splits of the page-cache scripts (``lua/cache_*.lua`` beside this module).
 
 A page entry, its render lock, ``viewed:``, the day's analytics keys and
-the session's keys are all in different slots. The lookup reads first, then counts
-the view and takes the lock (SET NX, one key); a store checks the item's cap on
+the session's keys are all in different slots. The lookup reads first (with the
+visitor's seen key for ``VIEW_WINDOW``: ``analytics.splits.seen_commands``; one more
+step when a session cookie names a session Redis does not hold), then counts the view
+and takes the lock (SET NX, one key); a store checks the item's cap on
 variants, writes the sets that name the entry first, then the entry (the
 ``cache_store`` script on the entry's slot alone), then releases the lock
 (``lock_release``). A crash between leaves a set naming a page that is not there
@@ -14,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from redis_sessions.analytics.scripts import SESSION_VIEWED
+from redis_sessions.analytics.splits import seen_commands, seen_result
 from redis_sessions.connection.replies import first_error, text
 from redis_sessions.connection.scripts import LOCK_RELEASE, Command, Step
 from redis_sessions.pagecache.scripts import CACHE_STORE
@@ -23,27 +26,39 @@ def cache_get(k: list[Any], a: list[Any]) -> Step:
     entry, lock, viewed = k[:3]
     item, top, now, lock_ms, token, count = a[0], int(a[1]), a[2], a[3], a[4], text(a[5])
     visitor, ttl, limit, session, bypass = text(a[6]), a[7], a[8], text(a[9]), text(a[10])
-    item = text(item)
+    item, window = text(item), int(a[11])
+    counting = count == "1" and bool(item)
     # The copy itself is read by the HMGET that follows the script (caching.lookup).
     reads: list[Command] = [("HGET", entry, "fresh")]
     if session and bypass == "1":
-        reads.append(("EXISTS", k[7]))
+        reads.append(("EXISTS", k[8]))
     if top > 0:
         reads.append(("ZRANK", viewed, item))
-    replies = yield reads
+    # VIEW_WINDOW: the visitor's seen key (the session's, or the client's), set NX
+    gated = counting and window > 0
+    seen = (k[5], k[6] if session else None, k[9] if session else None, window) if gated else ()
+    gate = seen_commands(*seen) if seen else []
+    replies = yield reads + gate
     error = first_error(replies)
     if error is not None:
         return error
-    fresh_text, rest = replies[0], replies[1:]
-    # As the script: the view is counted whatever the state (ARGV 6), once.
+    fresh_text, rest = replies[0], replies[1 : len(reads)]
+    counted = True
+    if seen:
+        counted = yield from seen_result(replies[len(reads) :], *seen)
+        if isinstance(counted, Exception):
+            return counted
+    # As the script: the view is counted whatever the state (ARGV 6), once; its
+    # popularity counts only when the window let it in.
     counts: list[Command] = []
-    if count == "1" and item:
-        counts += [("ZINCRBY", viewed, -1, item), ("ZINCRBY", k[3], 1, item),
-                   ("EXPIRE", k[3], ttl)]  # fmt: skip
+    if counting:
+        if counted:
+            counts += [("ZINCRBY", viewed, -1, item), ("ZINCRBY", k[3], 1, item),
+                       ("EXPIRE", k[3], ttl)]  # fmt: skip
         if visitor:
             counts += [("PFADD", k[4], visitor), ("EXPIRE", k[4], ttl)]
         if session:
-            viewed_command = SESSION_VIEWED.command([k[5], k[6]], [limit, now, item])
+            viewed_command = SESSION_VIEWED.command([k[6], k[7]], [limit, now, item])
             counts.append(viewed_command)
     if session and bypass == "1" and rest.pop(0) == 1:
         if counts:

@@ -91,6 +91,8 @@ class SessionStore(SessionBase):
         self.serializer = _serializer(settings.SESSION_SERIALIZER)
         self._queued_views: list[str] = []
         self._queued_visitor: str | None = None
+        self._queued_client: str | None = None
+        self._created = False  # this request made the session: its views count by client
         # The user id the login index holds for this key, as far as we know: "" for
         # none, None when unknown (corrupt data). A save that keeps it needs no script.
         self._indexed_uid: str | None = ""
@@ -112,17 +114,23 @@ class SessionStore(SessionBase):
         return get_random_string(32, VALID_KEY_CHARS)
 
     # -- queued views (analytics.record_view) -------------------------------------------
-    def queue_view(self, item_id: str, visitor: str | None = None) -> None:
-        """Queue a view; ``visitor`` counts it when the session has no key by then."""
+    def queue_view(
+        self, item_id: str, visitor: str | None = None, client: str | None = None
+    ) -> None:
+        """Queue a view; ``visitor`` counts it when the session has no key by then,
+        ``client`` for ``VIEW_WINDOW`` when Redis holds no such session."""
         self._queued_views.append(item_id)
         if visitor is not None:
             self._queued_visitor = visitor
+        if client is not None:
+            self._queued_client = client
 
     def _take_views(self, session_key: str | None) -> list[Command]:
         if not self._queued_views:
             return []
         items, self._queued_views = self._queued_views, []
-        return view_commands(session_key, items, session_key or self._queued_visitor)
+        return view_commands(session_key, items, session_key or self._queued_visitor,
+                             self._queued_client, new_session=self._created)  # fmt: skip
 
     def flush_views(self) -> None:
         """Send views still queued (end of request): one round trip, or none."""
@@ -181,6 +189,7 @@ class SessionStore(SessionBase):
     ) -> list[Command]:
         if ttl is None:
             ttl = self.get_expiry_age()
+        self._created = self._created or mode == "NX"
         if ttl <= 0:
             # Redis refuses EX 0; an expiry in the past means the session is over.
             self._saving = None

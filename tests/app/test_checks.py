@@ -69,6 +69,8 @@ RIGHT: dict[str, Any] = {
     "PAGE_CACHE_MODELS": {"shop.Product": "slug"},
     "X_CACHE_HEADER": False,
     "DAILY_VIEWS_DAYS": 7,
+    "VIEW_WINDOW": 0,
+    "VISITOR_ID": "tests.support.visitors.forwarded_for",
     "ROW_CACHE_MODELS": {"shop.Product": {"fields": ["name", "supplier_id"], "timeout": 60}},
     "LOCK_TIMEOUT": 10,
     "CLUSTER": True,
@@ -103,6 +105,8 @@ WRONG_TYPE: dict[str, Any] = {
     "PAGE_CACHE_MODELS": ["shop.Product"],
     "X_CACHE_HEADER": 1,
     "DAILY_VIEWS_DAYS": "30",
+    "VIEW_WINDOW": 600.0,
+    "VISITOR_ID": len,
     "ROW_CACHE_MODELS": ["shop.Product"],
     "LOCK_TIMEOUT": None,
     "CLUSTER": "yes",
@@ -150,6 +154,7 @@ MISTAKES: list[tuple[dict[str, Any], str]] = [
     ({"CIRCUIT_BREAKER_SECONDS": -0.5}, "E007"),
     ({"RESCALE_INTERVAL": 0}, "E007"),
     ({"PAGE_CACHE_GRACE": -1}, "E007"),
+    ({"VIEW_WINDOW": -1}, "E007"),
     ({"CART_MERGE_STRATEGY": "sum"}, "E008"),
     ({"URL": "http://localhost:6379"}, "E009"),
     ({"URL": "localhost:6379"}, "E009"),
@@ -175,6 +180,11 @@ MISTAKES: list[tuple[dict[str, Any], str]] = [
     ({"CART_MODEL": "store.Product"}, "E021"),
     ({"CART_MODEL": "shop.Product", "CART_PRICE_FIELD": "prize"}, "E022"),
     ({"CART_MODEL": "shop.Supplier"}, "E022"),  # the default "price": Supplier has none
+    ({"VISITOR_ID": "tests.support.visitors.nope"}, "E024"),  # no such function
+    ({"VISITOR_ID": "tests.support.nope.client"}, "E024"),  # no such module
+    ({"VISITOR_ID": "client_address"}, "E024"),  # not a dotted path
+    ({"VISITOR_ID": "tests.support.visitors.NOT_CALLABLE"}, "E024"),
+    ({"VISITOR_ID": "tests.support.visitors.takes_nothing"}, "E024"),  # no request
 ]
 
 
@@ -189,7 +199,7 @@ def test_each_kind_of_mistake_has_its_own_id_and_a_hint(
 
 def test_every_error_id_of_the_settings_is_exercised() -> None:
     exercised = {check_id for _, check_id in MISTAKES} | {"E001", "E004", "E005"}
-    assert exercised == {f"E{n:03}" for n in [*range(1, 12), 20, 21, 22]}
+    assert exercised == {f"E{n:03}" for n in [*range(1, 12), 20, 21, 22, 24]}
 
 
 def test_the_hints_say_what_to_write() -> None:
@@ -412,7 +422,7 @@ def test_every_check_id_is_documented_and_every_documented_id_exists() -> None:
     page = (Path(__file__).resolve().parents[2] / "docs" / "settings.md").read_text()
     documented = set(re.findall(r"^\| `redis_sessions\.([EW]\d{3})` \|", page, flags=re.M))
     assert used == documented
-    assert len(used) == 26
+    assert len(used) == 27
 
 
 @override_settings(

@@ -24,7 +24,9 @@ from django.test import Client, RequestFactory
 
 from demo_project.shop.models import Product
 from redis_sessions import connection, keys
-from redis_sessions.analytics.counting import analytics_ttl, today
+from redis_sessions.analytics import counting
+from redis_sessions.analytics.counting import analytics_ttl, record_view, today
+from redis_sessions.analytics.scripts import VIEW_COUNT
 from redis_sessions.backends.redis import SessionStore
 from redis_sessions.cart import Cart, merge
 from redis_sessions.cart.lines import remove_command, write_command
@@ -457,6 +459,79 @@ def _(s: Space) -> Command:
     return forget_command(s)
 
 
+# == analytics ==========================================================================
+
+
+def view_request(session_key: str | None = None, agent: str = "A") -> Any:
+    """A request of a visitor at 10.0.0.1 (with the cookie of ``session_key``)."""
+    request = RequestFactory().get("/p/", REMOTE_ADDR="10.0.0.1", HTTP_USER_AGENT=agent)
+    if session_key is not None:
+        request.session = SessionStore(session_key)
+    return request
+
+
+def view_count_command(session_key: str | None = None, agent: str = "A") -> Command:
+    """The script ``record_view`` sends for a view of p1 outside a request."""
+    with intercepted(counting, VIEW_COUNT, 1) as sent:
+        record_view(view_request(session_key, agent), "p1")
+    assert len(sent) == 1
+    return sent[0]
+
+
+MADE_UP = "f" * 32  # a well-formed session cookie Redis never held
+
+
+@scenario("view_count", "a client's first view of an item counts", 1)
+def _(s: Space) -> Command:
+    record_view(view_request(), "p2")  # another item
+    return view_count_command()
+
+
+@scenario("view_count", "the client's view in its window, with another agent, does not", 0)
+def _(s: Space) -> Command:
+    record_view(view_request(), "p1")
+    s.clock.advance(5)
+    return view_count_command(agent="B")
+
+
+@scenario("view_count", "a live session's first view counts, whoever its client saw", 1)
+def _(s: Space) -> Command:
+    record_view(view_request(), "p1")  # the same address, without a cookie
+    return view_count_command(key_of(saved(a=1)))
+
+
+@scenario("view_count", "a live session's view in its window does not", 0)
+def _(s: Space) -> Command:
+    key = key_of(saved(a=1))
+    record_view(view_request(key), "p1")
+    return view_count_command(key, agent="B")
+
+
+@scenario("view_count", "a made-up session cookie counts as its client", 1)
+def _(s: Space) -> Command:
+    return view_count_command(MADE_UP)
+
+
+@scenario("view_count", "a made-up session cookie whose client has viewed does not", 0)
+def _(s: Space) -> Command:
+    record_view(view_request(), "p1")
+    return view_count_command(MADE_UP)
+
+
+@scenario("view_count", "a session gone since its view counts as its client (its key stays)", 1)
+def _(s: Space) -> Command:
+    key = key_of(saved(a=1))
+    record_view(view_request(key), "p1")
+    s.redis.delete(keys.session(key))  # its TTL ran out
+    return view_count_command(key)
+
+
+@scenario("view_count", "a view of a new visitor sets a window of its own", 1,
+          settings={"VIEW_WINDOW": 30})  # fmt: skip
+def _(s: Space) -> Command:
+    return view_count_command()
+
+
 # == page cache =========================================================================
 
 
@@ -582,6 +657,89 @@ def _(s: Space) -> Command:
     render_page("p1")
     s.clock.advance(61)
     return get_command(page_target("p1", empty_session()), peek=True)
+
+
+def looked_at(target: Any) -> None:
+    """The visitor of ``target`` viewed its page before (a peek: counted, no lock)."""
+    connection.run(connection.get_redis(), [get_command(target, peek=True)])
+
+
+def forget_client_view(s: Space, item: str) -> None:
+    """The test client's view of ``item`` (``render_page``'s) leaves its window: as if
+    another client had rendered it."""
+    request = RequestFactory().get("/")  # the same address as the test client's
+    s.redis.delete(keys.view_seen(counting.client_id(request), item))
+
+
+@scenario("cache_get", "a cookieless visitor's hit, counted for its client", [b"hit"])
+def _(s: Space) -> Command:
+    popular(s, "p1")
+    render_page("p1")
+    forget_client_view(s, "p1")
+    s.clock.advance(5)
+    return get_command(page_target("p1"))
+
+
+@scenario("cache_get", "a cookieless visitor's hit in its window: not counted", [b"hit"])
+def _(s: Space) -> Command:
+    popular(s, "p1")
+    render_page("p1")  # the same client (the test client's address): counted then
+    s.clock.advance(5)
+    return get_command(page_target("p1"))
+
+
+@scenario("cache_get", "a session's hit in its window: not counted, still its newest",
+          [b"hit"])  # fmt: skip
+def _(s: Space) -> Command:
+    popular(s, "p1")
+    render_page("p1")
+    session_key = empty_session()
+    looked_at(page_target("p1", session_key))
+    s.clock.advance(5)
+    return get_command(page_target("p1", session_key))
+
+
+@scenario("cache_get", "a made-up session cookie's hit, counted for its client", [b"hit"])
+def _(s: Space) -> Command:
+    popular(s, "p1")
+    render_page("p1")
+    forget_client_view(s, "p1")
+    return get_command(page_target("p1", "f" * 32))
+
+
+@scenario("cache_get", "a made-up session cookie's hit, its client seen: not counted",
+          [b"hit"])  # fmt: skip
+def _(s: Space) -> Command:
+    popular(s, "p1")
+    render_page("p1")
+    return get_command(page_target("p1", "f" * 32))
+
+
+@scenario("cache_get", "with VIEW_WINDOW 0 a hit in what was the window is counted", [b"hit"],
+          settings={"VIEW_WINDOW": 0})  # fmt: skip
+def _(s: Space) -> Command:
+    popular(s, "p1")
+    render_page("p1")
+    s.clock.advance(5)
+    return get_command(page_target("p1"))
+
+
+@scenario("cache_get", "a cold item's view in its window: not counted", [b"cold"],
+          settings={"CACHE_TOP_N": 2})  # fmt: skip
+def _(s: Space) -> Command:
+    popular(s, "p1", "p2", views=100)
+    looked_at(page_target("p3"))
+    return get_command(page_target("p3"))
+
+
+@scenario("cache_get", "a bypass for a cart, the session's view in its window: not counted",
+          [b"bypass"])  # fmt: skip
+def _(s: Space) -> Command:
+    popular(s, "p1")
+    session_key = empty_session()
+    Cart.for_session_key(session_key).add("p2")
+    looked_at(page_target("p1", session_key))
+    return get_command(page_target("p1", session_key))
 
 
 @scenario("cache_get", "a fragment hit (nothing counted)", [b"hit"])

@@ -17,7 +17,7 @@ from redis_sessions import connection, keys
 from redis_sessions.analytics.counting import today
 from redis_sessions.pagecache import entry as pageentry
 from tests.pagecache.test_early_hit import STACK, WITH_EARLY
-from tests.support.pagecache import popular, with_empty_session
+from tests.support.pagecache import count_every_view, popular, with_empty_session
 from tests.support.pagecache_urls import calls
 
 
@@ -40,6 +40,7 @@ def test_an_async_view_goes_bypass_miss_hit_in_the_sync_budget(
     redis: Any, settings: Any, middleware: list[str]
 ) -> None:
     settings.REDIS_SESSIONS = {**settings.REDIS_SESSIONS, "CACHE_TOP_N": 2}
+    count_every_view(settings)
     popular(redis, "other")
     with override_settings(MIDDLEWARE=middleware):
         seen = [get(AsyncClient(), "/pc/async/z/") for _ in range(3)]
@@ -100,7 +101,8 @@ def test_an_async_item_function_is_awaited_and_query_rules_apply(redis: Any) -> 
     assert other["X-Cache"] == "bypass; reason=query"
 
 
-def test_post_and_authorization_bypass_an_async_view(redis: Any) -> None:
+def test_post_and_authorization_bypass_an_async_view(redis: Any, settings: Any) -> None:
+    count_every_view(settings)
     popular(redis, "a")
     client = AsyncClient()
     assert async_to_sync(client.post)("/pc/async/a/")["X-Cache"] == "bypass; reason=method"

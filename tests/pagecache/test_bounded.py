@@ -16,7 +16,7 @@ from redis_sessions import keys
 from redis_sessions.pagecache import cache_request, invalidate_page, page_item
 from redis_sessions.pagecache import entry as pageentry
 from tests.pagecache.test_early_hit import WITH_EARLY
-from tests.support.pagecache import popular
+from tests.support.pagecache import count_every_view, popular
 from tests.support.pagecache_urls import calls
 
 
@@ -31,8 +31,9 @@ def page_keys(redis: Any) -> set[bytes]:
 
 
 def test_a_parameter_the_view_does_not_allow_is_served_uncached_and_stores_nothing(
-    redis: Any,
+    redis: Any, settings: Any
 ) -> None:
+    count_every_view(settings)
     popular(redis, "a")
     states = [Client().get("/pc/list/a/?page=2&utm_source=x")["X-Cache"] for _ in range(2)]
     assert states == ["bypass; reason=query"] * 2 and calls["list"] == 2

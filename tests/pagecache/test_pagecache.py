@@ -19,7 +19,7 @@ from redis_sessions.analytics.counting import today
 from redis_sessions.backends.redis import SessionStore
 from redis_sessions.pagecache import entry as pageentry
 from redis_sessions.pagecache import invalidate_item, invalidate_page
-from tests.support.pagecache import popular, with_empty_session
+from tests.support.pagecache import count_every_view, popular, with_empty_session
 from tests.support.pagecache_urls import calls
 
 
@@ -99,8 +99,9 @@ def test_a_logged_in_visitor_of_a_page_with_no_copy_takes_no_lock_and_costs_no_m
 
 @pytest.mark.single_server("single-server round-trip budget")
 def test_an_anonymous_visitor_with_a_session_cookie_renders_a_missing_or_stale_page(
-    redis: Any,
+    redis: Any, settings: Any
 ) -> None:
+    count_every_view(settings)
     popular(redis, "a")
     client = Client()
     with_empty_session(client)
@@ -115,7 +116,8 @@ def test_an_anonymous_visitor_with_a_session_cookie_renders_a_missing_or_stale_p
     assert redis.zscore(keys.viewed_items(), "a") == -100 - 2  # each view once
 
 
-def test_each_view_is_counted_once_on_a_miss_and_on_a_hit(redis: Any) -> None:
+def test_each_view_is_counted_once_on_a_miss_and_on_a_hit(redis: Any, settings: Any) -> None:
+    count_every_view(settings)
     popular(redis, "a")
     client = Client()
     with_empty_session(client)
@@ -205,8 +207,9 @@ def test_a_visitor_with_a_non_empty_cart_gets_fresh_pages(redis: Any) -> None:
 
 
 def test_a_vary_header_must_match_for_a_hit_and_a_mismatch_is_counted_once(
-    redis: Any,
+    redis: Any, settings: Any
 ) -> None:
+    count_every_view(settings)
     popular(redis, "v")
     fr, de = {"HTTP_ACCEPT_LANGUAGE": "fr"}, {"HTTP_ACCEPT_LANGUAGE": "de"}
     assert Client().get("/pc/vary/v/", **fr)["X-Cache"] == "miss"

@@ -14,7 +14,7 @@ from django.test import Client, override_settings
 from redis_sessions import connection, keys
 from redis_sessions.analytics.counting import today
 from redis_sessions.pagecache import bypass
-from tests.support.pagecache import popular, with_empty_session
+from tests.support.pagecache import count_every_view, popular, with_empty_session
 from tests.support.pagecache_urls import calls
 
 EARLY_STACK = [
@@ -33,8 +33,13 @@ def fresh_calls() -> Iterator[None]:
     yield
 
 
+@pytest.fixture(autouse=True)
+def every_view(settings: Any) -> None:
+    count_every_view(settings)  # one client's requests: each counts (VIEW_WINDOW 0)
+
+
 @pytest.fixture
-def top_two(settings: Any) -> None:
+def top_two(settings: Any, every_view: None) -> None:
     settings.REDIS_SESSIONS = {**settings.REDIS_SESSIONS, "CACHE_TOP_N": 2}
 
 

@@ -18,6 +18,12 @@ def with_empty_session(client: Client) -> None:
     client.cookies["sessionid"] = store.session_key or ""
 
 
+def count_every_view(settings: Any) -> None:
+    """``VIEW_WINDOW`` 0, the book's count of every view: for a test whose one client
+    makes several views of an item and checks that each request counts once."""
+    settings.REDIS_SESSIONS = {**settings.REDIS_SESSIONS, "VIEW_WINDOW": 0}
+
+
 def popular(redis: Any, *items: str) -> None:
     for item in items:
         redis.zincrby(keys.viewed_items(), -100, item)
