@@ -52,7 +52,8 @@ MIDDLEWARE = [
     "redis_sessions.pagecache.PageHitMiddleware",
     # Before SessionMiddleware, so it wraps session loading and saving.
     "redis_sessions.middleware.RedisSessionsMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Django's SessionMiddleware, but awaiting the engine under ASGI (uvicorn).
+    "redis_sessions.sessions.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

@@ -27,6 +27,7 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_asy
 from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase, UpdateError
 from django.contrib.sessions.exceptions import SessionInterrupted
+from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.utils.cache import patch_vary_headers
@@ -40,8 +41,11 @@ _INTERRUPTED = (
 )
 
 
-class SessionMiddleware:
-    """Sets ``request.session`` and saves it after the view, sync or async."""
+class SessionMiddleware(DjangoSessionMiddleware):
+    """Sets ``request.session`` and saves it after the view, sync or async.
+
+    A subclass of Django's, so that what checks for Django's (the admin's
+    ``admin.E410``, ``isinstance``) accepts it; every method is its own."""
 
     sync_capable = True
     async_capable = True
@@ -59,17 +63,20 @@ class SessionMiddleware:
         if self.is_async:
             return self.__acall__(request)
         self.process_request(request)
-        return self.process_response(request, self.get_response(request))
+        get_response: Any = self.get_response
+        return self.process_response(request, get_response(request))
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         self.process_request(request)
-        response: HttpResponseBase = await self.get_response(request)
+        get_response: Any = self.get_response
+        response: HttpResponseBase = await get_response(request)
         return await self.aprocess_response(request, response)
 
     def process_request(self, request: HttpRequest) -> None:
         request.session = self.SessionStore(request.COOKIES.get(settings.SESSION_COOKIE_NAME))
 
-    def process_response(
+    # The stubs type Django's as HttpResponse only; a response may be streaming.
+    def process_response(  # type: ignore[override]
         self, request: HttpRequest, response: HttpResponseBase
     ) -> HttpResponseBase:
         """Save the session if it was modified (or always, with
