@@ -65,6 +65,7 @@ from django.contrib.sessions.backends.cache import SessionStore as CacheStore  #
 from django.core.cache import cache  # noqa: E402
 from django.test import override_settings  # noqa: E402
 
+from bench.redis_memory import settled_used_memory  # noqa: E402
 from redis_sessions import keys  # noqa: E402
 from redis_sessions.analytics import counting  # noqa: E402
 from redis_sessions.analytics.scripts import SESSION_VIEWED  # noqa: E402
@@ -202,16 +203,7 @@ def admin() -> redis.Redis:
 
 
 def memory(client: redis.Redis) -> int:
-    """``used_memory`` without client buffers, once two reads 0.3 s apart agree."""
-    last = -1
-    for _ in range(30):
-        info = client.info("memory")
-        now = int(info["used_memory"]) - int(info["mem_clients_normal"])
-        if now == last:
-            return now
-        last = now
-        time.sleep(0.3)
-    return last
+    return settled_used_memory(client)
 
 
 @dataclass

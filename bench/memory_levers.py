@@ -32,6 +32,7 @@ import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.redis_memory import settled_used_memory
 from redis_sessions import embedded
 
 TTL = 1_209_600  # SESSION_COOKIE_AGE
@@ -142,16 +143,7 @@ def fill(client: redis.Redis, layout: Layout, n: int, logged_in: bool) -> None:
 
 
 def used(client: redis.Redis) -> int:
-    """``used_memory`` without client buffers, once two reads 0.3 s apart agree."""
-    last = -1
-    for _ in range(30):
-        info = client.info("memory")
-        now = int(info["used_memory"]) - int(info["mem_clients_normal"])
-        if now == last:
-            return now
-        last = now
-        time.sleep(0.3)
-    return last
+    return settled_used_memory(client)
 
 
 def measure(client: redis.Redis, layout: Layout, n: int, logged_in: bool) -> float:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -36,21 +35,13 @@ django.setup()
 import redis  # noqa: E402
 from django.test import RequestFactory, override_settings  # noqa: E402
 
+from bench.redis_memory import settled_used_memory  # noqa: E402
 from redis_sessions import connection, keys  # noqa: E402
 from redis_sessions.analytics.counting import client_id, view_commands, visitor_id  # noqa: E402
 
 
 def memory(client: redis.Redis) -> int:
-    """``used_memory`` without client buffers, once two reads 0.3 s apart agree."""
-    last = -1
-    for _ in range(30):
-        info = client.info("memory")
-        now = int(info["used_memory"]) - int(info["mem_clients_normal"])
-        if now == last:
-            return now
-        last = now
-        time.sleep(0.3)
-    return last
+    return settled_used_memory(client)
 
 
 def views(n: int, item_length: int, window: int) -> tuple[int, str]:
