@@ -16,7 +16,6 @@ from typing import Any
 
 from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured, ValidationError
-from django.db import connections, router
 from django.db.models import Model
 
 from redis_sessions import keys
@@ -24,6 +23,7 @@ from redis_sessions.cart.owner import Target
 from redis_sessions.cart.scripts import CART_LINE, CART_REMOVE
 from redis_sessions.conf import app_settings
 from redis_sessions.connection.scripts import Command
+from redis_sessions.pks import in_key_range
 
 OK, OVER_QUANTITY, FULL, SESSION_GONE = 1, -1, -2, -3
 
@@ -99,21 +99,10 @@ def clean_item(item: object) -> tuple[str, bool]:
         value = pk_field.to_python(item)
     except ValidationError:
         raise ValueError(f"{item!r} is not a valid {model._meta.label} id.") from None
-    if isinstance(value, int) and not _in_column_range(model, pk_field, value):
+    if isinstance(value, int) and not in_key_range(model, pk_field, value):
         # Before any query: Django 4.2 on SQLite raises OverflowError for such an id.
         raise ValueError(f"{item!r} is not a valid {model._meta.label} id.")
     return _checked_id(value if isinstance(value, str) else str(value)), True
-
-
-def _in_column_range(model: type[Model], field: Any, value: int) -> bool:
-    low, high = connections[router.db_for_read(model)].ops.integer_field_range(
-        field.get_internal_type()
-    )
-    # Some backends (SQLite on Django 4.2) report no range: no database stores an
-    # integer key beyond 64 bits.
-    low = -(2**63) if low is None else low
-    high = 2**63 - 1 if high is None else high
-    return low <= value <= high
 
 
 def _checked_id(text: str) -> str:

@@ -20,6 +20,7 @@ from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connections, models, router
 
+from redis_sessions.pks import key_range
 from redis_sessions.rowcache.registry import RowOptions
 
 
@@ -52,9 +53,8 @@ def clean_pk(model: type[models.Model], pk: Any) -> Any:
     while isinstance(field, models.ForeignKey):  # a one-to-one key holds its target's values
         field = field.target_field
     if isinstance(field, models.IntegerField) and value is not None:
-        ops = connections[router.db_for_read(model)].ops
-        low, high = ops.integer_field_range(field.get_internal_type())
-        if (low is not None and value < low) or (high is not None and value > high):
+        low, high = key_range(model, field)
+        if not low <= value <= high:
             raise ValueError(f"Invalid primary key {pk!r} for {model._meta.label}: out of "
                              f"the range its database holds ({low} to {high}).")  # fmt: skip
     return value

@@ -13,7 +13,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "redis_sessions"
 FEATURES = ("sessions", "cart", "pagecache", "analytics", "rowcache", "inspection")
-CORE = ("conf", "keys", "exceptions", "signals", "loops", "embedded", "connection")
+CORE = ("conf", "keys", "exceptions", "signals", "loops", "embedded", "pks", "connection")
 # What each feature may import besides the core (docs/architecture.md says why).
 DEPENDS = {
     "sessions": {"analytics"},  # a session's load and save carry its queued page views
