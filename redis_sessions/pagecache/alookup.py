@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from asgiref.sync import iscoroutinefunction
+from asgiref.sync import iscoroutinefunction, sync_to_async
 from django.http import HttpRequest, HttpResponseBase
 
 from redis_sessions.analytics.counting import arecord_view, mark_counted
@@ -42,7 +42,12 @@ async def _apersonal(request: HttpRequest) -> bool:
     auser = getattr(request, "auser", None)
     if auser is not None and (await auser()).is_authenticated:
         return True
-    return session is not None and bool(list(await session.akeys()))
+    if session is None:
+        return False
+    akeys = getattr(session, "akeys", None)
+    if akeys is None:  # Django 4.2's SessionBase has no async API: its load, in a thread
+        return bool(list(await sync_to_async(session.keys)()))
+    return bool(list(await akeys()))
 
 
 async def _aload_with(session: Any, commands: list[Any]) -> list[Any]:
