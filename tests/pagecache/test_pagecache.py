@@ -19,7 +19,7 @@ from redis_sessions.analytics.counting import today
 from redis_sessions.backends.redis import SessionStore
 from redis_sessions.pagecache import entry as pageentry
 from redis_sessions.pagecache import invalidate_item, invalidate_page
-from tests.support.pagecache import count_every_view, popular, with_empty_session
+from tests.support.pagecache import count_every_view, logged_in, popular, with_empty_session
 from tests.support.pagecache_urls import calls
 
 
@@ -66,9 +66,7 @@ def test_a_logged_in_visitor_of_a_stored_page_costs_one_round_trip_and_counts_on
 ) -> None:
     popular(redis, "a")
     Client().get("/pc/item/a/")  # stored
-    django_user_model.objects.create_user("u", password="p")
-    client = Client()
-    client.login(username="u", password="p")
+    client = logged_in(django_user_model)
     before = connection.round_trips()
     response = client.get("/pc/item/a/")
     # the session load with the lookup, which found the copy and counted the view (the
@@ -86,9 +84,7 @@ def test_a_logged_in_visitor_of_a_page_with_no_copy_takes_no_lock_and_costs_no_m
     redis: Any, django_user_model: Any
 ) -> None:
     popular(redis, "a")
-    django_user_model.objects.create_user("u", password="p")
-    client = Client()
-    client.login(username="u", password="p")
+    client = logged_in(django_user_model)
     before = connection.round_trips()
     assert client.get("/pc/item/a/")["X-Cache"] == "bypass; reason=session"
     assert connection.round_trips() - before == 1  # the load with the peek, which counted
@@ -186,9 +182,7 @@ def test_logged_in_visitors_get_fresh_pages_unless_the_view_is_public(
     redis: Any, django_user_model: Any
 ) -> None:
     popular(redis, "a")
-    django_user_model.objects.create_user("u", password="p")
-    client = Client()
-    client.login(username="u", password="p")
+    client = logged_in(django_user_model)
     Client().get("/pc/item/a/")  # stored by an anonymous visitor
     assert client.get("/pc/item/a/")["X-Cache"] == "bypass; reason=session"
     assert calls["item"] == 2

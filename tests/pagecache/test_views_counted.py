@@ -14,7 +14,7 @@ from django.test import Client, override_settings
 from redis_sessions import connection, keys
 from redis_sessions.analytics.counting import today
 from redis_sessions.pagecache import bypass
-from tests.support.pagecache import count_every_view, popular, with_empty_session
+from tests.support.pagecache import count_every_view, logged_in, popular, with_empty_session
 from tests.support.pagecache_urls import calls
 
 EARLY_STACK = [
@@ -108,9 +108,7 @@ def test_a_logged_in_visitor_is_counted_once_by_the_decorator_alone(
     redis: Any, django_user_model: Any
 ) -> None:
     popular(redis, "a")
-    django_user_model.objects.create_user("u", password="p")
-    client = Client()
-    client.login(username="u", password="p")
+    client = logged_in(django_user_model)
     assert client.get("/pc/alone/a/")["X-Cache"] == "bypass; reason=session"
     assert client.get("/pc/item/a/")["X-Cache"] == "bypass; reason=session"  # record_view
     assert views_of(redis, "a") == (102, 2)

@@ -27,3 +27,11 @@ def count_every_view(settings: Any) -> None:
 def popular(redis: Any, *items: str) -> None:
     for item in items:
         redis.zincrby(keys.viewed_items(), -100, item)
+
+
+def logged_in(user_model: Any) -> Client:
+    """A test client logged in as a new user ``u``."""
+    user_model.objects.create_user("u", password="p")
+    client = Client()
+    client.login(username="u", password="p")
+    return client
