@@ -1,8 +1,11 @@
 """Carts as a whole: the login merge and the ``carts:`` index.
 
-On login (``user_logged_in``, connected in ``apps.py``) the anonymous cart, which
-``cycle_key`` has just moved to the new session key, merges into the user's cart by
-``CART_MERGE_STRATEGY`` in one Lua script, and the user is told when lines were merged.
+On login (``user_logged_in``, connected in ``apps.py``) the anonymous cart merges into
+the user's cart by ``CART_MERGE_STRATEGY`` in one Lua script, and the user is told
+when lines were merged. It merges from the key Redis holds the session under
+(``stored_key``): the session engine moves a session to its new key only when the
+login's response saves it, so until the merge is done the cart stays where the
+browser's cookie finds it, and a login that fails part-way loses nothing.
 Logout needs nothing: the flushed session has no cart, and ``request.cart`` resolves
 its owner on each use, so it shows an empty anonymous cart.
 
@@ -69,7 +72,8 @@ async def amerge_carts(session_key: str, user: Any, strategy: str | None = None)
 
 def on_user_logged_in(sender: type, request: Any, user: Any, **kwargs: Any) -> None:
     """``user_logged_in`` receiver: merge the anonymous cart and say so."""
-    session_key = getattr(getattr(request, "session", None), "session_key", None)
+    session = getattr(request, "session", None)
+    session_key = getattr(session, "stored_key", getattr(session, "session_key", None))
     if session_key is None or user is None or getattr(user, "pk", None) is None:
         return
     result = merge_carts(session_key, user)

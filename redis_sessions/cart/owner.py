@@ -3,7 +3,8 @@
 A logged-in user's cart is ``cart:user:{UID}`` with a TTL of its own
 (``CART_USER_TTL``, renewed by every change), so it outlives any one session. An
 anonymous visitor's cart is ``cart:{SESSION_KEY}``: it has no TTL because it goes with
-its session (``cycle_key`` moves it, ``flush`` and the cleaning loops delete it), and
+its session (the save after ``cycle_key`` moves it, ``flush`` and the cleaning loops
+delete it), and
 the write scripts refuse to create it for a session Redis does not hold.
 """
 
@@ -58,7 +59,13 @@ def request_target(request: Any, *, create: bool) -> Target | None:
         if not create:
             return None
         session.save()
-    return session_target(session.session_key)
+    return session_target(_stored_key(session))
+
+
+def _stored_key(session: Any) -> str:
+    # Between cycle_key() and the save that commits it, Redis holds the session (and
+    # its cart) under the previous key: this app's engine says which.
+    return str(getattr(session, "stored_key", None) or session.session_key)
 
 
 async def arequest_target(request: Any, *, create: bool) -> Target | None:
@@ -73,4 +80,4 @@ async def arequest_target(request: Any, *, create: bool) -> Target | None:
         if not create:
             return None
         await session.asave()
-    return session_target(session.session_key)
+    return session_target(_stored_key(session))

@@ -7,8 +7,17 @@ index in step with the data, in the same round trip.
 
 Round trips: a load is one (GET + ZADD XX in one pipeline; XX so that a made-up
 cookie or a flushed session never enters the index); a save is one (a Lua script, so
-the SET NX/XX and the index updates are atomic and conditional on each other);
-``cycle_key`` is one. Queued ``record_view`` calls ride along with the next of these.
+the SET NX/XX and the index updates are atomic and conditional on each other).
+Queued ``record_view`` calls ride along with the next of these.
+
+``cycle_key`` (login) sends nothing: the move to the new key (one round trip,
+``session_cycle.lua``) is made by the next save, just before the save itself. Until
+then Redis still holds the session, and its anonymous cart, under the old key, the
+one the browser's cookie names: the login's cart merge (``user_logged_in``) runs
+from there, so a login that fails part-way (a 503 before the new cookie reaches the
+browser) leaves the cart where the old cookie finds it, or already in the user's
+cart. A response that is not saved (a 5xx) leaves the old session as it was. For
+this store the old key is gone at once (``exists()`` answers False).
 
 Data is serialized with ``SESSION_SERIALIZER`` but not signed, like Django's cache
 engine: Redis is trusted storage, and rotating ``SECRET_KEY`` must not log everyone
@@ -101,6 +110,11 @@ class SessionStore(SessionBase):
         # (key, payload) this object last wrote, and the payload being written.
         self._saved: tuple[str, Any] | None = None
         self._saving: Any = None
+        # A cycle_key() not yet committed: the key Redis holds the session under and
+        # the data the move writes under the new key: as cycle_key() saw it, so a save
+        # that fails after the move leaves the new key without the login's user id.
+        self._cycled_from: str | None = None
+        self._cycle_data: dict[str, Any] = {}
 
     # -- keys --------------------------------------------------------------------------
     def _validate_session_key(self, key: Any) -> bool:
@@ -301,7 +315,7 @@ class SessionStore(SessionBase):
         settle(rest)
         return rest
 
-    def exists(self, session_key: str | None) -> bool:
+    def _exists(self, session_key: str | None) -> bool:
         if not self._validate_session_key(session_key):
             return False
         assert session_key is not None
@@ -324,16 +338,24 @@ class SessionStore(SessionBase):
             self.modified = True
             return
 
+    @property
+    def stored_key(self) -> str | None:
+        """The key Redis holds this session under now: the previous key between
+        ``cycle_key()`` and the save that commits the move (the cart merges from it)."""
+        return self._cycled_from or self.session_key
+
     def save(self, must_create: bool = False) -> None:
         if self.session_key is None:
             return self.create()
+        while self._cycled_from is not None:
+            self._cycle_sent(run(get_redis(), [self._pending_cycle()], raise_errors=False)[0])
         data = self._get_session(no_load=must_create)  # type: ignore[attr-defined]
         commands = self._prepare_save(must_create, data)
         self._check_saved(run_raw(get_redis(), commands, raise_errors=False), commands, must_create)
 
     def delete(self, session_key: str | None = None) -> None:
         if session_key is None:
-            session_key = self.session_key
+            session_key = self._forget_cycle() or self.session_key
             if session_key is None:
                 return
         elif not self._validate_session_key(session_key):
@@ -342,20 +364,42 @@ class SessionStore(SessionBase):
 
     def cycle_key(self) -> None:
         data = self._session  # type: ignore[attr-defined]
-        old = self.session_key
-        if old is None:
+        if self.session_key is None:
             self.create()
             return
-        while True:
-            new = self._get_new_session_key()
-            reply = run(get_redis(), [self._cycle_command(old, new, data)], raise_errors=False)[0]
-            settle([reply])
-            # A WRONGTYPE past the script's first call (SET NX) means the data moved.
-            if reply == 1 or is_wrong_type(reply):
-                break
-        self._session_key = new
+        self._defer_cycle(data)
+
+    def _defer_cycle(self, data: dict[str, Any]) -> None:
+        # Nothing is sent: the next save moves the session (see the module's docstring).
+        if self._cycled_from is None:
+            self._cycled_from = self.session_key
+        self._cycle_data = dict(data)
+        self._session_key = self._get_new_session_key()
         self._session_cache = data
         self.modified = True
+
+    def _forget_cycle(self) -> str | None:
+        """Drop a cycle not yet committed; the key Redis still holds, if any."""
+        old, self._cycled_from, self._cycle_data = self._cycled_from, None, {}
+        return old
+
+    def _cycle_sent(self, reply: Any) -> None:
+        settle([reply])
+        # 0: the new key is taken (nothing changed): pick another. A WRONGTYPE past
+        # the script's first call (SET NX) means the data moved.
+        if reply == 1 or is_wrong_type(reply):
+            self._forget_cycle()
+        else:
+            self._session_key = self._get_new_session_key()
+
+    def _pending_cycle(self) -> Command:
+        assert self._cycled_from is not None and self.session_key is not None
+        return self._cycle_command(self._cycled_from, self.session_key, self._cycle_data)
+
+    def exists(self, session_key: str | None) -> bool:
+        if session_key is not None and session_key == self._cycled_from:
+            return False  # cycled away from: gone for this store, dropped at the save
+        return self._exists(session_key)
 
     @classmethod
     def clear_expired(cls) -> None:
@@ -370,6 +414,8 @@ class SessionStore(SessionBase):
         return self._loaded(await arun_raw(get_async_redis(), commands, raise_errors=False))
 
     async def aexists(self, session_key: str | None) -> bool:
+        if session_key is not None and session_key == self._cycled_from:
+            return False
         if not self._validate_session_key(session_key):
             return False
         assert session_key is not None
@@ -401,6 +447,9 @@ class SessionStore(SessionBase):
     async def asave(self, must_create: bool = False) -> None:
         if self.session_key is None:
             return await self.acreate()
+        while self._cycled_from is not None:
+            command = self._pending_cycle()
+            self._cycle_sent((await arun(get_async_redis(), [command], raise_errors=False))[0])
         data = await self._adata(no_load=must_create)
         commands = self._prepare_save(must_create, data)
         replies = await arun_raw(get_async_redis(), commands, raise_errors=False)
@@ -408,7 +457,7 @@ class SessionStore(SessionBase):
 
     async def adelete(self, session_key: str | None = None) -> None:
         if session_key is None:
-            session_key = self.session_key
+            session_key = self._forget_cycle() or self.session_key
             if session_key is None:
                 return
         elif not self._validate_session_key(session_key):
@@ -418,20 +467,10 @@ class SessionStore(SessionBase):
 
     async def acycle_key(self) -> None:
         data = await self._adata()
-        old = self.session_key
-        if old is None:
+        if self.session_key is None:
             await self.acreate()
             return
-        while True:
-            new = self._get_new_session_key()
-            command = self._cycle_command(old, new, data)
-            reply = (await arun(get_async_redis(), [command], raise_errors=False))[0]
-            settle([reply])
-            if reply == 1 or is_wrong_type(reply):
-                break
-        self._session_key = new
-        self._session_cache = data
-        self.modified = True
+        self._defer_cycle(data)
 
     @classmethod
     async def aclear_expired(cls) -> None:

@@ -92,6 +92,7 @@ def test_cycle_key_moves_the_data_cart_and_index_entries_and_leaves_nothing_of_t
     redis.hset(keys.cart(old), "p1", 2)
     redis.zadd(keys.carts(), {keys.cart(old): 5})
     store.cycle_key()
+    store.save()
     new = store.session_key
     assert new != old
     assert redis.exists(keys.session(old), keys.cart(old), keys.viewed(old)) == 0

@@ -187,6 +187,9 @@ def test_cycle_key_moves_data_viewed_items_cart_and_indexes(redis: Any) -> None:
     redis.hset(keys.cart(old), "book", 3)
     redis.zadd(keys.carts(), {keys.cart(old): 5})
     store.cycle_key()
+    assert redis.exists(keys.session(old)) == 1  # nothing moves before the save...
+    assert not store.exists(old)  # ...but for this store the old key is gone
+    store.save()
     new = store.session_key
     assert new != old
     assert SessionStore(new)["x"] == 1
@@ -253,6 +256,8 @@ async def _async_api(redis: Any) -> None:
     assert await again.aget("a") == 1
     await again.acycle_key()
     assert not await again.aexists(key)
+    await again.asave()
+    assert not await SessionStore(key).aexists(key)
     assert await SessionStore(again.session_key).aget("a") == 1
     await again.aflush()
     assert again.session_key is None
