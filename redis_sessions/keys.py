@@ -309,6 +309,18 @@ def cluster_merge(tag: str) -> str:
     return f"{prefix()}cart-merge:{{{tag}}}"
 
 
+def cart_merging(tag: str) -> str:
+    """A login merge of the anonymous cart ``cart:{tag}`` begun in cluster mode and not
+    yet finished (its lines and merge id), in that cart's slot."""
+    return f"{prefix()}cart-merging:{{{tag}}}"
+
+
+def cart_merged(tag: str, merge_id: str) -> str:
+    """The mark of a cluster login merge applied to the user's cart ``{tag}``: a retry
+    of the same merge is not applied again."""
+    return f"{prefix()}cart-merged:{{{tag}}}:{merge_id}"
+
+
 # -- inspection pages ------------------------------------------------------------------
 def session_ref(digest: str) -> str:
     """``P:session-ref:DIGEST``: the session key behind its digest on the inspection

@@ -7,15 +7,29 @@ with the index key pointed at a throwaway zset of that slot, ``scratch:{TAG}``);
 and non-empty: ZADD; gone: ZREM). A crash between leaves ``carts:`` missing a cart
 (its next change adds it back; its session's eviction deletes it by key) or naming a
 gone one (``forget_expired_carts`` drops it).
+
+The login merge moves units between two slots, so a failure between its steps
+(``UnknownOutcome``) must be safe to retry: the units stay in the anonymous cart
+until the user's cart has them, the merge is recorded under an id in the anonymous
+cart's slot (``cart-merging:{KEY}``) and marked done in the user's slot
+(``cart-merged:{UID}:ID``), so the next login of the same session finishes it
+without applying it twice.
 """
 
 from __future__ import annotations
 
+from secrets import token_hex
 from typing import Any
 
 from redis_sessions import keys
-from redis_sessions.cart.scripts import CART_LINE, CART_MERGE, CART_REMOVE
-from redis_sessions.connection.replies import flat, text
+from redis_sessions.cart.scripts import (
+    CART_LINE,
+    CART_MERGE,
+    CART_MERGE_BEGIN,
+    CART_MERGE_END,
+    CART_REMOVE,
+)
+from redis_sessions.connection.replies import text
 from redis_sessions.connection.scripts import Step
 
 
@@ -56,24 +70,37 @@ def cart_remove(k: list[Any], a: list[Any]) -> Step:
 
 def cart_merge(k: list[Any], a: list[Any]) -> Step:
     anon, user, carts = k
-    # 1. the anonymous cart's lines.
-    (lines,) = yield [("HGETALL", anon)]
-    if isinstance(lines, Exception):
-        return lines
-    pairs = flat(lines)
-    if not pairs:
-        return [0, 0]
-    # 2. the merge itself, atomic in the user's slot, from a copy of the lines there.
-    copy = keys.cluster_merge(tag(user))
-    scratch = keys.cluster_scratch(tag(user))
-    merge = CART_MERGE.command([copy, user, scratch], a)
-    replies = yield [("DEL", copy), ("HSET", copy, *pairs), ("PEXPIRE", copy, 60_000), merge,
-                     ("DEL", scratch)]  # fmt: skip
-    if isinstance(replies[3], Exception):
-        return replies[3]
-    # 3. the anonymous cart goes; the index follows.
-    yield [("DEL", anon), ("ZREM", carts, anon), ("ZADD", carts, a[3], user)]
-    return replies[3]
+    pending, keep = keys.cart_merging(tag(anon)), a[4]  # kept as long as a user's cart
+    total = [0, 0]
+    while True:
+        # 1. the lines and the merge id, in the anonymous cart's slot: a merge left
+        # unfinished is taken up again as it was (cart_merge_begin.lua).
+        (begun,) = yield [CART_MERGE_BEGIN.command([anon, pending], [token_hex(8), keep])]
+        if isinstance(begun, Exception):
+            return begun
+        if not begun:
+            return total
+        resumed, merge_id, lines = begun[0] == 1, text(begun[1]), begun[2]
+        # 2. the merge itself, atomic in the user's slot, from a copy of the lines
+        # there; its done mark makes a second attempt at the same merge a no-op.
+        copy, scratch = keys.cluster_merge(tag(user)), keys.cluster_scratch(tag(user))
+        done = keys.cart_merged(tag(user), merge_id)
+        merge = CART_MERGE.command([copy, user, scratch, done], [*a, keep])
+        replies = yield [("DEL", copy), ("HSET", copy, *lines), ("PEXPIRE", copy, 60_000),
+                         merge, ("DEL", scratch)]  # fmt: skip
+        if isinstance(replies[3], Exception):
+            return replies[3]
+        # 3. the merged units leave the anonymous cart (cart_merge_end.lua).
+        left, _ = yield [CART_MERGE_END.command([anon, pending], [merge_id]),
+                         ("ZADD", carts, a[3], user)]  # fmt: skip
+        if isinstance(left, Exception):
+            return left
+        # 4. the done mark goes (a crash before leaves it to its TTL: no merge
+        # reuses an id); the index follows the anonymous cart.
+        yield [("DEL", done), *([("ZREM", carts, anon)] if left == 0 else [])]
+        total = [total[0] + int(replies[3][0]), total[1] + int(replies[3][1])]
+        if not resumed:
+            return total
 
 
 def cart_forget(k: list[Any], a: list[Any]) -> Step:

@@ -18,6 +18,7 @@ from redis.crc import key_slot
 
 from redis_sessions import connection, keys
 from redis_sessions.backends.redis import SessionStore
+from redis_sessions.cart import merge
 from redis_sessions.cart.scripts import CART_LINE
 from redis_sessions.connection import cluster
 from redis_sessions.exceptions import ConfigurationError
@@ -31,6 +32,18 @@ def crash_after(command: tuple[Any, ...], steps: int) -> None:
     step = next(split)
     for _ in range(steps):
         step = split.send(connection.run(connection.get_redis(), step, raise_errors=False))
+
+
+def run_split(command: tuple[Any, ...]) -> Any:
+    """All of ``command``'s cluster split, step by step: its reply."""
+    split = cluster._split_of(command)
+    assert split is not None
+    step = next(split)
+    try:
+        while True:
+            step = split.send(connection.run(connection.get_redis(), step, raise_errors=False))
+    except StopIteration as stop:
+        return stop.value
 
 
 def saved_session(**data: Any) -> SessionStore:
@@ -100,6 +113,41 @@ def test_cycle_key_moves_the_data_cart_and_index_entries_and_leaves_nothing_of_t
     assert redis.zscore(keys.carts(), keys.cart(old)) is None
     assert redis.zscore(keys.carts(), keys.cart(new)) == 5
     assert redis.hgetall(keys.cart(new)) == {b"p1": b"2"}
+
+
+@pytest.mark.parametrize("steps", [1, 2, 3])
+@pytest.mark.parametrize("added_since", [False, True])
+def test_a_login_merge_interrupted_between_its_steps_is_finished_once_by_the_next(
+    redis: Any, steps: int, added_since: bool
+) -> None:
+    store = saved_session(a=1)
+    anon = keys.cart(store.session_key or "")
+    redis.hset(anon, mapping={"p1": 2, "p2": 1})
+    redis.hset(keys.user_cart("5"), "p1", 1)
+    command = merge._merge_command(store.session_key or "", 5, "add")
+    crash_after(command, steps)
+    if steps >= 2:  # the user's cart has the units; the anonymous cart still shows them
+        assert redis.hgetall(keys.user_cart("5")) == {b"p1": b"3", b"p2": b"1"}
+    if steps <= 2:
+        assert redis.hgetall(anon) == {b"p1": b"2", b"p2": b"1"}
+    if added_since:  # the visitor, still anonymous, adds before logging in again
+        redis.hincrby(anon, "p1", 4)
+        redis.hset(anon, "p3", 1)
+    reply = run_split(command)
+    expected = {b"p1": b"7" if added_since else b"3", b"p2": b"1"}
+    if added_since:
+        expected[b"p3"] = b"1"
+    assert redis.hgetall(keys.user_cart("5")) == expected
+    # a merge taken up again tells its lines; one finished but for its mark has none
+    assert reply[0] == (2 if steps < 3 else 0) + (2 if added_since else 0)
+    assert redis.exists(anon, keys.cart_merging(store.session_key or "")) == 0
+    marks = list(redis.scan_iter(match=keys.cart_merged("5", "*")))
+    if steps < 3:
+        assert marks == []
+    else:  # the crash came before the mark's own step: it stays until its TTL
+        assert len(marks) == 1 and redis.ttl(marks[0]) > 0
+    assert redis.zscore(keys.carts(), anon) is None
+    assert redis.zscore(keys.carts(), keys.user_cart("5")) is not None
 
 
 def test_a_crash_between_a_cart_write_and_its_index_is_repaired_by_the_next_write(
