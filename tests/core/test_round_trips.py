@@ -77,6 +77,29 @@ def test_cycle_key_sends_nothing_and_the_save_that_commits_it_is_two_round_trips
     assert trips.count == 2  # the move (session_cycle.lua), then the save
 
 
+@pytest.mark.django_db
+def test_a_login_with_an_anonymous_cart_costs_four_round_trips(settings: Any) -> None:
+    """The session load, the cart merge (from the old key, still the cookie's), the
+    move to the new key, the save with the user id: the same four as when the move
+    came first, in the order that never loses the cart."""
+    from django.contrib.auth import get_user_model
+
+    from redis_sessions.cart import Cart
+
+    settings.REDIS_SESSIONS = {**settings.REDIS_SESSIONS, "CART_VALIDATE_ITEMS": False}
+    get_user_model().objects.create_user("shopper", password="pw")
+    store = SessionStore()
+    store["a"] = 1
+    store.save()
+    Cart.for_session_key(store.session_key or "").add("1", 2)
+    client = Client()
+    client.cookies["sessionid"] = store.session_key or ""
+    with counting() as trips:
+        response = client.post("/accounts/login/", {"username": "shopper", "password": "pw"})
+    assert response.status_code == 302
+    assert trips.count == 4
+
+
 def test_a_reading_request_costs_one_round_trip(client_with_session: Client) -> None:
     with counting() as trips:
         assert client_with_session.get("/read/").content == b"1"
