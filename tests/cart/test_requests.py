@@ -246,6 +246,25 @@ def test_async_views_use_request_cart_through_the_async_middleware(
     assert async_to_sync(client.get)("/async/cart/lines/").json() == {pk: 2}
 
 
+@pytest.mark.skipif(django.VERSION < (5, 1), reason="Django's async session API arrived in 5.1")
+def test_an_async_login_merges_from_the_old_key_then_moves_the_session(
+    products: list[Product], customer: Any, redis: Any
+) -> None:
+    client = Client()
+    add(client, products[0], 2)
+    old = session_key(client)
+    visitor = AsyncClient()
+    visitor.cookies = client.cookies
+    login = {"username": "customer", "password": "pw"}
+    response = async_to_sync(visitor.post)("/accounts/login/", login)
+    assert response.status_code == 302
+    new = response.cookies["sessionid"].value
+    assert new != old
+    assert Cart.for_user(customer).quantities() == {str(products[0].pk): 2}
+    assert redis.exists(keys.session(old), keys.cart(old), keys.cart(new)) == 0
+    assert redis.hget(keys.login(), new) == str(customer.pk).encode()
+
+
 def test_async_twins_match_the_sync_api(products: list[Product], redis: Any) -> None:
     a, b = products[:2]
     cart = Cart.for_user(11)

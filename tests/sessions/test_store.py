@@ -206,6 +206,27 @@ def test_cycle_key_moves_data_viewed_items_cart_and_indexes(redis: Any) -> None:
     assert redis.zscore(keys.carts(), keys.cart(old)) is None
 
 
+def test_flush_after_cycle_key_deletes_the_session_redis_still_holds(redis: Any) -> None:
+    store = saved(x=1)
+    old = store.session_key
+    redis.hset(keys.cart(old), "book", 3)
+    store.cycle_key()
+    store.flush()
+    assert store.session_key is None
+    assert redis.exists(keys.session(old), keys.cart(old)) == 0
+    assert redis.zscore(keys.recent(), old) is None
+
+
+def test_a_request_that_cycles_the_key_but_is_not_saved_leaves_the_old_session(
+    redis: Any,
+) -> None:
+    store = saved(x=1)
+    old = store.session_key
+    store.cycle_key()  # a login whose response was a 500: the middleware does not save
+    assert SessionStore(old)["x"] == 1
+    assert redis.exists(keys.session(store.session_key)) == 0
+
+
 @pytest.mark.django_db
 def test_user_deleted_or_deactivated_ends_their_sessions(django_user_model: Any) -> None:
     from django.test import TestCase
