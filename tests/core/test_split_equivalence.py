@@ -405,6 +405,28 @@ def _(s: Space) -> Command:
     return merge._merge_command(merge_state(s), "7", "add")
 
 
+@scenario("cart_merge", "login merge into a full cart drops every new line, the anonymous "
+          "cart goes all the same", [1, 2], settings={"CART_MAX_LINES": 3})  # fmt: skip
+def _(s: Space) -> Command:
+    user_cart("7", p1=5, p2=1, p4=5)
+    store = saved(a=1)
+    cart_of(store, p1=3, p3=2, p5=1)
+    s.clock.advance(5)
+    return merge._merge_command(key_of(store), "7", "add")
+
+
+@scenario("cart_merge", "login merges of two visitors into one user's cart, in turn",
+          [[2, 0], [2, 0]])  # fmt: skip
+def _(s: Space) -> list[Command]:
+    user_cart("7", p1=1)
+    first, second = saved(a=1), saved(a=2)
+    cart_of(first, p1=2, p2=1)
+    cart_of(second, p1=4, p3=1)
+    s.clock.advance(5)
+    return [merge._merge_command(key_of(first), "7", "add"),
+            merge._merge_command(key_of(second), "7", "add")]  # fmt: skip
+
+
 @scenario("cart_merge", "login merge of an empty anonymous cart leaves the user's", [0, 0])
 def _(s: Space) -> Command:
     user_cart("7", p1=5)
