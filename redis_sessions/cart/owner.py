@@ -4,8 +4,8 @@ A logged-in user's cart is ``cart:user:{UID}`` with a TTL of its own
 (``CART_USER_TTL``, renewed by every change), so it outlives any one session. An
 anonymous visitor's cart is ``cart:{SESSION_KEY}``: it has no TTL because it goes with
 its session (the save after ``cycle_key`` moves it, ``flush`` and the cleaning loops
-delete it), and
-the write scripts refuse to create it for a session Redis does not hold.
+delete it), and the write scripts refuse to create it for a session Redis does not
+hold.
 """
 
 from __future__ import annotations

@@ -315,7 +315,9 @@ class SessionStore(SessionBase):
         settle(rest)
         return rest
 
-    def _exists(self, session_key: str | None) -> bool:
+    def exists(self, session_key: str | None) -> bool:
+        if session_key is not None and session_key == self._cycled_from:
+            return False  # cycled away from: gone for this store, dropped at the save
         if not self._validate_session_key(session_key):
             return False
         assert session_key is not None
@@ -396,11 +398,6 @@ class SessionStore(SessionBase):
         assert self._cycled_from is not None and self.session_key is not None
         return self._cycle_command(self._cycled_from, self.session_key, self._cycle_data)
 
-    def exists(self, session_key: str | None) -> bool:
-        if session_key is not None and session_key == self._cycled_from:
-            return False  # cycled away from: gone for this store, dropped at the save
-        return self._exists(session_key)
-
     @classmethod
     def clear_expired(cls) -> None:
         eviction.clear_expired()
@@ -415,7 +412,7 @@ class SessionStore(SessionBase):
 
     async def aexists(self, session_key: str | None) -> bool:
         if session_key is not None and session_key == self._cycled_from:
-            return False
+            return False  # as exists()
         if not self._validate_session_key(session_key):
             return False
         assert session_key is not None
