@@ -45,13 +45,13 @@ from typing import Any
 
 import redis
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.load import check_carts, prepare, run_load, setup_django, start_site, stop_site
 from redis_sessions import embedded
 from tests.support import cluster_server
 
+ROOT = Path(__file__).resolve().parent.parent
 FAULTS = ("aof", "noaof", "sigstop", "oom", "sentinel", "cluster")
 POLL = 0.01  # seconds between looks at a topology during a fault
 
@@ -121,8 +121,10 @@ class Sentinel:
         self.service = f"faults{self.sentinel_port}"
         loopback = ("--bind", "127.0.0.1")
         self.master = embedded.start("--port", str(self.master_port), *loopback)
-        self.replica = embedded.start("--port", str(self.replica_port), *loopback,
-                                      "--replicaof", "127.0.0.1", str(self.master_port))  # fmt: skip
+        self.replica = embedded.start(
+            "--port", str(self.replica_port), *loopback,
+            "--replicaof", "127.0.0.1", str(self.master_port),
+        )  # fmt: skip
         admin = redis.Redis(host="127.0.0.1", port=self.master_port, socket_timeout=1)
         _until(lambda: admin.info("replication").get("connected_slaves") == 1)
         self.directory = Path(tempfile.mkdtemp(prefix="faults-sentinel-"))
