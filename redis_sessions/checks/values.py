@@ -1,4 +1,4 @@
-"""The values in ``REDIS_SESSIONS``: E001, E002, E004, E006-E011, E024.
+"""The values in ``REDIS_SESSIONS``: E001, E002, E004, E006-E012, E024.
 
 ``RULES`` says what each setting's value must be; a test keeps it in step with
 ``conf.DEFAULTS``. A value of the wrong type is E004 and nothing more is said of it;
@@ -72,7 +72,9 @@ RULES: dict[str, Rule] = {
     "ROW_CACHE_MODELS": Rule(dict),
     "LOCK_TIMEOUT": _COUNT,
     "CLUSTER": Rule(bool),
-}
+    "NODES": Rule((list, tuple, str), optional=True,
+                  example="['redis://10.0.0.1:7000', 'redis://10.0.0.2:7000']"),
+}  # fmt: skip
 
 
 def setting(name: str) -> str:
@@ -131,12 +133,16 @@ def check_settings(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
             errors.extend(_value_errors(name, user[name]))
     if user.get("CLUSTER") is True:
         errors.extend(_cluster_errors(user))
+    if user.get("NODES") and has_kind(user["NODES"], RULES["NODES"]):
+        errors.extend(_nodes_context_errors(user))
     return errors
 
 
 def _kind_text(rule: Rule) -> str:
     kinds = {int: "an int", bool: "True or False", str: "a string", dict: "a dict"}
     text = kinds.get(rule.kind, "a number") if isinstance(rule.kind, type) else "a number"
+    if rule.kind == (list, tuple, str):
+        text = "a list of URLs (or one string of them separated by commas)"
     return f"{text} or None" if rule.optional else text
 
 
@@ -177,6 +183,8 @@ def _value_errors(name: str, value: Any) -> list[Any]:
         return _key_prefix_errors(value)
     if name == "URL" and value:
         return _url_errors(value)
+    if name == "NODES":
+        return _nodes_errors(value)
     if name == "VISITOR_ID":
         return _visitor_id_errors(value)
     return []
@@ -305,6 +313,78 @@ def _cluster_errors(user: dict[str, Any]) -> list[Any]:
                 f"{setting('URL')} names database {db}: a Redis Cluster has only database 0.",
                 hint=hint + " Drop the /N (or ?db=N).",
                 id="redis_sessions.E010",
+            )
+        )
+    return errors
+
+
+_NODES_HINT = (
+    "List the cluster's seed nodes as URLs, e.g. ['redis://10.0.0.1:7000', "
+    "'redis://10.0.0.2:7000'] (rediss:// for TLS, the same user and password in each), "
+    "or one string of them separated by commas."
+)
+
+
+def _node_urls(value: Any) -> list[Any]:
+    parts = value.split(",") if isinstance(value, str) else list(value)
+    return [part.strip() if isinstance(part, str) else part for part in parts]
+
+
+def _nodes_errors(value: Any) -> list[Any]:
+    """E012: every entry of ``NODES`` is a redis:// or rediss:// URL of one node, with
+    no database, and they all share the first one's scheme and credentials."""
+    found: list[str] = []
+    urls = _node_urls(value)
+    if not [url for url in urls if url]:
+        found.append("it names no node")
+    first: tuple[str, Any, Any] | None = None
+    for url in urls:
+        if not isinstance(url, str) or not url:
+            found.append(f"{url!r} is not a URL")
+            continue
+        try:
+            options = _parse_url(url)
+        except ValueError as exc:
+            found.append(f"{url!r} cannot be used: {str(exc).rstrip('.')}")
+            continue
+        if "path" in options:
+            found.append(f"{url!r} is a unix socket: cluster nodes are reached by host and port")
+            continue
+        if options.get("db"):
+            found.append(f"{url!r} names database {options['db']}: a cluster has only database 0")
+        shared = (urlsplit(url).scheme, options.get("username"), options.get("password"))
+        if first is None:
+            first = shared
+        elif shared != first:
+            found.append(f"{url!r} differs from the first node in its scheme, user or password")
+    return [
+        checks.Error(
+            f"{setting('NODES')} cannot be used: {problem}.",
+            hint=_NODES_HINT,
+            id="redis_sessions.E012",
+        )
+        for problem in found
+    ]
+
+
+def _nodes_context_errors(user: dict[str, Any]) -> list[Any]:
+    """E012: ``NODES`` is for a Redis Cluster, and replaces ``URL``."""
+    errors = []
+    if user.get("CLUSTER") is not True:
+        errors.append(
+            checks.Error(
+                f"{setting('NODES')} is set but {setting('CLUSTER')} is not True.",
+                hint="NODES lists the seed nodes of a Redis Cluster: set CLUSTER to True, "
+                "or name a single server with URL.",
+                id="redis_sessions.E012",
+            )
+        )
+    if user.get("URL"):
+        errors.append(
+            checks.Error(
+                f"Both {setting('URL')} and {setting('NODES')} are set.",
+                hint="Put the URL's node in NODES (every seed there) and remove URL.",
+                id="redis_sessions.E012",
             )
         )
     return errors

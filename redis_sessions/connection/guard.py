@@ -4,6 +4,7 @@ the round-trip count, and whether a failed step may have run in Redis."""
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -19,42 +20,109 @@ logger = logging.getLogger("redis_sessions")
 
 class BreakerOpen(redis.ConnectionError):
     """A call refused by an open breaker: nothing was sent, and no new failure to
-    record (tripping again on it would keep the window open for as long as calls keep
+    record (tripping again on it would keep the breaker open for as long as calls keep
     coming, e.g. through Sentinel, whose new connections check the master's address
     only inside their connect)."""
 
 
+def _probe_timeout() -> float:
+    """How long a probe may stay unanswered before another call may probe instead
+    (a probe that ends without a verdict: a cancelled task, a non-Redis error)."""
+    connect = app_settings.SOCKET_CONNECT_TIMEOUT or 1.0
+    read = app_settings.SOCKET_TIMEOUT or 1.0
+    return min(connect + read, 5.0)
+
+
 class _Breaker:
     """Circuit breaker per server address, shared by the sync and async clients of the
-    process (one address, so one window, on a single server or through Sentinel)."""
+    process (one address, so one breaker, on a single server or through Sentinel).
+
+    Three states. *Closed* (no entry): calls go through. *Open*: after a failure,
+    calls fail at once (``BreakerOpen``, nothing sent) for ``CIRCUIT_BREAKER_SECONDS``;
+    more failures meanwhile (calls made before it opened) change nothing. *Half-open*:
+    once that period is over, one call, the probe, goes through while the others
+    are still refused; a reply closes the breaker at once, a failure opens it for
+    another period. So requests come back one period (plus a round trip) after the
+    server, the promoted replica or the new slot owner answers, however long the
+    outage lasted, and an outage costs one connect or timeout per period, not one
+    per request.
+    """
 
     def __init__(self) -> None:
-        self.open_until: dict[str, float] = {}  # address -> end of its window
+        self.open_until: dict[str, float] = {}  # address -> end of its open period
+        self.probes: dict[str, tuple[object, float]] = {}  # address -> (owner, deadline)
         self.round_trips = 0  # every packed send is one round trip (tests count them)
+        self._lock = threading.Lock()
 
-    def check(self, address: str) -> None:
+    def check(self, address: str, owner: object = None) -> bool:
+        """Raise ``BreakerOpen`` unless a call to ``address`` may go; True when this
+        call is the probe of a half-open breaker (``owner`` owns it: its later steps
+        pass, and its first reply closes the breaker)."""
         until = self.open_until.get(address)
-        if until and time.monotonic() < until:
+        if until is None:
+            return False
+        now = time.monotonic()
+        if now < until:
             raise BreakerOpen(
                 "Redis circuit breaker is open after a recent failure; not trying again yet"
             )
+        with self._lock:
+            if address not in self.open_until:
+                return False  # closed meanwhile
+            probe = self.probes.get(address)
+            if probe is not None and probe[0] is not owner and now < probe[1]:
+                raise BreakerOpen(
+                    "Redis circuit breaker is half-open: another call is probing the server"
+                )
+            self.probes[address] = (owner if owner is not None else object(),
+                                    now + _probe_timeout())  # fmt: skip
+        return True
 
     def trip(self, exc: BaseException, address: str) -> None:
-        window = app_settings.CIRCUIT_BREAKER_SECONDS
+        """A call to ``address`` failed: open the breaker (logged once per outage), or
+        open it again for another period when the call was the half-open probe."""
+        period = app_settings.CIRCUIT_BREAKER_SECONDS
         now = time.monotonic()
-        already_open = now < self.open_until.get(address, 0.0)
-        self.open_until[address] = now + window
-        if not already_open:
-            # Logged once per failure window, with no session contents.
+        with self._lock:
+            until = self.open_until.get(address)
+            if until is not None and now < until:
+                return  # already open: a call made before it opened, nothing new
+            if period > 0:
+                self.open_until[address] = now + period
+                self.probes.pop(address, None)
+        if until is None:
+            # Logged once per outage (a failed probe is the same outage), no session contents.
             logger.error(
-                "Redis unreachable (key prefix %r): %s; failing fast for %.1f s",
+                "Redis unreachable (key prefix %r): %s; failing fast, probing every %.2f s",
                 app_settings.KEY_PREFIX,
                 exc,
-                window,
+                period,
             )
 
+    def reopen(self, address: str) -> None:
+        """A probe ended without a verdict (refused on another address): another period
+        before the next probe, with no log line (the outage is already logged)."""
+        with self._lock:
+            if address in self.open_until and address in self.probes:
+                self.open_until[address] = time.monotonic() + app_settings.CIRCUIT_BREAKER_SECONDS
+                del self.probes[address]
+
+    def succeeded(self, *addresses: str) -> None:
+        """A server answered: close its breaker (the probe's reply ends the outage)."""
+        closed = []
+        with self._lock:
+            for address in addresses:
+                if self.open_until.pop(address, None) is not None:
+                    closed.append(address)
+                self.probes.pop(address, None)
+        for address in closed:
+            logger.info("Redis reachable again at %s (key prefix %r)", address,
+                        app_settings.KEY_PREFIX)  # fmt: skip
+
     def close(self) -> None:
-        self.open_until.clear()
+        with self._lock:
+            self.open_until.clear()
+            self.probes.clear()
 
 
 def _address(conn: Any) -> str:
@@ -75,19 +143,22 @@ def round_trips() -> int:
 
 class _watched:
     """Around one connection step: refuse while the breaker is open, trip it on a
-    failure, note whether the failed step may have run in Redis, count a round trip
-    (not the handshake of a new connection).
+    failure, close it on a reply, note whether the failed step may have run in Redis,
+    count a round trip (not the handshake of a new connection).
 
     A class rather than a @contextmanager generator: it runs three times per round
-    trip on the session hot path, and this costs a fraction of a generator's setup.
+    trip on the session hot path, and this costs a fraction of a generator's setup
+    (with every breaker closed, a step costs one dict lookup and one truth test more).
     """
 
     __slots__ = ("conn", "handshake", "reading", "sending")
 
     def __init__(self, conn: Any, *, check: bool = True, handshake: bool = False,
                  count: bool = False) -> None:  # fmt: skip
-        if check:
-            breaker.check(_address(conn))
+        if check and breaker.open_until:
+            address = _address(conn)
+            if breaker.check(address, conn):
+                conn._probing = address  # this connection probes: its reply closes it
         if count and not conn._handshaking:
             breaker.round_trips += 1
         if handshake:
@@ -100,12 +171,38 @@ class _watched:
     def __exit__(self, kind: Any, exc: Any, tb: Any) -> Literal[False]:
         if self.handshake:
             self.conn._handshaking = False
-        if exc is not None and isinstance(exc, _FAILURES):
+        if exc is None:
+            if self.reading and breaker.open_until:
+                replied(self.conn)
+            return False
+        if isinstance(exc, _FAILURES):
             _note_outcome(exc, handshake=self.handshake, reading=self.reading,
                           sending=self.sending)  # fmt: skip
-            if not isinstance(exc, BreakerOpen):
-                breaker.trip(exc, _address(self.conn))
+            failed(self.conn, exc)
+        elif self.reading and isinstance(exc, redis.ResponseError) and breaker.open_until:
+            replied(self.conn)  # an error reply is a reply: the server answers
         return False
+
+
+def replied(conn: Any) -> None:
+    """``conn`` read a reply: its server's breaker closes, and the breaker of the
+    address it probed (a Sentinel connection probes the old master's address and
+    reaches the promoted replica)."""
+    probing = getattr(conn, "_probing", None)
+    conn._probing = None
+    breaker.succeeded(_address(conn), *((probing,) if probing else ()))
+
+
+def failed(conn: Any, exc: BaseException) -> None:
+    """A step of ``conn`` failed: trip its server's breaker (not for a refusal by the
+    breaker itself), and end the probe it was making, if any."""
+    probing = getattr(conn, "_probing", None)
+    conn._probing = None
+    address = _address(conn)
+    if not isinstance(exc, BreakerOpen):
+        breaker.trip(exc, address)
+    if probing and (probing != address or isinstance(exc, BreakerOpen)):
+        breaker.reopen(probing)
 
 
 #: Set on a redis-py error: True when the failed commands may have run in Redis.
@@ -137,6 +234,7 @@ class _SyncGuard:
     """
 
     _handshaking = False
+    _probing: str | None = None  # the address whose half-open breaker this one probes
 
     def connect(self, *args: Any, **kwargs: Any) -> Any:
         with _watched(self, handshake=True):
@@ -159,6 +257,7 @@ class _AsyncGuard:
     """``_SyncGuard`` for redis.asyncio connections."""
 
     _handshaking = False
+    _probing: str | None = None
 
     async def connect(self, *args: Any, **kwargs: Any) -> Any:
         with _watched(self, handshake=True):
