@@ -176,23 +176,26 @@ def test_requests_recover_after_kill_9_of_the_master_without_a_restart(
     killed = time.monotonic()
     statuses: list[int] = []
     promoted: float | None = None
-    sentinel = topo.sentinel_client()
+    not_promoted_at = killed  # the last time the sentinel still named the old master
     while time.monotonic() - killed < RECOVERY_BOUND:
+        if promoted is None:
+            if topo.master_address() == ("127.0.0.1", topo.replica_port):
+                promoted = time.monotonic()  # the sentinel names the new master from now on
+            else:
+                not_promoted_at = time.monotonic()
         response = client.get("/write/")
         statuses.append(response.status_code)
         if response.status_code == 200:
             break
-        if promoted is None and topo.master_address() == ("127.0.0.1", topo.replica_port):
-            promoted = time.monotonic()  # the sentinel names the new master from now on
         time.sleep(0.01)
     served = time.monotonic()
-    sentinel.close()
+    if promoted is None:  # promoted during the request that succeeded: an upper bound
+        promoted = not_promoted_at
     assert statuses[-1] == 200, f"no recovery within {RECOVERY_BOUND} s: {statuses[-5:]}"
     assert set(statuses[:-1]) <= {503}  # the outage answered the 503 page, never a 500
     assert topo.master_address() == ("127.0.0.1", topo.replica_port)
     # Served within a breaker period of the promotion, not a window re-armed by the
     # failover's errors ("No master found" while the sentinel promotes).
-    assert promoted is not None, "a request succeeded before the promotion was seen"
     assert served - promoted < AFTER_PROMOTION_BOUND, f"{served - promoted:.3f} s"
     print(
         f"sentinel: killed +0 s, promoted +{promoted - killed:.3f} s, "

@@ -200,3 +200,28 @@ def _add_replicas(cluster: Cluster, binary: str, per_master: int, node_timeout_m
                 time.sleep(0.05)
             replica.close()
     seed.close()
+    _wait_known(cluster, len(masters), deadline)
+
+
+def _wait_known(cluster: Cluster, masters: int, deadline: float) -> None:
+    """Until every node knows every other, each replica as the replica of its master.
+
+    A master that still takes a replica for a master (what gossip has not yet told it)
+    denies that replica its vote: a failover right after start would wait for the
+    election to be tried again, or fail.
+    """
+    replicas = {node_id(port) for port in cluster.ports[masters:]}
+    for port in cluster.ports:
+        client = redis.Redis(host="127.0.0.1", port=port, socket_timeout=2)
+        try:
+            while True:
+                seen = client.execute_command("CLUSTER NODES")
+                known = {node["node_id"] for node in seen.values()
+                         if "slave" in node["flags"] and node["master_id"] != "-"}  # fmt: skip
+                if len(seen) == len(cluster.ports) and replicas <= known:
+                    break
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the test cluster's nodes did not learn its replicas")
+                time.sleep(0.05)
+        finally:
+            client.close()
