@@ -25,12 +25,32 @@ class BreakerOpen(redis.ConnectionError):
     only inside their connect)."""
 
 
+_TIMEOUTS = (redis.TimeoutError, TimeoutError)
+
+
 def _probe_timeout() -> float:
     """How long a probe may stay unanswered before another call may probe instead
     (a probe that ends without a verdict: a cancelled task, a non-Redis error)."""
     connect = app_settings.SOCKET_CONNECT_TIMEOUT or 1.0
     read = app_settings.SOCKET_TIMEOUT or 1.0
     return min(connect + read, 5.0)
+
+
+def _open_period(exc: BaseException) -> float:
+    """How long the breaker stays open after ``exc``: ``CIRCUIT_BREAKER_SECONDS``, but
+    after a timeout on a Redis Cluster at least four socket timeouts (2 s by default).
+
+    redis-py's cluster pipeline sends a command again, within the same call, after its
+    reply timed out (once it has asked the other nodes for the topology: a socket
+    timeout or two); only an open breaker refuses that second send. A probe let
+    through by then would be it, and a node that was only slow would apply the write
+    twice. A refused connect or a dead node (a failover) delivered nothing: the short
+    period applies, and recovery follows the promotion.
+    """
+    period = app_settings.CIRCUIT_BREAKER_SECONDS
+    if period > 0 and app_settings.CLUSTER and isinstance(exc, _TIMEOUTS):
+        period = max(period, 4 * (app_settings.SOCKET_TIMEOUT or 0.5))
+    return period
 
 
 class _Breaker:
@@ -81,7 +101,7 @@ class _Breaker:
     def trip(self, exc: BaseException, address: str) -> None:
         """A call to ``address`` failed: open the breaker (logged once per outage), or
         open it again for another period when the call was the half-open probe."""
-        period = app_settings.CIRCUIT_BREAKER_SECONDS
+        period = _open_period(exc)
         now = time.monotonic()
         with self._lock:
             until = self.open_until.get(address)
