@@ -3,7 +3,7 @@
 One id per kind of mistake, each with a hint that says what to do (docs/settings.md
 lists them all), and every check reports every problem it finds, not only the first.
 
-``values``        ``REDIS_SESSIONS`` itself: E001, E002, E004, E006-E012, E024 (VISITOR_ID)
+``values``        ``REDIS_SESSIONS`` itself: E001, E002, E004, E006-E011, E013, E024 (VISITOR_ID)
 ``server``        the Redis server it names through ``CACHES``: E003, E005, W002, W003
 ``middleware``    what a request passes through: W001, W004-W010
 ``models``        the models it names: E020 (row cache), E021, E022 (cart), E023

@@ -1,4 +1,4 @@
-"""The values in ``REDIS_SESSIONS``: E001, E002, E004, E006-E012, E024.
+"""The values in ``REDIS_SESSIONS``: E001, E002, E004, E006-E011, E013, E024.
 
 ``RULES`` says what each setting's value must be; a test keeps it in step with
 ``conf.DEFAULTS``. A value of the wrong type is E004 and nothing more is said of it;
@@ -331,7 +331,7 @@ def _node_urls(value: Any) -> list[Any]:
 
 
 def _nodes_errors(value: Any) -> list[Any]:
-    """E012: every entry of ``NODES`` is a redis:// or rediss:// URL of one node, with
+    """E013: every entry of ``NODES`` is a redis:// or rediss:// URL of one node, with
     no database, and they all share the first one's scheme and credentials."""
     found: list[str] = []
     urls = _node_urls(value)
@@ -361,14 +361,14 @@ def _nodes_errors(value: Any) -> list[Any]:
         checks.Error(
             f"{setting('NODES')} cannot be used: {problem}.",
             hint=_NODES_HINT,
-            id="redis_sessions.E012",
+            id="redis_sessions.E013",
         )
         for problem in found
     ]
 
 
 def _nodes_context_errors(user: dict[str, Any]) -> list[Any]:
-    """E012: ``NODES`` is for a Redis Cluster, and replaces ``URL``."""
+    """E013: ``NODES`` is for a Redis Cluster, and replaces ``URL``."""
     errors = []
     if user.get("CLUSTER") is not True:
         errors.append(
@@ -376,7 +376,7 @@ def _nodes_context_errors(user: dict[str, Any]) -> list[Any]:
                 f"{setting('NODES')} is set but {setting('CLUSTER')} is not True.",
                 hint="NODES lists the seed nodes of a Redis Cluster: set CLUSTER to True, "
                 "or name a single server with URL.",
-                id="redis_sessions.E012",
+                id="redis_sessions.E013",
             )
         )
     if user.get("URL"):
@@ -384,7 +384,7 @@ def _nodes_context_errors(user: dict[str, Any]) -> list[Any]:
             checks.Error(
                 f"Both {setting('URL')} and {setting('NODES')} are set.",
                 hint="Put the URL's node in NODES (every seed there) and remove URL.",
-                id="redis_sessions.E012",
+                id="redis_sessions.E013",
             )
         )
     return errors
