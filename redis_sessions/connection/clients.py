@@ -28,7 +28,7 @@ from redis_sessions.connection.guard import (
     breaker,
     unavailable,
 )
-from redis_sessions.exceptions import ConfigurationError
+from redis_sessions.exceptions import ConfigurationError, RedisUnavailable
 
 
 def _source() -> tuple[type, dict[str, Any]]:
@@ -218,7 +218,11 @@ def _cluster_client() -> Any:
             max_connections=app_settings.MAX_CONNECTIONS, **kwargs,
         )  # fmt: skip
     except (redis.RedisError, OSError, *cluster.FAILURES) as exc:
-        raise unavailable(exc) from exc
+        tried = ", ".join(f"{h}:{p}" for h, p in [(host, port), *others])
+        raise RedisUnavailable(
+            f"Redis is unavailable: no Redis Cluster seed node answered (tried {tried}; "
+            f"list more in REDIS_SESSIONS['NODES']): {exc}"
+        ) from exc
 
 
 def _async_cluster_client() -> Any:

@@ -86,8 +86,12 @@ def test_a_process_whose_first_seeds_are_down_serves_through_the_others(
 
 
 def test_a_process_started_with_every_seed_down_recovers_by_itself_once_one_answers(
-    cluster: cluster_server.Cluster, settings: Any, caplog: Any
+    cluster: cluster_server.Cluster, settings: Any, caplog: Any, monkeypatch: Any
 ) -> None:
+    from redis_sessions import health
+    from redis_sessions.connection.outages import Outage
+
+    monkeypatch.setattr(health, "_outage", Outage(health.logger))  # no outage logged yet
     use_seeds(settings, [cluster.urls()[0], dead_url()])
     cluster.kill(0)
     client = Client(raise_request_exception=False)
@@ -98,9 +102,14 @@ def test_a_process_started_with_every_seed_down_recovers_by_itself_once_one_answ
             connection.get_redis()
         time.sleep(0.05)
     assert time.monotonic() - started < 20 * 0.05 + 2.0  # no call waited long
-    assert client.get("/health/").status_code == 503
-    assert diagnose().findings[0].verdict == FAIL
+    for _ in range(3):  # a load balancer's probes
+        assert client.get("/health/").status_code == 503
+    report = diagnose()
+    assert report.findings[0].verdict == FAIL
+    assert "no Redis Cluster seed node answered" in report.findings[0].detail
     assert len(errors(caplog)) <= 2  # one line per seed, however many probes
+    said = [r.getMessage() for r in caplog.records]
+    assert sum(m.startswith("health: Redis unavailable") for m in said) == 1  # per outage
 
     cluster.restart(0)  # the seed answers again; nothing in this process is reset
     back = time.monotonic()
