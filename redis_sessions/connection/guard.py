@@ -209,8 +209,11 @@ def replied(conn: Any) -> None:
     address it probed (a Sentinel connection probes the old master's address and
     reaches the promoted replica)."""
     probing = getattr(conn, "_probing", None)
+    address = _address(conn)
+    if probing is None and address not in breaker.open_until:
+        return  # another server's breaker is open (a dead node): nothing to close here
     conn._probing = None
-    breaker.succeeded(_address(conn), *((probing,) if probing else ()))
+    breaker.succeeded(address, *((probing,) if probing else ()))
 
 
 def failed(conn: Any, exc: BaseException) -> None:
