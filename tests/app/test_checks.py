@@ -24,6 +24,7 @@ from redis_sessions.views import server_error
 #: The checks that read REDIS_SESSIONS.
 SETTING_CHECKS = (
     checks.check_settings,
+    checks.check_cluster,
     checks.check_connection,
     checks.check_cart_model,
     checks.check_row_cache,
