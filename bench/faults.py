@@ -19,9 +19,12 @@ Faults:
 * ``oom``: ``maxmemory`` set to the memory in use with ``noeviction`` for 5 s;
 * ``sentinel``: master, replica and sentinel (``down-after-milliseconds 1000``),
   the master ``kill -9``: ready when the sentinel names the replica;
-* ``cluster``: 3 masters with a replica each (``cluster-node-timeout 1000``), a
-  master that is not the configured node ``kill -9``: ready when its replica
-  answers ``ROLE`` as master.
+* ``cluster``: 3 masters with a replica each (``cluster-node-timeout 1000``), the
+  three masters listed in ``NODES``, master 1 ``kill -9``: ready when its replica
+  answers ``ROLE`` as master;
+* ``cluster-seed``: the same with master 0, the first seed, killed, and gunicorn
+  reloaded (``SIGHUP``) at once, while it is down: the new workers start from the
+  other seeds.
 
     .venv/bin/python bench/faults.py [--faults aof,noaof,sigstop,oom,sentinel,cluster]
         [--seconds 20] [--fault-at 6] [--users 16] [--workers 2]
@@ -52,7 +55,7 @@ from redis_sessions import embedded
 from tests.support import cluster_server
 
 ROOT = Path(__file__).resolve().parent.parent
-FAULTS = ("aof", "noaof", "sigstop", "oom", "sentinel", "cluster")
+FAULTS = ("aof", "noaof", "sigstop", "oom", "sentinel", "cluster", "cluster-seed")
 POLL = 0.01  # seconds between looks at a topology during a fault
 
 
@@ -86,7 +89,7 @@ class Single:
     def client(self) -> redis.Redis:
         return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=1)
 
-    def inject(self) -> float:
+    def inject(self, site: subprocess.Popen[bytes]) -> float:
         """Break it; return when it is usable again."""
         if self.fault in ("aof", "noaof"):
             self.server.process.send_signal(signal.SIGKILL)
@@ -156,7 +159,7 @@ class Sentinel:
         host, port = self._sentinel().sentinel_get_master_addr_by_name(self.service)
         return redis.Redis(host=host, port=int(port), socket_timeout=1)
 
-    def inject(self) -> float:
+    def inject(self, site: subprocess.Popen[bytes]) -> float:
         self.master.process.send_signal(signal.SIGKILL)
         self.master.process.wait()
 
@@ -174,25 +177,33 @@ class Sentinel:
 
 
 class Cluster:
-    """3 masters, a replica each; the victim is master 1 (the app's URL names master 0)."""
+    """3 masters, a replica each, the masters listed as seeds; the victim is master 1,
+    or master 0 (the first seed) with a reload of the site during the outage."""
 
-    def __init__(self) -> None:
+    def __init__(self, seed: bool) -> None:
         self.cluster = cluster_server.start(3, replicas=1, node_timeout_ms=1000)
-        self.victim, self.heir = self.cluster.ports[1], self.cluster.ports[4]
+        self.seed = seed
+        self.victim = 0 if seed else 1
+        self.heir = self.cluster.ports[3 + self.victim]
+        self.survivor = self.cluster.ports[2]
 
     def env(self) -> dict[str, str]:
-        return {"REDIS_URL": self.cluster.url, "FAULTS_CLUSTER": "1"}
+        nodes = ",".join(f"redis://127.0.0.1:{port}/0" for port in self.cluster.ports[:3])
+        return {"REDIS_URL": self.cluster.url, "FAULTS_CLUSTER": nodes}
 
     def client(self) -> redis.RedisCluster:
-        return redis.RedisCluster(host="127.0.0.1", port=self.cluster.ports[0])
+        return redis.RedisCluster(host="127.0.0.1", port=self.survivor)
 
-    def inject(self) -> float:
-        self.cluster.processes[1].send_signal(signal.SIGKILL)
-        self.cluster.processes[1].wait()
+    def inject(self, site: subprocess.Popen[bytes]) -> float:
+        victim = self.cluster.processes[self.victim]
+        victim.send_signal(signal.SIGKILL)
+        victim.wait()
+        if self.seed:
+            site.send_signal(signal.SIGHUP)  # new workers, started while the seed is down
         heir = redis.Redis(host="127.0.0.1", port=self.heir, socket_timeout=1)
         promoted = _until(lambda: heir.execute_command("ROLE")[0] in (b"master", "master"))
-        seed = redis.Redis(host="127.0.0.1", port=self.cluster.ports[0], socket_timeout=1)
-        self.ok = _until(lambda: seed.execute_command("CLUSTER INFO")["cluster_state"] == "ok")
+        other = redis.Redis(host="127.0.0.1", port=self.survivor, socket_timeout=1)
+        self.ok = _until(lambda: other.execute_command("CLUSTER INFO")["cluster_state"] == "ok")
         return promoted
 
     def stop(self) -> None:
@@ -202,8 +213,8 @@ class Cluster:
 def topology(fault: str) -> Single | Sentinel | Cluster:
     if fault == "sentinel":
         return Sentinel()
-    if fault == "cluster":
-        return Cluster()
+    if fault in ("cluster", "cluster-seed"):
+        return Cluster(seed=fault == "cluster-seed")
     return Single(fault)
 
 
@@ -226,7 +237,7 @@ def one(fault: str, args: argparse.Namespace) -> dict[str, Any]:
             injected = time.time()
             # Servers are started by this (main) thread: they die with their parent
             # thread (PDEATHSIG), so the restart of the aof fault happens here too.
-            ready = topo.inject()
+            ready = topo.inject(procs[0])
             load.join()
         finally:
             stop_site(procs)

@@ -2,7 +2,8 @@
 
 * ``FAULTS_SENTINEL="service@host:port"``: the app and Django's cache follow a Sentinel
   (django-redis ``SentinelClient``), as docs/reliability.md shows;
-* ``FAULTS_CLUSTER=1``: ``REDIS_URL`` is a node of a Redis Cluster.
+* ``FAULTS_CLUSTER="redis://…,redis://…"``: the seed nodes of a Redis Cluster
+  (``REDIS_URL``, one of them, is what Django's cache framework gets).
 """
 
 from __future__ import annotations
@@ -31,4 +32,4 @@ if _sentinel:
     }
 
 if os.environ.get("FAULTS_CLUSTER"):
-    REDIS_SESSIONS = {**REDIS_SESSIONS, "URL": REDIS_URL, "CLUSTER": True}  # noqa: F405
+    REDIS_SESSIONS = {**REDIS_SESSIONS, "NODES": os.environ["FAULTS_CLUSTER"], "CLUSTER": True}  # noqa: F405
