@@ -245,8 +245,8 @@ def user_sets(client: redis.Redis, uids: list[int]) -> Family:
     names = [keys.user_sessions(u) for u in uids]
     sizes, encoding = usage(client, names)
     pipe = client.pipeline(transaction=False)
-    for name in names:
-        pipe.scard(name)
+    for name in names:  # a zset since issue 19, a set before
+        pipe.zcard(name) if client.type(name) == b"zset" else pipe.scard(name)
     members = sum(pipe.execute())
     return Family("user-sessions:{UID}", encoding, len(names), sum(sizes) / members)
 
@@ -257,7 +257,6 @@ def breakdown(client: redis.Redis, scenario: str, pop: Population, made: list[st
     found = [
         per_key(client, "session:{KEY}", [keys.session(k) for k in sample]),
         per_member(client, "recent:", keys.recent(), n),
-        per_member(client, "expires:", keys.expires(), n),
         per_member(client, "login:", keys.login(), n),
     ]
     if scenario in ("login", "viewed"):

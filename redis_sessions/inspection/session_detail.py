@@ -11,6 +11,7 @@ the session's cart is the carts page's action, ``carts.cart_clear_view``.)
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -72,19 +73,18 @@ def session_detail(session_key: str) -> SessionDetail | None:
     """Everything Redis holds about one session, or None when it is unknown."""
     data_key, viewed_key, cart_key = keys.session_keys(session_key)
     client = get_redis()
-    raw, ttl, seen, expires, user_id, viewed, cart = run(
+    raw, ttl, seen, user_id, viewed, cart = run(
         client,
         [
             ("GET", data_key),
             ("TTL", data_key),
             ("ZSCORE", keys.recent(), session_key),
-            ("ZSCORE", keys.expires(), session_key),
             ("HGET", keys.login(), session_key),
             ("ZREVRANGE", viewed_key, 0, -1, "WITHSCORES"),
             ("HGETALL", cart_key),
             *refs.remember([session_key]),  # its actions address it by reference
         ],
-    )[:7]
+    )[:6]
     if raw is None and seen is None and not cart:
         return None
     detail = SessionDetail(
@@ -92,7 +92,7 @@ def session_detail(session_key: str) -> SessionDetail | None:
         last_seen=score_time(seen),
         ttl=int(ttl) if int(ttl) >= 0 else None,
         user_id=None if user_id is None else text(user_id),
-        expires_at=score_time(expires),
+        expires_at=None if int(ttl) < 0 else score_time(time.time() + int(ttl)),
         viewed_items=[
             (item, t) for item, s in scored_pairs(viewed) if (t := score_time(s)) is not None
         ],

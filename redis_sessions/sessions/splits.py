@@ -2,10 +2,10 @@
 
 Each function mirrors one ``lua/session_*.lua`` (same keys, same arguments, same
 reply) as ordered steps. Per-session keys share the slot of ``{KEY}``; ``recent:``,
-``expires:``, ``login:``, ``carts:`` and ``user-sessions:{UID}`` each live in a slot of
-their own. Writes go data first, then indexes; deletes go data first, then indexes:
-a crash between steps leaves either a session missing from an index (it expires by
-its TTL) or index entries of a gone session (``clean_sessions`` removes them).
+``login:``, ``carts:`` and ``user-sessions:{UID}`` each live in a slot of their own.
+Writes go data first, then indexes; deletes go data first, then indexes: a crash
+between steps leaves either a session missing from an index (it expires by its TTL)
+or index entries of a gone session (``clean_sessions`` removes them).
 """
 
 from __future__ import annotations
@@ -31,30 +31,28 @@ def _login_moves(login: str, head: str, tail: str, key: str, old: str | None,
 
 
 def session_save(k: list[Any], a: list[Any]) -> Step:
-    data, recent, expires, login = k
-    payload, ttl, mode, now, expiry = a[:5]
-    key, uid, head, tail = (text(v) for v in a[5:9])
+    data, recent, login = k
+    payload, ttl, mode, now = a[:4]
+    key, uid, head, tail = (text(v) for v in a[4:8])
     # 1. the data (SET NX/XX decides, as in the script); the old user id rides along.
     replies = yield [("SET", data, payload, "EX", ttl, text(mode)), ("HGET", login, key)]
     if isinstance(replies[0], Exception) or replies[0] is None:
         return replies[0] if replies[0] is not None else 0
     old = None if replies[1] is None or isinstance(replies[1], Exception) else text(replies[1])
     # 2. the indexes.
-    replies = yield [("ZADD", recent, now, key), ("ZADD", expires, expiry, key),
-                     *_login_moves(login, head, tail, key, old, uid)]  # fmt: skip
+    replies = yield [("ZADD", recent, now, key), *_login_moves(login, head, tail, key, old, uid)]
     return first_error(replies) or 1
 
 
 def session_delete(k: list[Any], a: list[Any]) -> Step:
-    data, viewed, cart, recent, expires, login, carts = k
+    data, viewed, cart, recent, login, carts = k
     key, head, tail = (text(v) for v in a[:3])
     # 1. the session's own keys (one slot, one DEL); its user id rides along.
     replies = yield [("DEL", data), ("DEL", viewed, cart), ("HGET", login, key)]
     error = first_error(replies[:2])
     uid = replies[2]
     # 2. the indexes.
-    commands: list[Command] = [("ZREM", recent, key), ("ZREM", expires, key),
-                               ("ZREM", carts, cart)]  # fmt: skip
+    commands: list[Command] = [("ZREM", recent, key), ("ZREM", carts, cart)]
     if uid is not None and not isinstance(uid, Exception):
         commands += [("HDEL", login, key), ("SREM", f"{head}{text(uid)}{tail}", key)]
     yield commands
@@ -63,9 +61,9 @@ def session_delete(k: list[Any], a: list[Any]) -> Step:
 
 def session_cycle(k: list[Any], a: list[Any]) -> Step:
     old_data, new_data, old_viewed, new_viewed, old_cart, new_cart = k[:6]
-    recent, expires, login, carts = k[6:]
-    payload, ttl, now, expiry = a[:4]
-    old, new, head, tail = (text(v) for v in a[4:8])
+    recent, login, carts = k[6:]
+    payload, ttl, now = a[:3]
+    old, new, head, tail = (text(v) for v in a[3:7])
     # 1. the new data (NX: a taken key changes nothing; pick another).
     replies = yield [("SET", new_data, payload, "EX", ttl, "NX")]
     if replies[0] is None or isinstance(replies[0], Exception):
@@ -75,7 +73,7 @@ def session_cycle(k: list[Any], a: list[Any]) -> Step:
         ("DUMP", old_viewed), ("PTTL", old_viewed), ("DUMP", old_cart), ("PTTL", old_cart),
         ("ZSCORE", carts, old_cart), ("HGET", login, old)]  # fmt: skip
     # 3. the new key's copies and index entries: both sessions now exist.
-    writes: list[Command] = [("ZADD", recent, now, new), ("ZADD", expires, expiry, new)]
+    writes: list[Command] = [("ZADD", recent, now, new)]
     if isinstance(dv, bytes) and isinstance(tv, int) and tv != -2:
         writes.append(("RESTORE", new_viewed, max(tv, 0), dv, "REPLACE"))
     moved_cart = isinstance(dc, bytes) and isinstance(tc, int) and tc != -2
@@ -90,7 +88,7 @@ def session_cycle(k: list[Any], a: list[Any]) -> Step:
     yield writes
     # 4. the old key and its index entries.
     deletes: list[Command] = [("DEL", old_data, old_viewed, old_cart), ("ZREM", recent, old),
-                              ("ZREM", expires, old), ("ZREM", carts, old_cart)]  # fmt: skip
+                              ("ZREM", carts, old_cart)]  # fmt: skip
     if has_uid:
         deletes += [("HDEL", login, old), ("SREM", f"{head}{text(uid)}{tail}", old)]
     yield deletes
@@ -98,7 +96,7 @@ def session_cycle(k: list[Any], a: list[Any]) -> Step:
 
 
 def session_evict(k: list[Any], a: list[Any]) -> Step:
-    recent, expires, login, carts = k
+    recent, login, carts = k
     mode, report = text(a[0]), text(a[1]) == "1"
     data_head, viewed_head, cart_head, us_head, us_tail = (text(v) for v in a[2:7])
     n = int(a[7])
@@ -126,7 +124,7 @@ def session_evict(k: list[Any], a: list[Any]) -> Step:
     deleted = yield [("DEL", f"{data_head}{{{key}}}", f"{viewed_head}{{{key}}}", cart)
                      for key, cart in zip(doomed, cart_keys, strict=True)]  # fmt: skip
     # 4. the indexes.
-    yield [("ZREM", recent, *doomed), ("ZREM", expires, *doomed), ("ZREM", carts, *cart_keys),
+    yield [("ZREM", recent, *doomed), ("ZREM", carts, *cart_keys),
            ("HDEL", login, *doomed),
            *[("SREM", f"{us_head}{text(u)}{us_tail}", key)
              for key, u in zip(doomed, uids, strict=True) if u]]  # fmt: skip

@@ -10,10 +10,11 @@ from typing import Any
 
 import django
 import pytest
+from django.conf import settings
 from django.contrib.sessions.backends.base import CreateError, UpdateError
 from django.utils import timezone
 
-from redis_sessions import keys
+from redis_sessions import connection, keys
 from redis_sessions.backends.redis import SessionStore
 from redis_sessions.sessions.users import end_user_sessions, user_session_keys
 
@@ -32,9 +33,7 @@ def test_create_writes_data_ttl_and_indexes(redis: Any) -> None:
     assert key is not None and len(key) == 32
     assert redis.ttl(keys.session(key)) == store.get_expiry_age()
     assert redis.zscore(keys.recent(), key) == pytest.approx(time.time(), abs=5)
-    assert redis.zscore(keys.expires(), key) == pytest.approx(
-        time.time() + store.get_expiry_age(), abs=5
-    )
+    assert not redis.exists(keys.legacy_expires())  # expiry is the data key's TTL alone
     assert redis.hget(keys.login(), key) is None
 
 
@@ -73,7 +72,6 @@ def test_expiry_in_the_past_deletes_the_session_and_its_traces(redis: Any) -> No
     store.save()
     assert not redis.exists(keys.session(key))
     assert redis.zscore(keys.recent(), key) is None
-    assert redis.zscore(keys.expires(), key) is None
 
 
 def test_unknown_cookie_is_never_adopted(redis: Any) -> None:
@@ -105,6 +103,32 @@ def test_load_refreshes_last_seen_but_never_indexes_unknown_keys(redis: Any) -> 
     assert redis.zscore(keys.recent(), key) == pytest.approx(time.time(), abs=5)
     SessionStore("zzzzzzzz12345678").load()
     assert redis.zscore(keys.recent(), "zzzzzzzz12345678") is None
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_cookie_whose_data_redis_expired_takes_its_traces_with_it(redis: Any, mode: str) -> None:
+    # The index entries of an expired session would otherwise stay until
+    # SESSION_COOKIE_AGE after the last request that presented its cookie.
+    gone = saved(_auth_user_id="5")
+    alive = saved(_auth_user_id="5")
+    key = gone.session_key
+    assert key is not None
+    redis.zadd(keys.viewed(key), {"i": 1})
+    redis.delete(keys.session(key))  # its TTL ran out
+    before = connection.round_trips()
+    store = SessionStore(key)
+    data = store.load() if mode == "sync" else asyncio.run(store.aload())
+    connection.reset()
+    assert data == {} and store.session_key is None
+    assert connection.round_trips() - before == 2  # the load, then the eviction
+    assert redis.zscore(keys.recent(), key) is None
+    assert redis.hget(keys.login(), key) is None
+    assert not redis.exists(keys.viewed(key))
+    assert user_session_keys(5) == [alive.session_key]
+    # A made-up cookie costs the load alone.
+    before = connection.round_trips()
+    SessionStore("zzzzzzzz12345678").load()
+    assert connection.round_trips() - before == 1
 
 
 def test_create_raises_create_error_when_key_taken() -> None:
@@ -198,7 +222,6 @@ def test_cycle_key_moves_data_viewed_items_cart_and_indexes(redis: Any) -> None:
     old_traces = [k for k in redis.scan_iter(match=keys.scan_pattern()) if old.encode() in k]
     assert old_traces == []
     assert redis.zscore(keys.recent(), old) is None
-    assert redis.zscore(keys.expires(), old) is None
     assert redis.hget(keys.login(), old) is None
     assert redis.zscore(keys.carts(), keys.cart(old)) is None
 
@@ -225,7 +248,8 @@ def test_clear_expired_forgets_sessions_redis_expired(redis: Any) -> None:
     gone = saved(_auth_user_id="3")
     redis.zadd(keys.viewed(gone.session_key), {"i": 1})
     redis.delete(keys.session(gone.session_key))  # as if its TTL ran out
-    redis.zadd(keys.expires(), {gone.session_key: time.time() - 1})
+    # ... and was last seen more than SESSION_COOKIE_AGE ago
+    redis.zadd(keys.recent(), {gone.session_key: time.time() - 2 * settings.SESSION_COOKIE_AGE})
     SessionStore.clear_expired()
     assert redis.zscore(keys.recent(), gone.session_key) is None
     assert redis.hget(keys.login(), gone.session_key) is None
@@ -331,7 +355,6 @@ def test_a_save_never_resurrects_a_session_deleted_meanwhile(
             asyncio.run(store.asave())
     assert not redis.exists(keys.session(key))
     assert redis.zscore(keys.recent(), key) is None
-    assert redis.zscore(keys.expires(), key) is None
     assert redis.hget(keys.login(), key) is None
     for uid in ("7", "8", "9"):
         assert not redis.sismember(keys.user_sessions(uid), key)
