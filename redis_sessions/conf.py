@@ -157,7 +157,7 @@ class Settings:
     CLUSTER = _Setting(bool, "the configured server is a node of a Redis Cluster")
 
     @property
-    def SESSION_COOKIE_AGE(self) -> int:
+    def session_cookie_age(self) -> int:
         """Django's ``SESSION_COOKIE_AGE``: the longest expiry age of a session that
         ``set_expiry`` did not lengthen (``clean_sessions`` finds expired ones by it)."""
         return int(settings.SESSION_COOKIE_AGE)

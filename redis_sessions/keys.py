@@ -11,7 +11,7 @@ key                             type    holds
 ``P:cart:user:{UID}``           hash    a user's cart, item -> quantity
 ``P:login:``                    hash    session key -> user id (logged-in index)
 ``P:recent:``                   zset    session key -> last-seen time
-``P:user-sessions:{UID}``       set     session keys of one user
+``P:user-sessions:{UID}``       zset    session keys of one user -> second added
 ``P:viewed:``                   zset    item -> minus its view count (the book's)
 ``P:views:{DAY}``               zset    item -> views that UTC day (YYYYMMDD)
 ``P:visitors:{DAY}:{ITEM}``     hll     distinct visitors of an item that day

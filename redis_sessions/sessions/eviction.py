@@ -81,7 +81,7 @@ def expired_cutoff() -> float:
     gave it more than ``SESSION_COOKIE_AGE``: the data key's TTL is set at each save
     to the expiry age, and a save or a load moves ``recent:`` to that moment, so the
     data of a session last seen before ``now - SESSION_COOKIE_AGE`` is gone."""
-    return time.time() - app_settings.SESSION_COOKIE_AGE
+    return time.time() - app_settings.session_cookie_age
 
 
 def expired_pick_command(batch: int, offset: int = 0) -> Command:

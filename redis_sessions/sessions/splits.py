@@ -12,22 +12,50 @@ from __future__ import annotations
 
 from typing import Any
 
+from redis_sessions.connection.integrity import is_wrong_type
 from redis_sessions.connection.replies import first_error, flat, text
 from redis_sessions.connection.scripts import Command, Step
 
 
+def _second(now: Any) -> int:
+    """A user-sessions score: the whole second (an integer packs small in a listpack)."""
+    return int(float(now))
+
+
 def _login_moves(login: str, head: str, tail: str, key: str, old: str | None,
-                 uid: str) -> list[Command]:  # fmt: skip
+                 uid: str, now: Any) -> list[Command]:  # fmt: skip
     """session_save.lua's login:/user-sessions: updates for a known old user id."""
     commands: list[Command] = []
     if old and old != uid:
-        commands.append(("SREM", f"{head}{old}{tail}", key))
+        commands.append(("ZREM", f"{head}{old}{tail}", key))
     if uid:
         if old != uid:
-            commands += [("HSET", login, key, uid), ("SADD", f"{head}{uid}{tail}", key)]
+            commands += [("HSET", login, key, uid),
+                         ("ZADD", f"{head}{uid}{tail}", _second(now), key)]  # fmt: skip
     elif old:
         commands.append(("HDEL", login, key))
     return commands
+
+
+def _on_old_sets(sent: list[Command], replies: list[Any], head: str) -> Step:
+    """What the scripts' user_sessions_add/remove do for a ``user-sessions:{UID}`` that
+    earlier code wrote as a set: the ``ZADD``/``ZREM`` of ``sent`` that it refused
+    (WRONGTYPE) are redone (``SREM``; the set turned into a zset, then ``ZADD``).
+    Returns ``replies`` with those errors replaced by 1."""
+    ours = [c[0] in ("ZADD", "ZREM") and str(c[1]).startswith(head) for c in sent]
+    redo = [i for i, r in enumerate(replies) if ours[i] and is_wrong_type(r)]
+    if not redo:
+        return replies
+    removes = [("SREM", *sent[i][1:]) for i in redo if sent[i][0] == "ZREM"]
+    adds = [sent[i] for i in redo if sent[i][0] == "ZADD"]
+    found = yield [*removes, *[("SMEMBERS", c[1]) for c in adds]]
+    rewrites: list[Command] = []
+    for (_, key, score, member), members in zip(adds, found[len(removes) :], strict=True):
+        pairs = [x for m in members for x in (score, m)]
+        rewrites += [("DEL", key), ("ZADD", key, *pairs, score, member)]
+    if rewrites:
+        yield rewrites
+    return [1 if i in redo else r for i, r in enumerate(replies)]
 
 
 def session_save(k: list[Any], a: list[Any]) -> Step:
@@ -40,7 +68,9 @@ def session_save(k: list[Any], a: list[Any]) -> Step:
         return replies[0] if replies[0] is not None else 0
     old = None if replies[1] is None or isinstance(replies[1], Exception) else text(replies[1])
     # 2. the indexes.
-    replies = yield [("ZADD", recent, now, key), *_login_moves(login, head, tail, key, old, uid)]
+    sent = [("ZADD", recent, now, key), *_login_moves(login, head, tail, key, old, uid, now)]
+    replies = yield sent
+    replies = yield from _on_old_sets(sent, replies, head)
     return first_error(replies) or 1
 
 
@@ -54,8 +84,8 @@ def session_delete(k: list[Any], a: list[Any]) -> Step:
     # 2. the indexes.
     commands: list[Command] = [("ZREM", recent, key), ("ZREM", carts, cart)]
     if uid is not None and not isinstance(uid, Exception):
-        commands += [("HDEL", login, key), ("SREM", f"{head}{text(uid)}{tail}", key)]
-    yield commands
+        commands += [("HDEL", login, key), ("ZREM", f"{head}{text(uid)}{tail}", key)]
+    yield from _on_old_sets(commands, (yield commands), head)
     return error or replies[0]
 
 
@@ -84,14 +114,14 @@ def session_cycle(k: list[Any], a: list[Any]) -> Step:
     has_uid = uid is not None and not isinstance(uid, Exception)
     if has_uid:
         writes += [("HSET", login, new, text(uid)),
-                   ("SADD", f"{head}{text(uid)}{tail}", new)]  # fmt: skip
-    yield writes
+                   ("ZADD", f"{head}{text(uid)}{tail}", _second(now), new)]  # fmt: skip
+    yield from _on_old_sets(writes, (yield writes), head)
     # 4. the old key and its index entries.
     deletes: list[Command] = [("DEL", old_data, old_viewed, old_cart), ("ZREM", recent, old),
                               ("ZREM", carts, old_cart)]  # fmt: skip
     if has_uid:
-        deletes += [("HDEL", login, old), ("SREM", f"{head}{text(uid)}{tail}", old)]
-    yield deletes
+        deletes += [("HDEL", login, old), ("ZREM", f"{head}{text(uid)}{tail}", old)]
+    yield from _on_old_sets(deletes, (yield deletes), head)
     return 1
 
 
@@ -124,9 +154,10 @@ def session_evict(k: list[Any], a: list[Any]) -> Step:
     deleted = yield [("DEL", f"{data_head}{{{key}}}", f"{viewed_head}{{{key}}}", cart)
                      for key, cart in zip(doomed, cart_keys, strict=True)]  # fmt: skip
     # 4. the indexes.
-    yield [("ZREM", recent, *doomed), ("ZREM", carts, *cart_keys),
-           ("HDEL", login, *doomed),
-           *[("SREM", f"{us_head}{text(u)}{us_tail}", key)
-             for key, u in zip(doomed, uids, strict=True) if u]]  # fmt: skip
+    indexes: list[Command] = [
+        ("ZREM", recent, *doomed), ("ZREM", carts, *cart_keys), ("HDEL", login, *doomed),
+        *[("ZREM", f"{us_head}{text(u)}{us_tail}", key)
+          for key, u in zip(doomed, uids, strict=True) if u]]  # fmt: skip
+    yield from _on_old_sets(indexes, (yield indexes), us_head)
     total = sum(d for d in deleted if isinstance(d, int))
     return [flags, uids if report else [], cart_lists, total]

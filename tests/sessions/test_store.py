@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from redis_sessions import connection, keys
 from redis_sessions.backends.redis import SessionStore
-from redis_sessions.sessions.users import end_user_sessions, user_session_keys
+from redis_sessions.sessions.users import aend_user_sessions, end_user_sessions, user_session_keys
 
 
 def saved(**data: Any) -> SessionStore:
@@ -150,7 +150,7 @@ def test_save_after_other_request_flushed_raises_and_resurrects_nothing(redis: A
     assert not redis.exists(keys.session(key))
     assert redis.hget(keys.login(), key) is None
     assert redis.zscore(keys.recent(), key) is None
-    assert not redis.sismember(keys.user_sessions(7), key)
+    assert redis.zscore(keys.user_sessions(7), key) is None
 
 
 @pytest.mark.parametrize("raw", [b"not json", b"[1, 2]", b"\xff\xfe", b'"str"'])
@@ -357,4 +357,38 @@ def test_a_save_never_resurrects_a_session_deleted_meanwhile(
     assert redis.zscore(keys.recent(), key) is None
     assert redis.hget(keys.login(), key) is None
     for uid in ("7", "8", "9"):
-        assert not redis.sismember(keys.user_sessions(uid), key)
+        assert redis.zscore(keys.user_sessions(uid), key) is None
+
+
+def as_old_set(redis: Any, uid: str) -> None:
+    """Write ``user-sessions:{uid}`` as the set that code before issue 19 kept."""
+    key = keys.user_sessions(uid)
+    if redis.type(key) == b"zset":
+        members = redis.zrange(key, 0, -1)
+        redis.delete(key)
+        redis.sadd(key, *members)
+
+
+def test_a_set_of_user_sessions_written_by_earlier_code_keeps_working(redis: Any) -> None:
+    a, b, c = saved(_auth_user_id="5"), saved(_auth_user_id="5"), saved(_auth_user_id="5")
+    key = keys.user_sessions(5)
+    as_old_set(redis, "5")
+    assert user_session_keys(5) == sorted([a.session_key, b.session_key, c.session_key])
+    c.flush()  # the delete script removes it from the set
+    assert redis.type(key) == b"set" and redis.scard(key) == 2
+    b.cycle_key()  # moves the session: the new key goes in, as a zset
+    assert redis.type(key) == b"zset"
+    assert user_session_keys(5) == sorted([a.session_key, b.session_key])
+    as_old_set(redis, "5")
+    d = saved(_auth_user_id="5")  # a login adds to it: a zset of all three
+    assert redis.type(key) == b"zset"
+    assert redis.zscore(key, d.session_key) == int(redis.zscore(key, d.session_key))
+    assert user_session_keys(5) == sorted([a.session_key, b.session_key, d.session_key])
+    as_old_set(redis, "5")
+    assert asyncio.run(aend_user_sessions(5, except_key=d.session_key)) == 2
+    connection.reset()
+    assert user_session_keys(5) == [d.session_key]
+    as_old_set(redis, "5")
+    redis.delete(keys.session(d.session_key))  # its TTL ran out, long ago
+    redis.zadd(keys.recent(), {d.session_key: 1.0})
+    assert SessionStore.clear_expired() is None and not redis.exists(key)

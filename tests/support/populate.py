@@ -68,7 +68,7 @@ def populate(
                 carts += [seen, cart_key]
             if uid:
                 login += [key, uid]
-                commands.append(("SADD", keys.user_sessions(uid), key))
+                commands.append(("ZADD", keys.user_sessions(uid), int(seen), key))
         commands.append(("ZADD", keys.recent(), *recent))
         if carts:
             commands.append(("ZADD", keys.carts(), *carts))

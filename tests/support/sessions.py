@@ -35,10 +35,10 @@ def assert_consistent(redis: Any) -> None:
     logins = redis.hgetall(keys.login())
     assert set(logins) <= live
     for session, uid in logins.items():
-        assert redis.sismember(keys.user_sessions(uid.decode()), session)
+        assert redis.zscore(keys.user_sessions(uid.decode()), session) is not None
     members = set()
     for uid in set(logins.values()):
-        members |= redis.smembers(keys.user_sessions(uid.decode()))
+        members |= set(redis.zrange(keys.user_sessions(uid.decode()), 0, -1))
     assert members == set(logins)
     assert {m.decode() for m in redis.zrange(keys.carts(), 0, -1)} == {
         keys.cart(k.decode()) for k in live

@@ -5,6 +5,24 @@
 -- ARGV: 1 data, 2 ttl, 3 now, 4 old key, 5 new key,
 --       6/7 head and tail of a user-sessions key
 -- Returns 1, or 0 when the new key is taken (nothing changed; pick another key).
+-- user-sessions:{UID} is a zset (score: the second a session was added; a small
+-- zset is a listpack, where Redis 7.0 keeps a small set as a hashtable). A set
+-- written by earlier code becomes a zset when a session is added to it.
+local function user_sessions_add(key, member, now)
+  if redis.call('TYPE', key).ok == 'set' then
+    local members = redis.call('SMEMBERS', key)
+    redis.call('DEL', key)
+    for i = 1, #members do redis.call('ZADD', key, now, members[i]) end
+  end
+  redis.call('ZADD', key, now, member)
+end
+local function user_sessions_remove(key, member)
+  if redis.call('TYPE', key).ok == 'set' then
+    redis.call('SREM', key, member)
+  else
+    redis.call('ZREM', key, member)
+  end
+end
 if not redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2], 'NX') then
   return 0
 end
@@ -27,8 +45,8 @@ local uid = redis.call('HGET', KEYS[8], old)
 if uid then
   local user_sessions = ARGV[6] .. uid .. ARGV[7]
   redis.call('HDEL', KEYS[8], old)
-  redis.call('SREM', user_sessions, old)
+  user_sessions_remove(user_sessions, old)
   redis.call('HSET', KEYS[8], new, uid)
-  redis.call('SADD', user_sessions, new)
+  user_sessions_add(user_sessions, new, math.floor(tonumber(ARGV[3])))
 end
 return 1

@@ -28,6 +28,15 @@ local SLICE = 1000
 -- is a third of it, so the loops below stay lean (a local call, no closures).
 local call = redis.call
 
+-- user-sessions:{UID}: a zset, or a set written by earlier code.
+local function user_sessions_remove(key, member)
+  if call('TYPE', key).ok == 'set' then
+    call('SREM', key, member)
+  else
+    call('ZREM', key, member)
+  end
+end
+
 local n, first = tonumber(ARGV[8]), 9
 local last = first + n - 1
 local limit_mode = mode == 'limit'
@@ -96,7 +105,7 @@ end
 for i = 1, d do
   local uid = uids[i]
   if uid ~= '' then
-    call('SREM', us_head .. uid .. us_tail, doomed[i])
+    user_sessions_remove(us_head .. uid .. us_tail, doomed[i])
   end
 end
 if report then
