@@ -41,7 +41,8 @@ from typing import Any
 from redis_sessions.conf import app_settings
 
 SCHEMA_VERSION = 1
-# What the engine makes (32 of Django's VALID_KEY_CHARS): no key is built from junk.
+# What the engine makes (28 of Django's VALID_KEY_CHARS; 32 before issue 19, and a
+# migrated key of Django's): no key is built from junk.
 _SESSION_KEY = re.compile(r"[a-z0-9]{8,64}")
 
 

@@ -36,7 +36,8 @@ from redis_sessions.inspection.ids import (
 from redis_sessions.inspection.paging import score_time
 from redis_sessions.inspection.sessions import SessionRow
 from redis_sessions.models import SessionRecord
-from redis_sessions.sessions.store import AUTH_USER_ID, SessionStore
+from redis_sessions.sessions import payload
+from redis_sessions.sessions.store import SessionStore
 from redis_sessions.sessions.users import end_user_sessions, user_session_keys
 
 # Session-data keys whose values are shown masked: hashes, tokens, secrets.
@@ -103,7 +104,7 @@ def session_detail(session_key: str) -> SessionDetail | None:
     if raw is not None:
         detail.data, detail.undecodable = decoded_data(raw)
     if detail.user_id is None and raw is not None:
-        detail.user_id = dict(detail.data).get(AUTH_USER_ID)
+        detail.user_id = dict(detail.data).get(payload.AUTH_USER_ID)
     if detail.user_id is not None:
         detail.username = usernames([detail.user_id]).get(detail.user_id)
         user_cart = run(client, [("HGETALL", keys.user_cart(detail.user_id))])[0]
@@ -120,7 +121,7 @@ def _quantities(reply: Any) -> dict[str, int]:
 def decoded_data(raw: bytes) -> tuple[list[tuple[str, str]], bool]:
     """``(sorted (name, shown value) pairs, undecodable)``; secret-looking values masked."""
     try:
-        data = SessionStore().serializer().loads(raw)
+        data = payload.decode(SessionStore().serializer(), raw)
         if not isinstance(data, dict):
             raise TypeError
     except Exception:

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from redis_sessions import connection, keys
 from redis_sessions.backends.redis import SessionStore
+from redis_sessions.connection import get_redis, run
 from redis_sessions.sessions.users import aend_user_sessions, end_user_sessions, user_session_keys
 
 
@@ -30,7 +31,7 @@ def saved(**data: Any) -> SessionStore:
 def test_create_writes_data_ttl_and_indexes(redis: Any) -> None:
     store = saved(a=1)
     key = store.session_key
-    assert key is not None and len(key) == 32
+    assert key is not None and len(key) == 28  # 144.7 bits of VALID_KEY_CHARS
     assert redis.ttl(keys.session(key)) == store.get_expiry_age()
     assert redis.zscore(keys.recent(), key) == pytest.approx(time.time(), abs=5)
     assert not redis.exists(keys.legacy_expires())  # expiry is the data key's TTL alone
@@ -72,6 +73,18 @@ def test_expiry_in_the_past_deletes_the_session_and_its_traces(redis: Any) -> No
     store.save()
     assert not redis.exists(keys.session(key))
     assert redis.zscore(keys.recent(), key) is None
+
+
+def test_a_32_character_key_of_an_older_session_stays_valid(redis: Any) -> None:
+    old = "abcdefgh12345678abcdefgh12345678"  # what the engine made before issue 19
+    run(get_redis(), [SessionStore.import_command(old, {"x": 1}, ttl=600)])
+    store = SessionStore(old)
+    assert store["x"] == 1
+    store["x"] = 2
+    store.save()
+    assert store.session_key == old and SessionStore(old)["x"] == 2
+    store.cycle_key()
+    assert store.session_key is not None and len(store.session_key) == 28
 
 
 def test_unknown_cookie_is_never_adopted(redis: Any) -> None:
