@@ -149,7 +149,12 @@ def ours(scenario: str, pop: Population, i: int) -> str:
 
 
 def session_views_only(
-    session_key: str | None, item_ids: Iterable[str], visitor: str | None = None
+    session_key: str | None,
+    item_ids: Iterable[str],
+    visitor: str | None = None,
+    client: str | None = None,
+    *,
+    new_session: bool = False,
 ) -> list[Command]:
     """The first command of ``counting.view_commands``: the session's own
     ``viewed:{KEY}`` script, without the global counters (``viewed:``,
