@@ -168,5 +168,11 @@ class Settings:
     CLUSTER = _Setting(bool, "the configured server is a node of a Redis Cluster")
     NODES = _Setting(_urls, "URLs of Redis Cluster seed nodes (any one that answers will do)")
 
+    @property
+    def session_cookie_age(self) -> int:
+        """Django's ``SESSION_COOKIE_AGE``: the longest expiry age of a session that
+        ``set_expiry`` did not lengthen (``clean_sessions`` finds expired ones by it)."""
+        return int(settings.SESSION_COOKIE_AGE)
+
 
 app_settings = Settings()
