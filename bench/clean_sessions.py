@@ -11,7 +11,7 @@ a 2-line cart; half logged in), written straight in the key layout, and cleans i
 to ``--limit`` sessions. Variants alternate within each round:
 
 * ``book``: the book's loop, batches of 100: ZCARD, ZRANGE, DEL viewed+cart, HDEL
-  login:, ZREM recent: (5 round trips per batch; leaves data, expires:, carts: and
+  login:, ZREM recent: (5 round trips per batch; leaves data, carts: and
   user-sessions behind, as the book's layout has none of them); its keys are built
   as the book builds them, a constant head plus the token;
 * ``ours``: ``clean_pass`` with no ``sessions_evicted`` receiver;

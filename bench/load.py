@@ -49,6 +49,7 @@ def virtual_user(
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), NoRedirect)
     latencies: list[float] = []
+    events: list[tuple[float, int]] = []  # (when the answer came, status; 0: no answer)
     errors: Counter[str] = Counter()
     acked: Counter[int] = Counter()
     unacked: Counter[int] = Counter()  # adds sent without a 302: applied or not
@@ -66,8 +67,10 @@ def virtual_user(
             status, text = exc.code, exc.read().decode(errors="replace")
         except OSError as exc:
             errors[type(exc).__name__] += 1
+            events.append((time.time(), 0))
             return 0, ""
         latencies.append(time.perf_counter() - started)
+        events.append((time.time(), status))
         if status >= 500:
             errors[f"HTTP {status}"] += 1
         return status, text
@@ -111,6 +114,7 @@ def virtual_user(
         {
             "vu": vu,
             "latencies": latencies,
+            "events": events,
             "errors": dict(errors),
             "acked": dict(acked),
             "unacked": dict(unacked),
@@ -141,99 +145,82 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--users", type=int, default=16, help="virtual users (threads)")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
-    parser.add_argument("--products", type=int, default=200)
-    args = parser.parse_args()
-
-    tmp = Path(tempfile.mkdtemp(prefix="load-"))
-    os.environ.setdefault("DATABASE_URL", f"sqlite:///{tmp / 'load.sqlite3'}")
-    os.environ["REDIS_KEY_PREFIX"] = f"load{os.getpid()}"
-    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.load_settings"
-    import django
-
-    django.setup()  # starts the embedded Redis unless REDIS_URL is set; exported below
+def prepare(products: int, users: int) -> tuple[dict[str, int], list[tuple[str, int]]]:
+    """Migrate, seed the demo and create the virtual users' accounts (in this process,
+    whose Django settings must be the site's); returns (user ids by name, product slugs)."""
     from django.contrib.auth import get_user_model
     from django.contrib.auth.hashers import make_password
     from django.core.management import call_command
 
     from demo_project.shop.models import Product
-    from redis_sessions.cart import Cart
 
     call_command("migrate", verbosity=0)
-    call_command("seed_demo", "--products", str(args.products), verbosity=0)
-    users = get_user_model()
+    call_command("seed_demo", "--products", str(products), verbosity=0)
+    model = get_user_model()
     password = make_password("load")
-    users.objects.bulk_create(
-        [users(username=f"load{vu}", password=password) for vu in range(args.users)],
+    model.objects.bulk_create(
+        [model(username=f"load{vu}", password=password) for vu in range(users)],
         ignore_conflicts=True,
     )
-    user_ids = dict(users.objects.filter(username__startswith="load").values_list("username", "pk"))
+    user_ids = dict(model.objects.filter(username__startswith="load").values_list("username", "pk"))
     slugs = list(Product.objects.order_by("pk").values_list("slug", "pk")[:100])
+    return user_ids, slugs
 
+
+def start_site(workers: int, loops: bool = True) -> tuple[list[subprocess.Popen[bytes]], str]:
+    """gunicorn (and the three loops) with this process's environment; waits for "/"."""
     env = dict(os.environ)
     port = free_port()
     procs = [
         subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "demo_project.wsgi",
-                "-w",
-                str(args.workers),
-                "-b",
-                f"127.0.0.1:{port}",
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=env,
+            [sys.executable, "-m", "gunicorn", "demo_project.wsgi", "-w", str(workers),
+             "-b", f"127.0.0.1:{port}", "--log-level", "warning"],
+            cwd=ROOT, env=env,
         )
-    ]
-    for command in ("clean_sessions", "rescale_viewed", "cache_rows"):
+    ]  # fmt: skip
+    for command in ("clean_sessions", "rescale_viewed", "cache_rows") if loops else ():
         procs.append(
             subprocess.Popen(
                 [sys.executable, "manage.py", command, "--interval", "1"],
-                cwd=ROOT,
-                env=env,
-                stdout=subprocess.DEVNULL,
+                cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
             )
-        )
+        )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(base + "/", timeout=2).read()
-                break
-            except OSError:
-                time.sleep(0.1)
-        queue: Any = multiprocessing.Queue()
-        driver = multiprocessing.Process(
-            target=drive, args=(base, args.users, slugs, args.seconds, queue)
-        )
-        started = time.perf_counter()
-        driver.start()
-        results = [queue.get(timeout=args.seconds + 60) for _ in range(args.users)]
-        driver.join()
-        elapsed = time.perf_counter() - started
-    finally:
-        for proc in procs:
-            proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(base + "/", timeout=2).read()
+            break
+        except OSError:
+            time.sleep(0.1)
+    return procs, base
 
-    latencies = sorted(x for r in results for x in r["latencies"])
-    errors: Counter[str] = Counter()
+
+def stop_site(procs: list[subprocess.Popen[bytes]]) -> None:
+    for proc in procs:
+        proc.send_signal(signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def run_load(base: str, users: int, slugs: list[tuple[str, int]], seconds: float) -> list[Any]:
+    """Drive the site from a second process; every virtual user's results."""
+    queue: Any = multiprocessing.Queue()
+    driver = multiprocessing.Process(target=drive, args=(base, users, slugs, seconds, queue))
+    driver.start()
+    results = [queue.get(timeout=seconds + 60) for _ in range(users)]
+    driver.join()
+    return results
+
+
+def check_carts(results: list[Any], user_ids: dict[str, int]) -> tuple[int, int, int]:
+    """(acknowledged adds, lost, applied twice), read back from Redis."""
+    from redis_sessions.cart import Cart
+
     lost = twice = acked_total = 0
     for r in results:
-        errors.update(r["errors"])
         if r["logged_in"]:
             cart = Cart.for_user(user_ids[f"load{r['vu']}"])
         elif r["session"]:
@@ -249,6 +236,42 @@ def main() -> None:
         sent = Counter({str(k): v for k, v in r["acked"].items()})
         sent.update({str(k): v for k, v in r["unacked"].items()})
         twice += sum(max(0, q - sent.get(pk, 0)) for pk, q in quantities.items())
+    return acked_total, lost, twice
+
+
+def setup_django(settings_module: str = "bench.load_settings") -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="load-"))
+    os.environ.setdefault("DATABASE_URL", f"sqlite:///{tmp / 'load.sqlite3'}")
+    os.environ["REDIS_KEY_PREFIX"] = f"load{os.getpid()}"
+    os.environ["DJANGO_SETTINGS_MODULE"] = settings_module
+    import django
+
+    django.setup()  # starts the embedded Redis unless REDIS_URL is set; exported below
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--users", type=int, default=16, help="virtual users (threads)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--products", type=int, default=200)
+    args = parser.parse_args()
+
+    setup_django()
+    user_ids, slugs = prepare(args.products, args.users)
+    procs, base = start_site(args.workers)
+    try:
+        started = time.perf_counter()
+        results = run_load(base, args.users, slugs, args.seconds)
+        elapsed = time.perf_counter() - started
+    finally:
+        stop_site(procs)
+
+    latencies = sorted(x for r in results for x in r["latencies"])
+    errors: Counter[str] = Counter()
+    for r in results:
+        errors.update(r["errors"])
+    acked_total, lost, twice = check_carts(results, user_ids)
     p = statistics.quantiles(latencies, n=100) if len(latencies) > 100 else [0.0] * 99
     print(
         f"{len(latencies)} requests in {elapsed:.1f} s from {args.users} virtual users, "

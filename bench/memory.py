@@ -149,7 +149,12 @@ def ours(scenario: str, pop: Population, i: int) -> str:
 
 
 def session_views_only(
-    session_key: str | None, item_ids: Iterable[str], visitor: str | None = None
+    session_key: str | None,
+    item_ids: Iterable[str],
+    visitor: str | None = None,
+    client: str | None = None,
+    *,
+    new_session: bool = False,
 ) -> list[Command]:
     """The first command of ``counting.view_commands``: the session's own
     ``viewed:{KEY}`` script, without the global counters (``viewed:``,
@@ -245,8 +250,8 @@ def user_sets(client: redis.Redis, uids: list[int]) -> Family:
     names = [keys.user_sessions(u) for u in uids]
     sizes, encoding = usage(client, names)
     pipe = client.pipeline(transaction=False)
-    for name in names:
-        pipe.scard(name)
+    for name in names:  # a zset since issue 19, a set before
+        pipe.zcard(name) if client.type(name) == b"zset" else pipe.scard(name)
     members = sum(pipe.execute())
     return Family("user-sessions:{UID}", encoding, len(names), sum(sizes) / members)
 
@@ -257,7 +262,6 @@ def breakdown(client: redis.Redis, scenario: str, pop: Population, made: list[st
     found = [
         per_key(client, "session:{KEY}", [keys.session(k) for k in sample]),
         per_member(client, "recent:", keys.recent(), n),
-        per_member(client, "expires:", keys.expires(), n),
         per_member(client, "login:", keys.login(), n),
     ]
     if scenario in ("login", "viewed"):

@@ -24,7 +24,7 @@ DEFAULTS: dict[str, Any] = {
     "SOCKET_TIMEOUT": 0.5,
     "SOCKET_CONNECT_TIMEOUT": 0.5,
     "MAX_CONNECTIONS": 100,
-    "CIRCUIT_BREAKER_SECONDS": 2.0,
+    "CIRCUIT_BREAKER_SECONDS": 0.25,
     # Keys (keys.py)
     "KEY_PREFIX": "rs",
     # Sessions and view counting (sessions/, analytics/)
@@ -57,8 +57,10 @@ DEFAULTS: dict[str, Any] = {
     "ROW_CACHE_MODELS": {},
     # Loops (clean_sessions, rescale_viewed, cache_rows)
     "LOCK_TIMEOUT": 30,
-    # Redis Cluster (connection/cluster.py): URL / CACHE_ALIAS names one node of a cluster
+    # Redis Cluster (connection/cluster.py): URL / CACHE_ALIAS names one node of a cluster,
+    # or NODES several (the seeds a process discovers the cluster from)
     "CLUSTER": False,
+    "NODES": None,
 }
 
 
@@ -90,6 +92,15 @@ def _forget(*, setting: str, **kwargs: Any) -> None:
 
 def _optional_str(value: Any) -> str | None:
     return str(value) if value else None
+
+
+def _urls(value: Any) -> tuple[str, ...]:
+    """A list of URLs, or one string of them separated by commas (as Django's
+    ``CACHES`` ``LOCATION``)."""
+    if not value:
+        return ()
+    parts = value.split(",") if isinstance(value, str) else value
+    return tuple(str(part).strip() for part in parts if str(part).strip())
 
 
 def _optional_float(value: Any) -> float | None:
@@ -155,6 +166,13 @@ class Settings:
     ROW_CACHE_MODELS: _Setting[dict[str, dict[str, Any]]] = _Setting(dict)
     LOCK_TIMEOUT = _Setting(int)
     CLUSTER = _Setting(bool, "the configured server is a node of a Redis Cluster")
+    NODES = _Setting(_urls, "URLs of Redis Cluster seed nodes (any one that answers will do)")
+
+    @property
+    def session_cookie_age(self) -> int:
+        """Django's ``SESSION_COOKIE_AGE``: the longest expiry age of a session that
+        ``set_expiry`` did not lengthen (``clean_sessions`` finds expired ones by it)."""
+        return int(settings.SESSION_COOKIE_AGE)
 
 
 app_settings = Settings()

@@ -36,8 +36,7 @@ NEEDED_COMMANDS = (
     "hget", "hset", "hdel", "hincrby", "sadd", "srem", "scan", "ping",
 )  # fmt: skip
 #: Global keys (the ``keys`` function that names each) and the type the app expects.
-INDEX_TYPES = {"login": "hash", "recent": "zset", "expires": "zset", "viewed_items": "zset",
-               "carts": "zset"}  # fmt: skip
+INDEX_TYPES = {"login": "hash", "recent": "zset", "viewed_items": "zset", "carts": "zset"}
 
 
 @dataclass(frozen=True)
@@ -314,7 +313,7 @@ def session_size(
     sessions = kinds.get("session:", 0)
     if not sessions:
         return Finding("session size", OK, "no session yet to measure")
-    indexes = [keys.recent(), keys.expires(), keys.login()]
+    indexes = [keys.recent(), keys.login()]
     sampled = [k for kind in PER_SESSION for k in sizes[kind]]
     try:
         replies = run(client, [*[("MEMORY", "USAGE", k) for k in sampled],

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET
 
 from redis_sessions import keys
 from redis_sessions.connection import get_redis, run
+from redis_sessions.connection.outages import Outage
 from redis_sessions.exceptions import RedisUnavailable
 
 #: The loops that write heartbeats (see ``loops.LoopRunner``).
@@ -30,6 +31,7 @@ LOOPS = ("clean_sessions", "rescale_viewed", "cache_rows")
 
 
 logger = logging.getLogger("redis_sessions")
+_outage = Outage(logger)
 
 
 def loop_status(raw: bytes | None, now: float) -> dict[str, Any] | None:
@@ -55,12 +57,14 @@ def health() -> dict[str, Any]:
         _, beats = run(get_redis(), [("PING",), ("MGET", *(keys.heartbeat(n) for n in LOOPS))])
     except RedisUnavailable as exc:
         # A fixed text: this endpoint is public, and the error names hosts and ports.
-        logger.warning("health: Redis unavailable: %s", exc)
+        # Logged once per outage: a load balancer probes every few seconds.
+        _outage.failed(logging.WARNING, "health: Redis unavailable: %s", exc)
         return {"ok": False, "redis": {"reachable": False, "error": "unavailable"}, "loops": {}}
     except redis.ResponseError as exc:  # e.g. an ACL user without MGET: still not usable
         logger.warning("health: Redis refused the probe: %s", exc)
         return {"ok": False, "redis": {"reachable": True, "error": "refused"}, "loops": {}}
     latency_ms = (time.perf_counter() - started) * 1000
+    _outage.ok()
     now = time.time()
     return {
         "ok": True,

@@ -11,8 +11,7 @@ key                             type    holds
 ``P:cart:user:{UID}``           hash    a user's cart, item -> quantity
 ``P:login:``                    hash    session key -> user id (logged-in index)
 ``P:recent:``                   zset    session key -> last-seen time
-``P:expires:``                  zset    session key -> expiry time
-``P:user-sessions:{UID}``       set     session keys of one user
+``P:user-sessions:{UID}``       zset    session keys of one user -> second added
 ``P:viewed:``                   zset    item -> minus its view count (the book's)
 ``P:views:{DAY}``               zset    item -> views that UTC day (YYYYMMDD)
 ``P:visitors:{DAY}:{ITEM}``     hll     distinct visitors of an item that day
@@ -27,10 +26,11 @@ key                             type    holds
 ==============================  ======  ============================================
 
 Keys of one session share the Redis Cluster hash tag ``{KEY}``; a user's keys share
-``{UID}``. Each global index (``login:``, ``recent:``, ``expires:``, ``viewed:``) is
-one key, under the book's name. The schema version is part of the prefix so
-that a release that changes a layout can run beside the previous one during a rolling
-deploy.
+``{UID}``. Each global index (``login:``, ``recent:``, ``viewed:``) is one key, under
+the book's name (``P:expires:``, a zset of expiry times, went in the release that
+brought memory per session down; ``clean_sessions`` unlinks an old one). The schema
+version is part of the prefix so that a release that changes a layout can run beside
+the previous one during a rolling deploy.
 """
 
 from __future__ import annotations
@@ -41,7 +41,8 @@ from typing import Any
 from redis_sessions.conf import app_settings
 
 SCHEMA_VERSION = 1
-# What the engine makes (32 of Django's VALID_KEY_CHARS): no key is built from junk.
+# What the engine makes (28 of Django's VALID_KEY_CHARS; 32 before issue 19, and a
+# migrated key of Django's): no key is built from junk.
 _SESSION_KEY = re.compile(r"[a-z0-9]{8,64}")
 
 
@@ -80,11 +81,11 @@ def session_load_keys(session_key: str) -> tuple[str, str]:
     return f"{p}session:{{{session_key}}}", f"{p}recent:"
 
 
-def session_save_keys(session_key: str) -> tuple[str, str, str, str, str, str]:
-    """``(session, recent:, expires:, login:, user-sessions head, tail)`` with one prefix
-    lookup (the session save builds these on every write)."""
+def session_save_keys(session_key: str) -> tuple[str, str, str, str, str]:
+    """``(session, recent:, login:, user-sessions head, tail)`` with one prefix lookup
+    (the session save builds these on every write)."""
     p = prefix()
-    return (f"{p}session:{{{session_key}}}", f"{p}recent:", f"{p}expires:", f"{p}login:",
+    return (f"{p}session:{{{session_key}}}", f"{p}recent:", f"{p}login:",
             f"{p}user-sessions:{{", "}")  # fmt: skip
 
 
@@ -111,15 +112,17 @@ def recent() -> str:
     return f"{prefix()}recent:"
 
 
-def expires() -> str:
+def legacy_expires() -> str:
+    """The ``expires:`` zset (session key -> expiry time) that earlier releases kept;
+    nothing writes it now, and ``clean_sessions`` unlinks it."""
     return f"{prefix()}expires:"
 
 
-def index_keys() -> tuple[str, str, str]:
-    """``(recent:, expires:, login:)`` with one prefix lookup (the session scripts that
-    touch all three: delete, cycle)."""
+def index_keys() -> tuple[str, str]:
+    """``(recent:, login:)`` with one prefix lookup (the session scripts that touch
+    both: delete, cycle, evict)."""
     p = prefix()
-    return f"{p}recent:", f"{p}expires:", f"{p}login:"
+    return f"{p}recent:", f"{p}login:"
 
 
 def viewed_items() -> str:

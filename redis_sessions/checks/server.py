@@ -1,6 +1,6 @@
 """The Redis server the app uses: E003, E005, W002, W003.
 
-Without ``URL`` the app takes its server from the django-redis cache named by
+Without ``URL`` (or ``NODES``) the app takes its server from the django-redis cache named by
 ``CACHE_ALIAS``; the hints name the django-redis caches that ``CACHES`` does have.
 """
 
@@ -32,8 +32,8 @@ def check_connection(app_configs: Sequence[AppConfig] | None = None, **kwargs: A
                 )
             )
     alias = valid_value("CACHE_ALIAS")
-    if valid_value("URL") or alias is None:
-        return errors  # URL wins over CACHE_ALIAS; a CACHE_ALIAS of the wrong type is E004
+    if valid_value("URL") or valid_value("NODES") or alias is None:
+        return errors  # URL/NODES win over CACHE_ALIAS; a CACHE_ALIAS of the wrong type is E004
     caches: dict[str, Any] = getattr(settings, "CACHES", {})
     if alias not in caches:
         errors.append(

@@ -1,4 +1,4 @@
-"""The values in ``REDIS_SESSIONS``: E001, E002, E004, E006-E011, E024.
+"""The values in ``REDIS_SESSIONS``: E001, E002, E004, E007-E009, E011, E024.
 
 ``RULES`` says what each setting's value must be; a test keeps it in step with
 ``conf.DEFAULTS``. A value of the wrong type is E004 and nothing more is said of it;
@@ -72,7 +72,9 @@ RULES: dict[str, Rule] = {
     "ROW_CACHE_MODELS": Rule(dict),
     "LOCK_TIMEOUT": _COUNT,
     "CLUSTER": Rule(bool),
-}
+    "NODES": Rule((list, tuple, str), optional=True,
+                  example="['redis://10.0.0.1:7000', 'redis://10.0.0.2:7000']"),
+}  # fmt: skip
 
 
 def setting(name: str) -> str:
@@ -129,14 +131,14 @@ def check_settings(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
     for name in DEFAULTS:
         if name in user:
             errors.extend(_value_errors(name, user[name]))
-    if user.get("CLUSTER") is True:
-        errors.extend(_cluster_errors(user))
     return errors
 
 
 def _kind_text(rule: Rule) -> str:
     kinds = {int: "an int", bool: "True or False", str: "a string", dict: "a dict"}
     text = kinds.get(rule.kind, "a number") if isinstance(rule.kind, type) else "a number"
+    if rule.kind == (list, tuple, str):
+        text = "a list of URLs (or one string of them separated by commas)"
     return f"{text} or None" if rule.optional else text
 
 
@@ -269,42 +271,3 @@ def _visitor_id_errors(path: str) -> list[Any]:
             id="redis_sessions.E024",
         )
     ]
-
-
-def _cluster_errors(user: dict[str, Any]) -> list[Any]:
-    """E006 and E010: what a Redis Cluster needs of the other settings."""
-    errors: list[Any] = []
-    breaker = user.get("CIRCUIT_BREAKER_SECONDS", DEFAULTS["CIRCUIT_BREAKER_SECONDS"])
-    if has_kind(breaker, RULES["CIRCUIT_BREAKER_SECONDS"]) and breaker == 0:  # < 0: E007
-        # redis-py's cluster pipeline sends a command again after a timed-out reply;
-        # only an open breaker stops that second send (a second increment).
-        errors.append(
-            checks.Error(
-                f"{setting('CLUSTER')} needs CIRCUIT_BREAKER_SECONDS above 0.",
-                hint="On a cluster, the open breaker is what keeps a write whose reply "
-                "timed out from being sent twice. Keep the default (2.0).",
-                id="redis_sessions.E006",
-            )
-        )
-    url = user.get("URL")
-    if not isinstance(url, str) or not url or _url_errors(url):
-        return errors
-    hint = "Name one node of the cluster: redis://host:port or rediss://host:port."
-    if urlsplit(url).scheme == "unix":
-        errors.append(
-            checks.Error(
-                f"{setting('URL')} is a unix socket: a Redis Cluster is reached by host and port.",
-                hint=hint,
-                id="redis_sessions.E010",
-            )
-        )
-    db = _parse_url(url).get("db")
-    if db:
-        errors.append(
-            checks.Error(
-                f"{setting('URL')} names database {db}: a Redis Cluster has only database 0.",
-                hint=hint + " Drop the /N (or ?db=N).",
-                id="redis_sessions.E010",
-            )
-        )
-    return errors

@@ -1,7 +1,8 @@
 """The one place that hands out Redis clients: ``get_redis()`` and ``get_async_redis()``.
 
-Both talk to the server named by ``REDIS_SESSIONS["URL"]`` or, by default, to the
-server of the django-redis cache alias ``CACHE_ALIAS``. The app builds its own pools
+Both talk to the server named by ``REDIS_SESSIONS["URL"]`` (on a Redis Cluster, the
+seed nodes of ``NODES``) or, by default, to the server of the django-redis cache alias
+``CACHE_ALIAS``. The app builds its own pools
 from that configuration instead of borrowing django-redis's client because it needs
 three things a shared cache client does not promise:
 
@@ -9,9 +10,10 @@ three things a shared cache client does not promise:
   request in well under a second, not after redis-py's default of several seconds;
 * no automatic retry: redis-py retries timeouts by default, and a retried HINCRBY or
   ZINCRBY is applied twice;
-* a circuit breaker: after a failure, calls to that server fail at once for
-  ``CIRCUIT_BREAKER_SECONDS`` instead of each waiting for its own timeout. It is kept
-  per server address, so on a Redis Cluster a dead node does not stop the client from
+* a circuit breaker: after a failure, calls to that server fail at once instead of
+  each waiting for its own timeout, and one call probes it every
+  ``CIRCUIT_BREAKER_SECONDS``; the probe's reply closes it. It is kept per server
+  address, so on a Redis Cluster a dead node does not stop the client from
   asking the other nodes for the new topology (redis-py does that after a connection
   error), nor requests to the healthy nodes.
 

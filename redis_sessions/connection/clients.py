@@ -28,12 +28,13 @@ from redis_sessions.connection.guard import (
     breaker,
     unavailable,
 )
-from redis_sessions.exceptions import ConfigurationError
+from redis_sessions.exceptions import ConfigurationError, RedisUnavailable
 
 
 def _source() -> tuple[type, dict[str, Any]]:
-    """The connection class and kwargs of the configured server."""
-    url = app_settings.URL
+    """The connection class and kwargs of the configured server (the first of
+    ``NODES``: every seed of a cluster shares its credentials and TLS)."""
+    url = app_settings.URL or next(iter(app_settings.NODES), None)
     if url:
         pool = redis.ConnectionPool.from_url(url)
     else:
@@ -166,26 +167,62 @@ def _cluster_kwargs() -> tuple[type, dict[str, Any]]:
     return cls, kwargs
 
 
+def seeds() -> list[tuple[str, int]]:
+    """``(host, port)`` of every seed node of the cluster: those of ``NODES``, or the
+    one node of ``URL`` / ``CACHE_ALIAS``. A client discovers the cluster from the
+    first seed that answers; one that is down is skipped (its breaker opens)."""
+    urls = app_settings.NODES
+    if not urls:
+        _, kwargs = _cluster_kwargs()
+        return [(str(kwargs["host"]), int(kwargs["port"]))]
+    found: list[tuple[str, int]] = []
+    for url in urls:
+        options = redis.connection.parse_url(url)
+        if "path" in options or "host" not in options:
+            raise ConfigurationError(f"NODES: {url!r} is not a redis:// or rediss:// URL.")
+        seed = (str(options["host"]), int(options.get("port") or 6379))
+        if seed not in found:
+            found.append(seed)
+    return found
+
+
+#: How soon a cluster client may ask for the topology again after an error (redis-py's
+#: default is 1 s): the refresh that learns a promoted replica's address then comes
+#: within this of the cluster turning ok, for the price of a CLUSTER SLOTS per this
+#: interval while a node is down.
+TOPOLOGY_REFRESH_SECONDS = 0.1
+
+
 def _cluster_client() -> Any:
-    """A RedisCluster from one node's address: the same short timeouts, no retries (a
+    """A RedisCluster from the seed nodes: the same short timeouts, no retries (a
     cluster-level ``Retry`` of 0: a retried command could apply twice), and guarded
-    node connections (breaker, round-trip count). Topology is discovered here."""
-    from redis.cluster import REDIS_ALLOWED_KEYS
+    node connections (breaker, round-trip count). Topology is discovered here, from
+    the first seed that answers: a seed whose breaker is open is skipped at once, so
+    a process that started with every seed down tries them again, one probe per
+    breaker period, on the calls that follow, and gets its client once one answers."""
+    from redis.cluster import REDIS_ALLOWED_KEYS, ClusterNode
 
     cls, kwargs = _cluster_kwargs()
-    host, port = kwargs.pop("host"), kwargs.pop("port")
+    (host, port), *others = seeds()
     kwargs = {k: v for k, v in kwargs.items() if k in REDIS_ALLOWED_KEYS}
+    for name in ("host", "port"):
+        kwargs.pop(name, None)
     try:
-        breaker.check(f"{host}:{port}")
-        # url=: only then does redis-py build node pools that take connection_class.
+        # url=: the first seed (credentials and TLS are in the kwargs), the rest as
+        # startup nodes: redis-py tries them all, in random order.
         return RedisCluster(
             url=f"redis://{host}:{port}", retry=redis.retry.Retry(NoBackoff(), 0),
+            startup_nodes=[ClusterNode(h, p) for h, p in others],
             connection_class=_guard(cls, _SyncGuard),
+            topology_refresh_min_interval=TOPOLOGY_REFRESH_SECONDS,
             max_connections=app_settings.MAX_CONNECTIONS, **kwargs,
         )  # fmt: skip
     except (redis.RedisError, OSError, *cluster.FAILURES) as exc:
-        breaker.trip(exc, f"{host}:{port}")
-        raise unavailable(exc) from exc
+        tried = ", ".join(f"{h}:{p}" for h, p in [(host, port), *others])
+        raise RedisUnavailable(
+            f"Redis is unavailable: no Redis Cluster seed node answered (tried {tried}; "
+            f"list more in REDIS_SESSIONS['NODES']): {exc}"
+        ) from exc
 
 
 def _async_cluster_client() -> Any:
@@ -195,18 +232,24 @@ def _async_cluster_client() -> Any:
     Unlike the sync client it takes no ``connection_class``: it builds every node's
     connections from the class in its shared ``connection_kwargs`` (read again for
     each node it discovers). That class is swapped for its guarded subclass before
-    the first command, in the kwargs and on the startup node already made, so every
-    node connection, those of the topology discovery too, is guarded.
+    the first command, in the kwargs and on the startup nodes already made, so every
+    node connection, those of the topology discovery too, is guarded. It discovers
+    the topology on its first command, and again on the next one if no seed answered.
     """
     _, kwargs = _cluster_kwargs()
     accepted = _init_params(AsyncRedisCluster)
-    kwargs = {k: v for k, v in kwargs.items() if k in accepted and k != "retry"}
-    # Every node the sync client knows seeds the discovery too: the configured node may
+    kwargs = {k: v for k, v in kwargs.items()
+              if k in accepted and k not in ("retry", "host", "port")}  # fmt: skip
+    # Every node the sync client knows seeds the discovery too: a configured seed may
     # be the master that just died (a new event loop builds a new client).
     known: list[Any] = _sync_client.get_nodes() if isinstance(_sync_client, RedisCluster) else []
-    seeds = [AsyncClusterNode(node.host, node.port) for node in known]
-    client = AsyncRedisCluster(retry=aredis.retry.Retry(NoBackoff(), 0), startup_nodes=seeds,
-                               max_connections=app_settings.MAX_CONNECTIONS, **kwargs)  # fmt: skip
+    addresses = dict.fromkeys([*seeds(), *((str(n.host), int(n.port)) for n in known)])
+    client = AsyncRedisCluster(
+        retry=aredis.retry.Retry(NoBackoff(), 0),
+        startup_nodes=[AsyncClusterNode(host, port) for host, port in addresses],
+        topology_refresh_min_interval=TOPOLOGY_REFRESH_SECONDS,
+        max_connections=app_settings.MAX_CONNECTIONS, **kwargs,
+    )  # fmt: skip
     shared = client.nodes_manager.connection_kwargs
     guarded = _guard(shared.get("connection_class", aredis.Connection), _AsyncGuard)
     shared["connection_class"] = client.connection_kwargs["connection_class"] = guarded

@@ -1,60 +1,18 @@
-"""The guard on every connection the app opens: a circuit breaker per server address,
-the round-trip count, and whether a failed step may have run in Redis."""
+"""The guard on every connection the app opens: the circuit breaker per server address
+(``breaker``), the round-trip count, and whether a failed step may have run in Redis."""
 
 from __future__ import annotations
 
-import logging
-import time
 from collections.abc import Sequence
 from typing import Any, Literal
 
 import redis
 import redis.asyncio as aredis
 
-from redis_sessions.conf import app_settings
+from redis_sessions.connection.breaker import BreakerOpen, breaker
 from redis_sessions.exceptions import RedisUnavailable, UnknownOutcome
 
-logger = logging.getLogger("redis_sessions")
-
-
-class BreakerOpen(redis.ConnectionError):
-    """A call refused by an open breaker: nothing was sent, and no new failure to
-    record (tripping again on it would keep the window open for as long as calls keep
-    coming, e.g. through Sentinel, whose new connections check the master's address
-    only inside their connect)."""
-
-
-class _Breaker:
-    """Circuit breaker per server address, shared by the sync and async clients of the
-    process (one address, so one window, on a single server or through Sentinel)."""
-
-    def __init__(self) -> None:
-        self.open_until: dict[str, float] = {}  # address -> end of its window
-        self.round_trips = 0  # every packed send is one round trip (tests count them)
-
-    def check(self, address: str) -> None:
-        until = self.open_until.get(address)
-        if until and time.monotonic() < until:
-            raise BreakerOpen(
-                "Redis circuit breaker is open after a recent failure; not trying again yet"
-            )
-
-    def trip(self, exc: BaseException, address: str) -> None:
-        window = app_settings.CIRCUIT_BREAKER_SECONDS
-        now = time.monotonic()
-        already_open = now < self.open_until.get(address, 0.0)
-        self.open_until[address] = now + window
-        if not already_open:
-            # Logged once per failure window, with no session contents.
-            logger.error(
-                "Redis unreachable (key prefix %r): %s; failing fast for %.1f s",
-                app_settings.KEY_PREFIX,
-                exc,
-                window,
-            )
-
-    def close(self) -> None:
-        self.open_until.clear()
+__all__ = ["MAY_HAVE_RUN", "BreakerOpen", "breaker", "round_trips", "unavailable"]
 
 
 def _address(conn: Any) -> str:
@@ -64,7 +22,6 @@ def _address(conn: Any) -> str:
     return str(path) if path else f"{getattr(conn, 'host', '')}:{getattr(conn, 'port', '')}"
 
 
-breaker = _Breaker()
 _FAILURES = (redis.ConnectionError, redis.TimeoutError, OSError)
 
 
@@ -75,19 +32,22 @@ def round_trips() -> int:
 
 class _watched:
     """Around one connection step: refuse while the breaker is open, trip it on a
-    failure, note whether the failed step may have run in Redis, count a round trip
-    (not the handshake of a new connection).
+    failure, close it on a reply, note whether the failed step may have run in Redis,
+    count a round trip (not the handshake of a new connection).
 
     A class rather than a @contextmanager generator: it runs three times per round
-    trip on the session hot path, and this costs a fraction of a generator's setup.
+    trip on the session hot path, and this costs a fraction of a generator's setup
+    (with every breaker closed, a step costs one dict lookup and one truth test more).
     """
 
     __slots__ = ("conn", "handshake", "reading", "sending")
 
     def __init__(self, conn: Any, *, check: bool = True, handshake: bool = False,
                  count: bool = False) -> None:  # fmt: skip
-        if check:
-            breaker.check(_address(conn))
+        if check and breaker.open_until:
+            address = _address(conn)
+            if breaker.check(address, conn):
+                conn._probing = address  # this connection probes: its reply closes it
         if count and not conn._handshaking:
             breaker.round_trips += 1
         if handshake:
@@ -100,12 +60,41 @@ class _watched:
     def __exit__(self, kind: Any, exc: Any, tb: Any) -> Literal[False]:
         if self.handshake:
             self.conn._handshaking = False
-        if exc is not None and isinstance(exc, _FAILURES):
+        if exc is None:
+            if self.reading and breaker.open_until:
+                replied(self.conn)
+            return False
+        if isinstance(exc, _FAILURES):
             _note_outcome(exc, handshake=self.handshake, reading=self.reading,
                           sending=self.sending)  # fmt: skip
-            if not isinstance(exc, BreakerOpen):
-                breaker.trip(exc, _address(self.conn))
+            failed(self.conn, exc)
+        elif self.reading and isinstance(exc, redis.ResponseError) and breaker.open_until:
+            replied(self.conn)  # an error reply is a reply: the server answers
         return False
+
+
+def replied(conn: Any) -> None:
+    """``conn`` read a reply: its server's breaker closes, and the breaker of the
+    address it probed (a Sentinel connection probes the old master's address and
+    reaches the promoted replica)."""
+    probing = getattr(conn, "_probing", None)
+    address = _address(conn)
+    if probing is None and address not in breaker.open_until:
+        return  # another server's breaker is open (a dead node): nothing to close here
+    conn._probing = None
+    breaker.succeeded(address, *((probing,) if probing else ()))
+
+
+def failed(conn: Any, exc: BaseException) -> None:
+    """A step of ``conn`` failed: trip its server's breaker (not for a refusal by the
+    breaker itself), and end the probe it was making, if any."""
+    probing = getattr(conn, "_probing", None)
+    conn._probing = None
+    address = _address(conn)
+    if not isinstance(exc, BreakerOpen):
+        breaker.trip(exc, address)
+    if probing and (probing != address or isinstance(exc, BreakerOpen)):
+        breaker.reopen(probing)
 
 
 #: Set on a redis-py error: True when the failed commands may have run in Redis.
@@ -137,6 +126,7 @@ class _SyncGuard:
     """
 
     _handshaking = False
+    _probing: str | None = None  # the address whose half-open breaker this one probes
 
     def connect(self, *args: Any, **kwargs: Any) -> Any:
         with _watched(self, handshake=True):
@@ -159,6 +149,7 @@ class _AsyncGuard:
     """``_SyncGuard`` for redis.asyncio connections."""
 
     _handshaking = False
+    _probing: str | None = None
 
     async def connect(self, *args: Any, **kwargs: Any) -> Any:
         with _watched(self, handshake=True):

@@ -9,11 +9,15 @@ the app's one log-once helper:
   reads and refuses writes) still logs at most once per ``every`` seconds.
 * ``throttled()`` is for failures with no "it works again" signal (a key of the wrong
   type): at most one line per ``every`` seconds.
+
+Both hold per process whatever the number of threads: the threads of a worker that
+fail together log one line between them (a lock around the decision to log).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from typing import Any
 
@@ -28,16 +32,26 @@ class Outage:
         self.every = every
         self.down = False
         self.logged_at = -float("inf")
+        self._lock = threading.Lock()
 
     def failed(self, level: int, message: str, *args: Any) -> bool:
         """Log ``message`` if this is a new outage; True if it logged."""
-        if self.down:
+        if self.down:  # the outage's later failures: no lock taken
             return False
-        self.down = True
-        return self.throttled(level, message, *args)
+        with self._lock:
+            if self.down:
+                return False
+            self.down = True
+            return self._log_unless_recent(level, message, args)
 
     def throttled(self, level: int, message: str, *args: Any) -> bool:
         """Log ``message`` unless a line was logged less than ``every`` seconds ago."""
+        if time.monotonic() - self.logged_at < self.every:
+            return False
+        with self._lock:
+            return self._log_unless_recent(level, message, args)
+
+    def _log_unless_recent(self, level: int, message: str, args: tuple[Any, ...]) -> bool:
         now = time.monotonic()
         if now - self.logged_at < self.every:
             return False

@@ -38,6 +38,8 @@ from redis_sessions.connection.guard import (
     _address,
     _note_outcome,
     breaker,
+    failed,
+    replied,
     unavailable,
 )
 
@@ -113,7 +115,8 @@ async def arun_raw(
     except (redis.ConnectionError, redis.TimeoutError) as exc:
         raise unavailable(exc) from exc  # connecting failed: nothing was sent
     try:
-        breaker.check(_address(conn))
+        if breaker.open_until and breaker.check(_address(conn), conn):
+            conn._probing = _address(conn)  # this round trip probes a half-open breaker
     except BreakerOpen as exc:  # nothing sent, nothing to record, the connection kept
         free.give(conn)
         raise unavailable(exc) from exc
@@ -171,7 +174,9 @@ class _RoundTrip:
                 await writer.drain()
                 reading = True
                 await self._read()
-                return self.replies
+            if breaker.open_until:
+                replied(conn)  # a reply: the server's breaker closes
+            return self.replies
         except (
             TimeoutError, asyncio.TimeoutError, redis.TimeoutError,  # as in _TIMEOUTS
             OSError, EOFError, redis.ConnectionError,
@@ -183,7 +188,7 @@ class _RoundTrip:
                 else redis.ConnectionError(f"Connection to Redis lost: {exc or type(exc).__name__}")
             )
             _note_outcome(failure, handshake=False, reading=reading, sending=not reading)
-            breaker.trip(failure, _address(self.conn))
+            failed(self.conn, failure)
             raise unavailable(failure, self.commands) from exc
 
     async def _read(self) -> None:

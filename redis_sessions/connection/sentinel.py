@@ -10,7 +10,8 @@ from the sync manager's sentinel addresses.
 
 After a failover, connections to the old master fail (refused, or READONLY once it
 comes back as a replica); the next connect asks the sentinels again, so requests
-recover by themselves once a replica is promoted and the breaker window has passed.
+recover by themselves once a replica is promoted: the breaker's next probe
+(within ``CIRCUIT_BREAKER_SECONDS``) asks the sentinels, reaches it and closes the breaker.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ the session's cart is the carts page's action, ``carts.cart_clear_view``.)
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -35,7 +36,8 @@ from redis_sessions.inspection.ids import (
 from redis_sessions.inspection.paging import score_time
 from redis_sessions.inspection.sessions import SessionRow
 from redis_sessions.models import SessionRecord
-from redis_sessions.sessions.store import AUTH_USER_ID, SessionStore
+from redis_sessions.sessions import payload
+from redis_sessions.sessions.store import SessionStore
 from redis_sessions.sessions.users import end_user_sessions, user_session_keys
 
 # Session-data keys whose values are shown masked: hashes, tokens, secrets.
@@ -72,19 +74,18 @@ def session_detail(session_key: str) -> SessionDetail | None:
     """Everything Redis holds about one session, or None when it is unknown."""
     data_key, viewed_key, cart_key = keys.session_keys(session_key)
     client = get_redis()
-    raw, ttl, seen, expires, user_id, viewed, cart = run(
+    raw, ttl, seen, user_id, viewed, cart = run(
         client,
         [
             ("GET", data_key),
             ("TTL", data_key),
             ("ZSCORE", keys.recent(), session_key),
-            ("ZSCORE", keys.expires(), session_key),
             ("HGET", keys.login(), session_key),
             ("ZREVRANGE", viewed_key, 0, -1, "WITHSCORES"),
             ("HGETALL", cart_key),
             *refs.remember([session_key]),  # its actions address it by reference
         ],
-    )[:7]
+    )[:6]
     if raw is None and seen is None and not cart:
         return None
     detail = SessionDetail(
@@ -92,7 +93,7 @@ def session_detail(session_key: str) -> SessionDetail | None:
         last_seen=score_time(seen),
         ttl=int(ttl) if int(ttl) >= 0 else None,
         user_id=None if user_id is None else text(user_id),
-        expires_at=score_time(expires),
+        expires_at=None if int(ttl) < 0 else score_time(time.time() + int(ttl)),
         viewed_items=[
             (item, t) for item, s in scored_pairs(viewed) if (t := score_time(s)) is not None
         ],
@@ -103,7 +104,7 @@ def session_detail(session_key: str) -> SessionDetail | None:
     if raw is not None:
         detail.data, detail.undecodable = decoded_data(raw)
     if detail.user_id is None and raw is not None:
-        detail.user_id = dict(detail.data).get(AUTH_USER_ID)
+        detail.user_id = dict(detail.data).get(payload.AUTH_USER_ID)
     if detail.user_id is not None:
         detail.username = usernames([detail.user_id]).get(detail.user_id)
         user_cart = run(client, [("HGETALL", keys.user_cart(detail.user_id))])[0]
@@ -120,7 +121,7 @@ def _quantities(reply: Any) -> dict[str, int]:
 def decoded_data(raw: bytes) -> tuple[list[tuple[str, str]], bool]:
     """``(sorted (name, shown value) pairs, undecodable)``; secret-looking values masked."""
     try:
-        data = SessionStore().serializer().loads(raw)
+        data = payload.decode(SessionStore().serializer(), raw)
         if not isinstance(data, dict):
             raise TypeError
     except Exception:

@@ -29,6 +29,7 @@ from redis_sessions.inspection.paging import (
     page_command,
     score_time,
 )
+from redis_sessions.sessions.users import user_session_keys
 
 
 @dataclass
@@ -75,7 +76,7 @@ def user_session_page(
 ) -> SessionPage:
     """The sessions of one user (from ``user-sessions:{UID}``), newest first."""
     client = get_redis()
-    members = sorted(text(m) for m in run(client, [("SMEMBERS", keys.user_sessions(user_id))])[0])
+    members = user_session_keys(user_id)
     if not members:
         return SessionPage([], 0, None)
     scores = run(client, [("ZMSCORE", keys.recent(), *members)])[0]

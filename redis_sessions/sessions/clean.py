@@ -1,7 +1,10 @@
 """One pass of ``clean_sessions``, and the loop around it (``clean_sessions()``).
 
-A pass first forgets sessions whose data Redis expired (so they do not count against
-the limit), then evicts the oldest sessions beyond ``limit``, in batches of
+A pass first unlinks the ``expires:`` zset of earlier releases (if any), forgets
+sessions whose data Redis expired (picked from ``recent:``: those last seen more than
+``SESSION_COOKIE_AGE`` ago; the step keeps any still alive, and the pass steps over
+them, so each is checked once a pass), so they do not count against the limit, then
+evicts the oldest sessions beyond ``limit``, in batches of
 ``batch_size``. Each batch is one atomic step (``eviction.evict_command``); the pick
 of a later batch travels in the same round trip as the eviction of the current one
 (a pipeline, not MULTI: the pick only reads, and the script re-checks whatever it
@@ -39,7 +42,9 @@ from redis_sessions.sessions.eviction import (
     evict_command,
     evict_frame,
     expired_candidates,
+    expired_cutoff,
     expired_pick_command,
+    legacy_cleanup_command,
     notify,
     over_limit_pick_commands,
     parse_evicted,
@@ -97,14 +102,15 @@ class _Pass:
         # pipelined behind it, and that pick would be stale (a wasted batch).
         load = ("SCRIPT", "LOAD", SESSION_EVICT.source)
         pick = expired_pick_command(self.batch, offset)
-        picked = expired_candidates(run(self.client, [load, pick])[1])
+        picked = expired_candidates(run(self.client, [load, legacy_cleanup_command(), pick])[2])
         while picked:
             if not self.keep_going():
                 return False
             before = self.stats["survivors"]
             reply = self._step(EXPIRED, picked, [expired_pick_command(self.batch, offset)])
             if self.stats["survivors"] > before:
-                # Some were still alive and stay due: step over them and pick again.
+                # Some were still alive (a longer set_expiry) and stay in the range:
+                # step over them and pick again, so the pass moves on and ends.
                 offset += self.stats["survivors"] - before
                 reply = [run(self.client, [expired_pick_command(self.batch, offset)])[0]]
             picked = expired_candidates(reply[0])
@@ -212,14 +218,15 @@ def clean_pass(
     """One pass: forget expired sessions, then keep the newest ``limit``.
 
     Returns the pass summary (stored in the heartbeat). ``dry_run`` only counts, in
-    one round trip: sessions beyond the limit and entries due in ``expires:`` (the
-    two overlap when an expired session is also beyond the limit).
+    one round trip: sessions beyond the limit and sessions idle for more than
+    ``SESSION_COOKIE_AGE`` (expired, but for a longer ``set_expiry``; the two overlap
+    when an expired session is also beyond the limit).
     """
     limit = app_settings.SESSION_LIMIT if limit is None else limit
     batch = batch_size or app_settings.CLEAN_BATCH_SIZE
     if dry_run:
-        size, due = run(get_redis(), [("ZCARD", keys.recent()),
-                                      ("ZCOUNT", keys.expires(), "-inf", time.time())])  # fmt: skip
+        idle = ("ZCOUNT", keys.recent(), "-inf", f"({expired_cutoff()!r}")
+        size, due = run(get_redis(), [("ZCARD", keys.recent()), idle])
         return {"dry_run": True, "sessions": size, "over_limit": max(0, size - limit),
                 "expired_due": due}  # fmt: skip
     one = _Pass(limit, batch, keep_going, on_batch)

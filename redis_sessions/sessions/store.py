@@ -2,11 +2,14 @@
 
 Behaves like Django's own engines (``SessionBase`` contract, sync and async) and adds
 the book's token model: every load refreshes the session's last-seen time in
-``recent:``; every save keeps ``recent:``, ``expires:``, ``login:`` and the per-user
-index in step with the data, in the same round trip.
+``recent:``; every save keeps ``recent:``, ``login:`` and the per-user index in step
+with the data, in the same round trip. The data key's TTL is the session's expiry;
+``clean_sessions`` finds the index entries of expired sessions from ``recent:``.
 
-Round trips: a load is one (GET + ZADD XX in one pipeline; XX so that a made-up
-cookie or a flushed session never enters the index); a save is one (a Lua script, so
+Round trips: a load is one (GET + ZADD XX CH in one pipeline; XX so that a made-up
+cookie or a flushed session never enters the index; CH tells a cookie whose data Redis
+expired but whose index entries are still there: that load removes them, one more
+round trip, rather than keep them alive); a save is one (a Lua script, so
 the SET NX/XX and the index updates are atomic and conditional on each other).
 Queued ``record_view`` calls ride along with the next of these.
 
@@ -27,6 +30,7 @@ out. Undecodable data is an empty session plus a warning on
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import time
@@ -56,12 +60,18 @@ from redis_sessions.connection import (
 )
 from redis_sessions.connection.integrity import is_wrong_type, settle
 from redis_sessions.connection.scripts import Command
-from redis_sessions.sessions import eviction
+from redis_sessions.exceptions import RedisUnavailable
+from redis_sessions.sessions import eviction, payload
+from redis_sessions.sessions.eviction import Candidate
 from redis_sessions.sessions.scripts import SESSION_CYCLE, SESSION_DELETE, SESSION_SAVE
 
-# django.contrib.auth.SESSION_KEY, spelt out so the engine works without the auth app.
-AUTH_USER_ID = "_auth_user_id"
 _security_log = logging.getLogger("django.security.SuspiciousSession")
+#: Characters of a new session key, from Django's VALID_KEY_CHARS (36): 28 of them are
+#: 144.7 bits (Django's 32: 165.4), well above 128. A key is a member of recent:,
+#: login: and user-sessions:{UID}; at 28 characters its string is in jemalloc's
+#: 32-byte size class instead of the 48-byte one, 16 B less per index entry
+#: (docs/benchmarks.md). Keys of 32 characters (older sessions) stay valid.
+KEY_LENGTH = 28
 _installed: bool | None = None
 
 
@@ -82,8 +92,13 @@ def _serializer(path: str) -> Any:
     return import_string(path)
 
 
+def _notify_stale(picked: list[Candidate], reply: Any) -> None:
+    if not isinstance(reply, Exception):
+        eviction.notify(eviction.parse_evicted(eviction.EXPIRED, picked, reply))
+
+
 def _user_id(data: dict[str, Any]) -> str:
-    user_id = data.get(AUTH_USER_ID)
+    user_id = data.get(payload.AUTH_USER_ID)
     return "" if user_id is None else str(user_id)
 
 
@@ -107,6 +122,8 @@ class SessionStore(SessionBase):
         self._indexed_uid: str | None = ""
         self._saving_uid: str | None = None
         self._seen = False
+        # A key whose data Redis expired while its index entries remain (seen by a load).
+        self._stale: str | None = None
         # (key, payload) this object last wrote, and the payload being written.
         self._saved: tuple[str, Any] | None = None
         self._saving: Any = None
@@ -125,7 +142,10 @@ class SessionStore(SessionBase):
     def _get_new_session_key(self) -> str:
         # No EXISTS round trip: creation is SET NX, and a (never seen) collision
         # raises CreateError and picks again.
-        return get_random_string(32, VALID_KEY_CHARS)
+        return get_random_string(KEY_LENGTH, VALID_KEY_CHARS)
+
+    async def _aget_new_session_key(self) -> str:
+        return self._get_new_session_key()
 
     # -- queued views (analytics.record_view) -------------------------------------------
     def queue_view(
@@ -148,11 +168,13 @@ class SessionStore(SessionBase):
 
     def flush_views(self) -> None:
         """Send views still queued (end of request): one round trip, or none."""
+        self._forget_stale()  # a load outside load() (the page cache's) may leave one
         commands = self._take_views(self.session_key)
         if commands:
             settle(run(get_redis(), commands, raise_errors=False), best_effort=True)
 
     async def aflush_views(self) -> None:
+        await self._aforget_stale()
         commands = self._take_views(self.session_key)
         if commands:
             settle(await arun(get_async_redis(), commands, raise_errors=False), best_effort=True)
@@ -162,7 +184,7 @@ class SessionStore(SessionBase):
         data_key, recent = keys.session_load_keys(session_key)
         commands: list[Command] = [
             ("GET", data_key),
-            ("ZADD", recent, "XX", time.time(), session_key),
+            ("ZADD", recent, "XX", "CH", time.time(), session_key),
         ]
         if self._queued_views:
             commands += self._take_views(session_key)
@@ -178,11 +200,15 @@ class SessionStore(SessionBase):
         settle([raw])
         if raw is None:
             # Unknown or expired key: never adopt it (a client-chosen cookie gets a
-            # fresh key when the session is saved).
+            # fresh key when the session is saved). Expired with its entries still in
+            # recent: (the ZADD XX CH changed a score): they go now, not one
+            # SESSION_COOKIE_AGE after this request (see _forget_stale).
+            if replies[1] == 1 and self._session_key is not None:
+                self._stale = self._session_key
             self._session_key = None
             return {}
         try:
-            data = self.serializer().loads(raw)
+            data = payload.decode(self.serializer(), raw)
             if not isinstance(data, dict):
                 raise TypeError(f"session data is a {type(data).__name__}, not a dict")
         except Exception as exc:
@@ -209,22 +235,21 @@ class SessionStore(SessionBase):
             self._saving = None
             return [self._delete_command(session_key), *self._take_views(None)]
         now = time.time()
-        data_key, recent, expires, login, head, tail = keys.session_save_keys(session_key)
+        data_key, recent, login, head, tail = keys.session_save_keys(session_key)
         uid = self._saving_uid = _user_id(data)
-        payload = self._saving = self.serializer().dumps(data)
+        value = self._saving = payload.encode(self.serializer(), data)
         if uid == self._indexed_uid and not script:
             # The common save: the user did not change, so the login indexes stay as
-            # they are. SET NX/XX decides; the ZADDs only touch a member that exists
+            # they are. SET NX/XX decides; the ZADD only touches a member that exists
             # (XX: never re-index a session flushed meanwhile) or that is new (NX: never
-            # move another session's scores), so no MULTI or script is needed.
-            commands: list[Command] = [("SET", data_key, payload, "EX", ttl, mode)]
+            # move another session's score), so no MULTI or script is needed.
+            commands: list[Command] = [("SET", data_key, value, "EX", ttl, mode)]
             if mode == "NX" or not self._seen:  # a load in this request already did it
                 commands.append(("ZADD", recent, mode, now, session_key))
-            commands.append(("ZADD", expires, mode, now + ttl, session_key))
             return commands + self._take_views(session_key)
         save = SESSION_SAVE.command(
-            [data_key, recent, expires, login],
-            [payload, ttl, mode, now, now + ttl, session_key, uid, head, tail],
+            [data_key, recent, login],
+            [value, ttl, mode, now, session_key, uid, head, tail],
         )
         return [save, *self._take_views(session_key)]
 
@@ -254,7 +279,7 @@ class SessionStore(SessionBase):
         return SESSION_CYCLE.command(
             [old_data, new_data, old_viewed, new_viewed, old_cart, new_cart,
              *keys.index_keys(), keys.carts()],
-            [self.serializer().dumps(data), ttl, now, now + ttl, old, new, head, tail],
+            [payload.encode(self.serializer(), data), ttl, now, old, new, head, tail],
         )  # fmt: skip
 
     def _prepare_save(self, must_create: bool, data: dict[str, Any]) -> list[Command]:
@@ -283,16 +308,39 @@ class SessionStore(SessionBase):
         saved, data = self._saved, getattr(self, "_session_cache", None)
         if saved is None or data is None or saved[0] != self._session_key:
             return False
-        return bool(self.serializer().dumps(data) == saved[1])
+        return bool(payload.encode(self.serializer(), data) == saved[1])
+
+    # -- a key whose data Redis expired (found by a load) -------------------------------
+    # Evicted as clean_sessions would: every trace, only if its data is still gone (the
+    # script re-checks), the signal sent. Best effort: the load itself succeeded, and
+    # the cleaner does it otherwise.
+    def _take_stale(self) -> list[Candidate]:
+        stale, self._stale = self._stale, None
+        return [] if stale is None else [(stale, "")]
+
+    def _forget_stale(self) -> None:
+        for picked in filter(None, [self._take_stale()]):
+            command = eviction.evict_command(eviction.EXPIRED, picked, eviction.wants_carts())
+            with contextlib.suppress(RedisUnavailable):
+                _notify_stale(picked, run(get_redis(), [command], raise_errors=False)[0])
+
+    async def _aforget_stale(self) -> None:
+        for picked in filter(None, [self._take_stale()]):
+            command = eviction.evict_command(eviction.EXPIRED, picked, eviction.wants_carts())
+            with contextlib.suppress(RedisUnavailable):
+                reply = (await arun(get_async_redis(), [command], raise_errors=False))[0]
+                _notify_stale(picked, reply)
 
     # -- the SessionBase contract (sync) -----------------------------------------------
     def load(self) -> dict[str, Any]:
         session_key = self.session_key
         if session_key is None:
             return {}
-        return self._loaded(
+        data = self._loaded(
             run_raw(get_redis(), self._load_commands(session_key), raise_errors=False)
         )
+        self._forget_stale()
+        return data
 
     @property
     def is_loaded(self) -> bool:
@@ -313,6 +361,7 @@ class SessionStore(SessionBase):
         self.accessed = True  # as SessionBase._get_session does on a load
         rest = replies[len(load) :]
         settle(rest)
+        self._forget_stale()
         return rest
 
     def exists(self, session_key: str | None) -> bool:
@@ -408,7 +457,9 @@ class SessionStore(SessionBase):
         if session_key is None:
             return {}
         commands = self._load_commands(session_key)
-        return self._loaded(await arun_raw(get_async_redis(), commands, raise_errors=False))
+        data = self._loaded(await arun_raw(get_async_redis(), commands, raise_errors=False))
+        await self._aforget_stale()
+        return data
 
     async def aexists(self, session_key: str | None) -> bool:
         if session_key is not None and session_key == self._cycled_from:

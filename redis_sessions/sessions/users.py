@@ -10,6 +10,7 @@ from django.db import transaction
 
 from redis_sessions import keys
 from redis_sessions.connection import arun, get_async_redis, get_redis, run
+from redis_sessions.connection.integrity import is_wrong_type, settle
 from redis_sessions.exceptions import RedisUnavailable
 from redis_sessions.sessions.store import SessionStore
 
@@ -20,10 +21,23 @@ def _user_id(user: Any) -> str:
     return str(getattr(user, "pk", user))
 
 
+def _members_commands(user: Any) -> list[tuple[Any, ...]]:
+    # A zset; a set if earlier code wrote it and no session was added since (the
+    # session scripts turn it into a zset then). Asking both in one round trip: the
+    # one of the wrong type answers WRONGTYPE, a missing key two empty lists.
+    key = keys.user_sessions(_user_id(user))
+    return [("ZRANGE", key, 0, -1), ("SMEMBERS", key)]
+
+
+def _members(replies: list[Any]) -> list[str]:
+    found = [r for r in replies if not is_wrong_type(r)]
+    settle(found)
+    return sorted({m.decode() for reply in found for m in reply})
+
+
 def user_session_keys(user: Any) -> list[str]:
     """Session keys of ``user`` (a user or a user id); one round trip."""
-    members = run(get_redis(), [("SMEMBERS", keys.user_sessions(_user_id(user)))])[0]
-    return sorted(m.decode() for m in members)
+    return _members(run(get_redis(), _members_commands(user), raise_errors=False))
 
 
 def _end_commands(session_keys: list[str], except_key: str | None) -> list[tuple[Any, ...]]:
@@ -42,8 +56,8 @@ def end_user_sessions(user: Any, except_key: str | None = None) -> int:
 
 async def aend_user_sessions(user: Any, except_key: str | None = None) -> int:
     client = get_async_redis()
-    members = (await arun(client, [("SMEMBERS", keys.user_sessions(_user_id(user)))]))[0]
-    commands = _end_commands(sorted(m.decode() for m in members), except_key)
+    members = _members(await arun(client, _members_commands(user), raise_errors=False))
+    commands = _end_commands(members, except_key)
     return sum(await arun(client, commands)) if commands else 0
 
 

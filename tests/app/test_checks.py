@@ -24,6 +24,7 @@ from redis_sessions.views import server_error
 #: The checks that read REDIS_SESSIONS.
 SETTING_CHECKS = (
     checks.check_settings,
+    checks.check_cluster,
     checks.check_connection,
     checks.check_cart_model,
     checks.check_row_cache,
@@ -74,7 +75,11 @@ RIGHT: dict[str, Any] = {
     "ROW_CACHE_MODELS": {"shop.Product": {"fields": ["name", "supplier_id"], "timeout": 60}},
     "LOCK_TIMEOUT": 10,
     "CLUSTER": True,
+    "NODES": ["redis://10.0.0.1:7000", "redis://10.0.0.2:7000"],
 }
+
+#: What a setting's right value needs of the others (NODES: a cluster's, instead of URL).
+WITH: dict[str, dict[str, Any]] = {"NODES": {"CLUSTER": True, "URL": None}}
 
 #: A value of the wrong type for every setting (E004).
 WRONG_TYPE: dict[str, Any] = {
@@ -110,6 +115,7 @@ WRONG_TYPE: dict[str, Any] = {
     "ROW_CACHE_MODELS": ["shop.Product"],
     "LOCK_TIMEOUT": None,
     "CLUSTER": "yes",
+    "NODES": 7000,
 }
 
 
@@ -125,7 +131,7 @@ def test_the_demo_configuration_passes_every_check() -> None:
 @pytest.mark.parametrize("name", sorted(DEFAULTS))
 def test_a_right_value_of_each_setting_passes(name: str) -> None:
     assert found(**{name: DEFAULTS[name]}) == []
-    assert found(**{name: RIGHT[name]}) == []
+    assert found(**{name: RIGHT[name]}, **WITH.get(name, {})) == []
 
 
 @pytest.mark.parametrize("name", sorted(DEFAULTS))
@@ -163,6 +169,15 @@ MISTAKES: list[tuple[dict[str, Any], str]] = [
     ({"URL": "redis://localhost?db=one"}, "E009"),
     ({"CLUSTER": True, "URL": "redis://localhost:7000/2"}, "E010"),
     ({"CLUSTER": True, "URL": "unix:///run/redis.sock"}, "E010"),
+    ({"CLUSTER": True, "URL": None, "NODES": []}, "E013"),
+    ({"CLUSTER": True, "URL": None, "NODES": ["redis://a:7000", "unix:///r.sock"]}, "E013"),
+    ({"CLUSTER": True, "URL": None, "NODES": "redis://a:7000,redis://b:7000/1"}, "E013"),
+    ({"CLUSTER": True, "URL": None, "NODES": ["redis://a:7000", "a:7001"]}, "E013"),
+    ({"CLUSTER": True, "URL": None, "NODES": ["redis://a:7000", "rediss://b:7000"]}, "E013"),
+    ({"CLUSTER": True, "URL": None, "NODES": ["redis://:pw@a:7000", "redis://b:7000"]}, "E013"),
+    ({"CLUSTER": True, "URL": None, "NODES": ["redis://a:7000", None]}, "E013"),
+    ({"CLUSTER": False, "URL": None, "NODES": ["redis://a:7000"]}, "E013"),
+    ({"CLUSTER": True, "URL": "redis://a:7000", "NODES": ["redis://b:7000"]}, "E013"),
     ({"KEY_PREFIX": "a{b}"}, "E011"),
     ({"KEY_PREFIX": "my shop"}, "E011"),
     ({"KEY_PREFIX": "rs*"}, "E011"),
@@ -199,7 +214,7 @@ def test_each_kind_of_mistake_has_its_own_id_and_a_hint(
 
 def test_every_error_id_of_the_settings_is_exercised() -> None:
     exercised = {check_id for _, check_id in MISTAKES} | {"E001", "E004", "E005"}
-    assert exercised == {f"E{n:03}" for n in [*range(1, 12), 20, 21, 22, 24]}
+    assert exercised == {f"E{n:03}" for n in [*range(1, 12), 13, 20, 21, 22, 24]}  # E012 retired
 
 
 def test_the_hints_say_what_to_write() -> None:
@@ -211,6 +226,22 @@ def test_the_hints_say_what_to_write() -> None:
     assert "'delay'" in found(ROW_CACHE_MODELS={"shop.Product": {"dealy": 1}})[0].hint
     assert "'name'" in found(ROW_CACHE_MODELS={"shop.Product": {"fields": ["nmae"]}})[0].hint
     assert "25 (the default)" in found(VIEWED_LIMIT=0)[0].hint
+
+
+def test_nodes_may_be_one_string_of_urls_separated_by_commas() -> None:
+    nodes = "redis://10.0.0.1:7000, redis://10.0.0.2:7000"
+    assert found(CLUSTER=True, URL=None, NODES=nodes) == []
+    with override_settings(REDIS_SESSIONS={"NODES": nodes}):
+        from redis_sessions.conf import app_settings
+
+        assert app_settings.NODES == ("redis://10.0.0.1:7000", "redis://10.0.0.2:7000")
+
+
+def test_each_bad_node_is_named_in_its_own_error() -> None:
+    errors = found(CLUSTER=True, URL=None, NODES=["redis://a:7000/2", "unix:///r.sock"])
+    assert ids(errors) == ["redis_sessions.E013"] * 2
+    assert "'redis://a:7000/2'" in errors[0].msg and "database 2" in errors[0].msg
+    assert "'unix:///r.sock'" in errors[1].msg and "redis://" in errors[1].hint
 
 
 def test_several_mistakes_are_all_reported_at_once() -> None:
@@ -422,7 +453,7 @@ def test_every_check_id_is_documented_and_every_documented_id_exists() -> None:
     page = (Path(__file__).resolve().parents[2] / "docs" / "settings.md").read_text()
     documented = set(re.findall(r"^\| `redis_sessions\.([EW]\d{3})` \|", page, flags=re.M))
     assert used == documented
-    assert len(used) == 27
+    assert len(used) == 28
 
 
 @override_settings(

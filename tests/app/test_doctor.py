@@ -241,7 +241,7 @@ def test_bytes_per_session_are_sampled_and_warn_when_maxmemory_cannot_hold_the_l
         store["n"] = n
         store.save()
     size = next(f for f in diagnose().findings if f.check == "session size")
-    # A small session's data key, its recent:/expires: entries: a few hundred bytes.
+    # A small session's data key, its recent: entry: a few hundred bytes.
     assert 100 < size.data["bytes_per_session"] < 2000
     assert size.verdict == WARN  # 10,000,000 sessions do not fit in 64 MiB
     assert "more than maxmemory" in size.detail

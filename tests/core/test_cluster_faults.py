@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from redis_sessions import connection, keys
+from redis_sessions.connection import guard
 from redis_sessions.exceptions import RedisUnavailable
 
 
@@ -40,7 +41,7 @@ def test_after_a_node_times_out_the_async_cluster_client_fails_fast_until_the_br
     key = keys.session("pausedsession0001")
     process = process_of(cluster, key)
 
-    async def scenario() -> tuple[float, float, str, list[Any]]:
+    async def scenario() -> tuple[float, float, str, float, list[Any]]:
         client = connection.get_async_redis()
         await connection.arun(client, [("SET", key, "1")])  # topology known, connection warm
         os.kill(process.pid, signal.SIGSTOP)
@@ -53,16 +54,27 @@ def test_after_a_node_times_out_the_async_cluster_client_fails_fast_until_the_br
             with pytest.raises(RedisUnavailable) as raised:
                 await connection.arun(client, [("GET", key)])
             second = time.monotonic() - started
+            # After a timeout on a cluster the breaker holds at least four socket
+            # timeouts (1.2 s), longer than CIRCUIT_BREAKER_SECONDS (1 s): redis-py's
+            # resend of the timed-out command must find it still open.
+            held = max(guard.breaker.open_until.values()) - time.monotonic()
         finally:
             os.kill(process.pid, signal.SIGCONT)
-        await asyncio.sleep(1.2)  # the breaker's window (CIRCUIT_BREAKER_SECONDS)
-        return first, second, str(raised.value), await connection.arun(client, [("GET", key)])
+        deadline = time.monotonic() + 5  # the hold, then one probe
+        while True:
+            try:
+                return (first, second, str(raised.value), held,
+                        await connection.arun(client, [("GET", key)]))  # fmt: skip
+            except RedisUnavailable:
+                assert time.monotonic() < deadline, "the node did not answer again"
+                await asyncio.sleep(0.05)
 
-    first, second, error, after = asyncio.run(scenario())
+    first, second, error, held, after = asyncio.run(scenario())
     assert first >= 0.25  # the first call waited for its SOCKET_TIMEOUT
     assert second < 0.1  # the next one failed at once, without a send
     assert "circuit breaker is open" in error
-    assert after == [b"1"]  # the node answers again once the window is over
+    assert held > 1.0  # more than CIRCUIT_BREAKER_SECONDS
+    assert after == [b"1"]  # the node answers again once the breaker lets a probe by
 
 
 def test_a_later_step_refused_on_a_dead_node_reports_an_unknown_outcome(

@@ -79,3 +79,45 @@ def test_a_full_redis_is_logged_once_however_many_pages_it_refuses(
             Client(raise_request_exception=False).get("/pc/item/f/")
     outages = [r for r in caplog.records if "Redis unavailable" in r.getMessage()]
     assert len(outages) == 1
+
+
+def test_a_full_redis_is_logged_once_per_process_by_threads_serving_pages_together(
+    full_redis: Any, caplog: Any, monkeypatch: Any
+) -> None:
+    """The threads of a worker hit the same full Redis at once (issue 18: under load
+    the page cache's warning must still be one line per outage per process)."""
+    import threading
+    import time
+
+    from redis_sessions import keys
+    from redis_sessions.connection.outages import Outage
+    from redis_sessions.pagecache import engine, pending
+
+    monkeypatch.setattr(pending.outage, "outage", Outage(engine.logger))  # none logged yet
+    for n in range(10):
+        full_redis.zincrby(keys.viewed_items(), -100, f"t{n}")
+    full_redis.config_set("maxmemory", 1)
+    statuses: list[int] = []
+    start = threading.Barrier(8)
+
+    def browse() -> None:
+        client = Client(raise_request_exception=False)
+        start.wait()
+        until = time.monotonic() + 1.5
+        n = 0
+        while time.monotonic() < until:
+            statuses.append(client.get(f"/pc/item/t{n % 10}/").status_code)
+            statuses.append(client.get(f"/view/item-{n}/").status_code)
+            n += 1
+
+    with caplog.at_level(logging.WARNING, logger="redis_sessions"):
+        threads = [threading.Thread(target=browse) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    full_redis.config_set("maxmemory", 0)
+    assert len(statuses) > 100 and set(statuses) == {200}  # pages served uncached
+    messages = [r.getMessage() for r in caplog.records if r.name == "redis_sessions"]
+    assert sum("page cache: Redis unavailable" in m for m in messages) == 1
+    assert sum("Redis is full" in m for m in messages) == 1

@@ -285,6 +285,67 @@ def _(s: Space) -> Command:
     return eviction.evict_command(eviction.EXPIRED, picked, report=True)
 
 
+# -- user-sessions:{UID} written as a set by earlier code (issue 19 made it a zset) -----
+
+
+def old_set(s: Space, uid: str) -> None:
+    """Turn ``user-sessions:{uid}`` into the set that earlier code wrote."""
+    key = keys.user_sessions(uid)
+    members = s.redis.zrange(key, 0, -1)
+    s.redis.delete(key)
+    if members:
+        s.redis.sadd(key, *members)
+
+
+@scenario("session_save", "a login added to an old set of the user's sessions (now a zset)", 1)
+def _(s: Space) -> Command:
+    saved(**{AUTH: "7"})
+    saved(**{AUTH: "7"})
+    old_set(s, "7")
+    store = saved(a=1)
+    s.clock.advance(5)
+    store[AUTH] = "7"
+    return save_command(store)
+
+
+@scenario("session_save", "a session of user 7 (an old set) saved as user 8", 1)
+def _(s: Space) -> Command:
+    saved(**{AUTH: "7"})
+    store = saved(**{AUTH: "7"}, a=1)
+    old_set(s, "7")
+    s.clock.advance(5)
+    store[AUTH] = "8"
+    return save_command(store)
+
+
+@scenario("session_delete", "a logged-in session listed in an old set", 1)
+def _(s: Space) -> Command:
+    saved(**{AUTH: "7"})
+    store = saved(**{AUTH: "7"})
+    old_set(s, "7")
+    return SessionStore._delete_command(key_of(store))
+
+
+@scenario("session_cycle", "a logged-in session listed in an old set", 1)
+def _(s: Space) -> Command:
+    saved(**{AUTH: "7"})
+    store = saved(**{AUTH: "7"}, a=1)
+    old_set(s, "7")
+    s.clock.advance(5)
+    return cycle(store, "n" * 32)
+
+
+@scenario("session_evict", "expired: a session listed in an old set",
+          [b"01", [b"7"], [[]], 0])  # fmt: skip
+def _(s: Space) -> Command:
+    saved(**{AUTH: "7"})
+    gone = saved(**{AUTH: "7"})
+    old_set(s, "7")
+    s.redis.delete(keys.session(key_of(gone)))
+    s.clock.advance(SessionStore().get_expiry_age() + 1)
+    return eviction.evict_command(eviction.EXPIRED, eviction.pick_expired(batch=10), report=True)
+
+
 # == cart ===============================================================================
 
 

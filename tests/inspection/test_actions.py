@@ -196,7 +196,7 @@ def test_a_deleted_users_sessions_and_cart_can_still_be_ended_and_cleared(redis:
     put_cart(redis, keys.user_cart(alice.pk), {"1": 1})
     uid = alice.pk
     alice.delete()  # her sessions are ended after commit; this one is written back by hand
-    redis.sadd(keys.user_sessions(uid), key)
+    redis.zadd(keys.user_sessions(uid), {key: 1})
     client = client_for(staff("ops", "view_sessions", "manage_sessions", "manage_carts"))
     assert "of <strong>user " in client.get(f"{ADMIN}users/{uid}/end-sessions/").content.decode()
     assert client.post(f"{ADMIN}users/{uid}/end-sessions/").status_code == 302

@@ -92,8 +92,8 @@ def _product(choices: list[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
 def snapshot(redis: Any) -> dict[bytes, Any]:
     """Every key of the test's prefix with its serialized value (DUMP); the session
     indexes by their members only, since each request of the operator moves its own
-    session's last-seen and expiry scores."""
-    touched = {keys.recent().encode(), keys.expires().encode()}
+    session's last-seen score."""
+    touched = {keys.recent().encode()}
     return {
         k: sorted(redis.zrange(k, 0, -1)) if k in touched else redis.dump(k)
         for k in redis.scan_iter(match=keys.scan_pattern(), count=1000)

@@ -67,7 +67,7 @@ def test_any_cookie_gets_a_fresh_session_and_builds_no_key_from_it(redis: Any, c
     fresh = response.cookies["sessionid"].value
     assert fresh != cookie
     made = set(redis.scan_iter(match=keys.scan_pattern(), count=1000)) - before
-    allowed = {k.encode() for k in (keys.session(fresh), keys.recent(), keys.expires())}
+    allowed = {k.encode() for k in (keys.session(fresh), keys.recent())}
     assert made and made <= allowed
     assert redis.zscore(keys.recent(), cookie) is None
     SessionStore(fresh).delete()
@@ -152,7 +152,6 @@ WRONG_TYPES: dict[str, Callable[[str], str]] = {
     "session-is-a-hash": keys.session,
     "viewed-of-session-is-a-string": keys.viewed,
     "recent-is-a-string": lambda _: keys.recent(),
-    "expires-is-a-string": lambda _: keys.expires(),
     "login-is-a-string": lambda _: keys.login(),
     "global-viewed-is-a-hash": lambda _: keys.viewed_items(),
 }
@@ -190,7 +189,7 @@ def test_a_key_of_the_wrong_type_is_logged_and_never_a_500(
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("case", ["recent-is-a-string", "expires-is-a-string", "login-is-a-string"])
+@pytest.mark.parametrize("case", ["recent-is-a-string", "login-is-a-string"])
 def test_login_and_logout_work_with_a_broken_global_index(
     redis: Any, case: str, django_user_model: Any, caplog: Any
 ) -> None:

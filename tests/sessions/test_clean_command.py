@@ -48,10 +48,10 @@ def test_verbosity_2_logs_every_batch(redis: Any) -> None:
 
 def test_dry_run_counts_and_removes_nothing(redis: Any) -> None:
     populate(8)
-    redis.zadd(keys.expires(), {session_key(0): 1.0})
+    redis.zadd(keys.recent(), {session_key(0): 1.0})  # idle for decades
     before = key_space(redis)
     out = clean("--once", "--dry-run", "--limit", "3")
-    assert "dry run: 8 sessions, 5 beyond the limit, 1 due in expires:" in out
+    assert "dry run: 8 sessions, 5 beyond the limit, 1 idle past SESSION_COOKIE_AGE" in out
     assert key_space(redis) == before
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from typing import Any
 
 import pytest
@@ -37,7 +38,7 @@ def test_a_session_touched_after_the_pick_survives_with_its_cart_and_login(redis
     assert evicted.survivors == 1
     assert redis.exists(keys.session(touched), keys.viewed(touched), keys.cart(touched)) == 3
     assert redis.hget(keys.login(), touched) == user_id(0).encode()
-    assert redis.sismember(keys.user_sessions(user_id(0)), touched)
+    assert redis.zscore(keys.user_sessions(user_id(0)), touched) is not None
     assert redis.zscore(keys.recent(), touched) is not None
     assert redis.zcard(keys.recent()) == 7
     assert_consistent(redis)
@@ -73,37 +74,87 @@ def test_limit_keeps_exactly_the_newest_sessions_and_a_second_pass_changes_nothi
     assert {k: redis.dump(k) for k in key_space(redis)} == before
 
 
+def idle(redis: Any, *session_keys: str) -> None:
+    """Last seen longer ago than SESSION_COOKIE_AGE (a year ago)."""
+    redis.zadd(keys.recent(), {key: time.time() - 365 * 24 * 3600 for key in session_keys})
+
+
 def expire_by_ttl(redis: Any, *session_keys: str) -> None:
-    """What Redis does when a session's TTL runs out: its data key disappears."""
+    """What Redis does when a session's TTL runs out: its data key disappears (by then
+    it was last seen at least its expiry age ago)."""
     for key in session_keys:
         redis.delete(keys.session(key))
-        redis.zadd(keys.expires(), {key: 1.0})
+    idle(redis, *session_keys)
 
 
-def test_expired_sessions_go_but_a_live_session_stays_whatever_its_expires_score(
+def test_expired_sessions_go_but_a_live_session_stays_however_long_ago_it_was_seen(
     redis: Any,
 ) -> None:
     populate(5)
     expire_by_ttl(redis, session_key(1), session_key(3))
-    redis.zadd(keys.expires(), {session_key(4): 1.0})  # due, but its data is still there
+    idle(redis, session_key(4))  # idle, but its data is still there
     long_lived = SessionStore()
     long_lived["x"] = 1
     long_lived.set_expiry(10 * 365 * 24 * 3600)  # beyond SESSION_COOKIE_AGE
     long_lived.save()
+    assert long_lived.session_key is not None
+    idle(redis, long_lived.session_key)
 
     summary = clean_pass(limit=1000)
 
     assert summary["expired"] == 2 and summary["over_limit"] == 0
-    assert summary["survivors"] == 1
+    assert summary["survivors"] == 2
     live = {k.decode() for k in redis.zrange(keys.recent(), 0, -1)}
     assert live == {session_key(i) for i in (0, 2, 4)} | {long_lived.session_key}
     assert not redis.exists(keys.viewed(session_key(1)), keys.cart(session_key(3)))
 
 
+def test_a_pass_walks_past_idle_sessions_still_alive_and_ends(redis: Any) -> None:
+    # 20 idle sessions, every other one still alive (a longer set_expiry), picked in
+    # batches of 3: the pass steps over the live ones and removes every expired one.
+    populate(20)
+    idle(redis, *[session_key(i) for i in range(20)])
+    expire_by_ttl(redis, *[session_key(i) for i in range(0, 20, 2)])
+    summary = clean_pass(limit=1000, batch_size=3)
+    assert summary["expired"] == 10 and summary["survivors"] == 10 and summary["complete"]
+    assert {k.decode() for k in redis.zrange(keys.recent(), 0, -1)} == {
+        session_key(i) for i in range(1, 20, 2)
+    }
+    assert_consistent(redis)
+    # A second pass checks the live ones again (once each) and removes nothing.
+    again = clean_pass(limit=1000, batch_size=3)
+    assert again["expired"] == 0 and again["survivors"] == 10
+
+
+def test_an_expired_session_seen_recently_stays_until_cookie_age_after_its_last_request(
+    redis: Any,
+) -> None:
+    # A shorter set_expiry: Redis expired the data, but the session was last seen less
+    # than SESSION_COOKIE_AGE ago, so a pass does not look at it yet (docs/sessions.md).
+    populate(3)
+    redis.delete(keys.session(session_key(1)))
+    assert clean_pass(limit=1000)["expired"] == 0
+    assert redis.zscore(keys.recent(), session_key(1)) is not None
+    idle(redis, session_key(1))  # SESSION_COOKIE_AGE later
+    assert clean_pass(limit=1000)["expired"] == 1
+    assert_consistent(redis)
+
+
+def test_a_pass_unlinks_the_expires_zset_of_earlier_releases(redis: Any) -> None:
+    populate(2)
+    redis.zadd(keys.legacy_expires(), {session_key(0): 1.0, session_key(1): 2.0})
+    clean_pass(limit=1000)
+    assert not redis.exists(keys.legacy_expires())
+    redis.zadd(keys.legacy_expires(), {session_key(0): 1.0})
+    clear_expired()
+    assert not redis.exists(keys.legacy_expires())
+
+
 def test_expired_sessions_are_removed_before_the_limit_counts(redis: Any) -> None:
     populate(10)
-    expire_by_ttl(redis, session_key(8), session_key(9))  # the newest two
-    clean_pass(limit=5, batch_size=3)
+    expire_by_ttl(redis, session_key(8), session_key(9))
+    summary = clean_pass(limit=5, batch_size=3)
+    assert summary["expired"] == 2 and summary["over_limit"] == 3
     assert [k.decode() for k in redis.zrange(keys.recent(), 0, -1)] == [
         session_key(i) for i in range(3, 8)
     ]
@@ -120,7 +171,7 @@ def test_clearsessions_forgets_expired_sessions(redis: Any) -> None:
 
 def test_clear_expired_steps_over_due_sessions_that_are_still_alive(redis: Any) -> None:
     populate(5)
-    redis.zadd(keys.expires(), {session_key(i): 1.0 for i in range(5)})
+    idle(redis, *[session_key(i) for i in range(5)])
     expire_by_ttl(redis, session_key(4))
     assert clear_expired(batch=2) == 1
     assert redis.zcard(keys.recent()) == 4
@@ -194,7 +245,7 @@ def test_a_pass_costs_one_round_trip_per_batch(redis: Any, no_receivers: None) -
     populate(30)
     before = connection.round_trips()
     summary = clean_pass(limit=0, batch_size=10)
-    # One pick of expires:, one first pick of recent:, then each batch carries the
+    # One pick of idle sessions, one first pick of the oldest, then each batch carries the
     # next pick with it.
     assert summary["batches"] == 3
     assert connection.round_trips() - before == 2 + 3

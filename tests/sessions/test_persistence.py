@@ -27,6 +27,11 @@ def durable_redis(settings: Any) -> Iterator[embedded.EmbeddedRedis]:
         "URL": server.url,
         "CART_VALIDATE_ITEMS": False,  # bare ids: no database rows needed
         "CART_MAX_QUANTITY": WRITES,  # 5,000 adds over 37 lines exceed the default 99
+        # Durability, not latency: on a busy machine an AOF write behind a slow disk
+        # may take longer than the default 0.5 s, and a timed-out write would fail the
+        # test for a reason it does not test (it failed so once under load).
+        "SOCKET_TIMEOUT": 10.0,
+        "SOCKET_CONNECT_TIMEOUT": 10.0,
     }
     yield server
     server.stop()

@@ -10,12 +10,14 @@ from typing import Any
 
 import django
 import pytest
+from django.conf import settings
 from django.contrib.sessions.backends.base import CreateError, UpdateError
 from django.utils import timezone
 
-from redis_sessions import keys
+from redis_sessions import connection, keys
 from redis_sessions.backends.redis import SessionStore
-from redis_sessions.sessions.users import end_user_sessions, user_session_keys
+from redis_sessions.connection import get_redis, run
+from redis_sessions.sessions.users import aend_user_sessions, end_user_sessions, user_session_keys
 
 
 def saved(**data: Any) -> SessionStore:
@@ -29,12 +31,10 @@ def saved(**data: Any) -> SessionStore:
 def test_create_writes_data_ttl_and_indexes(redis: Any) -> None:
     store = saved(a=1)
     key = store.session_key
-    assert key is not None and len(key) == 32
+    assert key is not None and len(key) == 28  # 144.7 bits of VALID_KEY_CHARS
     assert redis.ttl(keys.session(key)) == store.get_expiry_age()
     assert redis.zscore(keys.recent(), key) == pytest.approx(time.time(), abs=5)
-    assert redis.zscore(keys.expires(), key) == pytest.approx(
-        time.time() + store.get_expiry_age(), abs=5
-    )
+    assert not redis.exists(keys.legacy_expires())  # expiry is the data key's TTL alone
     assert redis.hget(keys.login(), key) is None
 
 
@@ -73,7 +73,18 @@ def test_expiry_in_the_past_deletes_the_session_and_its_traces(redis: Any) -> No
     store.save()
     assert not redis.exists(keys.session(key))
     assert redis.zscore(keys.recent(), key) is None
-    assert redis.zscore(keys.expires(), key) is None
+
+
+def test_a_32_character_key_of_an_older_session_stays_valid(redis: Any) -> None:
+    old = "abcdefgh12345678abcdefgh12345678"  # what the engine made before issue 19
+    run(get_redis(), [SessionStore.import_command(old, {"x": 1}, ttl=600)])
+    store = SessionStore(old)
+    assert store["x"] == 1
+    store["x"] = 2
+    store.save()
+    assert store.session_key == old and SessionStore(old)["x"] == 2
+    store.cycle_key()
+    assert store.session_key is not None and len(store.session_key) == 28
 
 
 def test_unknown_cookie_is_never_adopted(redis: Any) -> None:
@@ -107,6 +118,41 @@ def test_load_refreshes_last_seen_but_never_indexes_unknown_keys(redis: Any) -> 
     assert redis.zscore(keys.recent(), "zzzzzzzz12345678") is None
 
 
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_cookie_whose_data_redis_expired_takes_its_traces_with_it(redis: Any, mode: str) -> None:
+    # The index entries of an expired session would otherwise stay until
+    # SESSION_COOKIE_AGE after the last request that presented its cookie.
+    gone = saved(_auth_user_id="5")
+    alive = saved(_auth_user_id="5")
+    key = gone.session_key
+    assert key is not None
+    redis.zadd(keys.viewed(key), {"i": 1})
+    redis.delete(keys.session(key))  # its TTL ran out
+    store = SessionStore(key)
+    data = store.load() if mode == "sync" else asyncio.run(store.aload())
+    connection.reset()
+    assert data == {} and store.session_key is None
+    assert redis.zscore(keys.recent(), key) is None
+    assert redis.hget(keys.login(), key) is None
+    assert not redis.exists(keys.viewed(key))
+    assert user_session_keys(5) == [alive.session_key]
+
+
+@pytest.mark.single_server("single-server round-trip budget")
+def test_a_dead_cookie_costs_one_round_trip_more_and_a_made_up_one_none() -> None:
+    gone = saved(a=1)
+    key = gone.session_key
+    assert key is not None
+    get_redis().delete(keys.session(key))  # its TTL ran out
+    before = connection.round_trips()
+    SessionStore(key).load()
+    assert connection.round_trips() - before == 2  # the load, then the eviction
+    before = connection.round_trips()
+    SessionStore(key).load()  # its traces are gone now: the load alone
+    SessionStore("zzzzzzzz12345678").load()
+    assert connection.round_trips() - before == 2
+
+
 def test_create_raises_create_error_when_key_taken() -> None:
     first = saved(x=1)
     clash = SessionStore()
@@ -126,7 +172,7 @@ def test_save_after_other_request_flushed_raises_and_resurrects_nothing(redis: A
     assert not redis.exists(keys.session(key))
     assert redis.hget(keys.login(), key) is None
     assert redis.zscore(keys.recent(), key) is None
-    assert not redis.sismember(keys.user_sessions(7), key)
+    assert redis.zscore(keys.user_sessions(7), key) is None
 
 
 @pytest.mark.parametrize("raw", [b"not json", b"[1, 2]", b"\xff\xfe", b'"str"'])
@@ -201,7 +247,6 @@ def test_cycle_key_moves_data_viewed_items_cart_and_indexes(redis: Any) -> None:
     old_traces = [k for k in redis.scan_iter(match=keys.scan_pattern()) if old.encode() in k]
     assert old_traces == []
     assert redis.zscore(keys.recent(), old) is None
-    assert redis.zscore(keys.expires(), old) is None
     assert redis.hget(keys.login(), old) is None
     assert redis.zscore(keys.carts(), keys.cart(old)) is None
 
@@ -249,7 +294,8 @@ def test_clear_expired_forgets_sessions_redis_expired(redis: Any) -> None:
     gone = saved(_auth_user_id="3")
     redis.zadd(keys.viewed(gone.session_key), {"i": 1})
     redis.delete(keys.session(gone.session_key))  # as if its TTL ran out
-    redis.zadd(keys.expires(), {gone.session_key: time.time() - 1})
+    # ... and was last seen more than SESSION_COOKIE_AGE ago
+    redis.zadd(keys.recent(), {gone.session_key: time.time() - 2 * settings.SESSION_COOKIE_AGE})
     SessionStore.clear_expired()
     assert redis.zscore(keys.recent(), gone.session_key) is None
     assert redis.hget(keys.login(), gone.session_key) is None
@@ -357,7 +403,40 @@ def test_a_save_never_resurrects_a_session_deleted_meanwhile(
             asyncio.run(store.asave())
     assert not redis.exists(keys.session(key))
     assert redis.zscore(keys.recent(), key) is None
-    assert redis.zscore(keys.expires(), key) is None
     assert redis.hget(keys.login(), key) is None
     for uid in ("7", "8", "9"):
-        assert not redis.sismember(keys.user_sessions(uid), key)
+        assert redis.zscore(keys.user_sessions(uid), key) is None
+
+
+def as_old_set(redis: Any, uid: str) -> None:
+    """Write ``user-sessions:{uid}`` as the set that code before issue 19 kept."""
+    key = keys.user_sessions(uid)
+    if redis.type(key) == b"zset":
+        members = redis.zrange(key, 0, -1)
+        redis.delete(key)
+        redis.sadd(key, *members)
+
+
+def test_a_set_of_user_sessions_written_by_earlier_code_keeps_working(redis: Any) -> None:
+    a, b, c = saved(_auth_user_id="5"), saved(_auth_user_id="5"), saved(_auth_user_id="5")
+    key = keys.user_sessions(5)
+    as_old_set(redis, "5")
+    assert user_session_keys(5) == sorted([a.session_key, b.session_key, c.session_key])
+    c.flush()  # the delete script removes it from the set
+    assert redis.type(key) == b"set" and redis.scard(key) == 2
+    b.cycle_key()  # moves the session: the new key goes in, as a zset
+    assert redis.type(key) == b"zset"
+    assert user_session_keys(5) == sorted([a.session_key, b.session_key])
+    as_old_set(redis, "5")
+    d = saved(_auth_user_id="5")  # a login adds to it: a zset of all three
+    assert redis.type(key) == b"zset"
+    assert redis.zscore(key, d.session_key) == int(redis.zscore(key, d.session_key))
+    assert user_session_keys(5) == sorted([a.session_key, b.session_key, d.session_key])
+    as_old_set(redis, "5")
+    assert asyncio.run(aend_user_sessions(5, except_key=d.session_key)) == 2
+    connection.reset()
+    assert user_session_keys(5) == [d.session_key]
+    as_old_set(redis, "5")
+    redis.delete(keys.session(d.session_key))  # its TTL ran out, long ago
+    redis.zadd(keys.recent(), {d.session_key: 1.0})
+    assert SessionStore.clear_expired() is None and not redis.exists(key)

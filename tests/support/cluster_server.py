@@ -14,7 +14,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import redis
@@ -47,11 +47,31 @@ class Cluster:
     processes: list[subprocess.Popen[bytes]]
     ports: list[int]
     directory: Path
+    commands: list[list[str]] = field(default_factory=list)  # each node's command line
 
     @property
     def url(self) -> str:
         """The URL of one node (any node lets a cluster client discover the rest)."""
         return f"redis://127.0.0.1:{self.ports[0]}/0"
+
+    def urls(self) -> list[str]:
+        return [f"redis://127.0.0.1:{port}" for port in self.ports]
+
+    def kill(self, index: int) -> None:
+        """``kill -9`` one node (its directory and ``nodes.conf`` stay)."""
+        self.processes[index].kill()
+        self.processes[index].wait()
+
+    def restart(self, index: int, timeout: float = 10.0) -> None:
+        """Start a killed node again on its port, from its ``nodes.conf`` (the same node
+        id and slots; no data: the test nodes keep none), and wait until it answers."""
+        self.processes[index] = subprocess.Popen(self.commands[index],
+                                                 preexec_fn=_die_with_parent)  # fmt: skip
+        client = redis.Redis(host="127.0.0.1", port=self.ports[index], socket_timeout=2)
+        try:
+            _wait_up(client, time.monotonic() + timeout)
+        finally:
+            client.close()
 
     def stop(self) -> None:
         for process in self.processes:
@@ -68,7 +88,7 @@ class Cluster:
 
 def _node(
     binary: str, directory: Path, node_timeout_ms: int
-) -> tuple[subprocess.Popen[bytes], int]:
+) -> tuple[subprocess.Popen[bytes], int, list[str]]:
     port = _free_port()
     node_dir = directory / str(port)
     node_dir.mkdir()
@@ -78,7 +98,7 @@ def _node(
             "--daemonize", "no", "--logfile", str(node_dir / "redis.log"),
             # a replica syncs at once (Redis 7 waits 5 s for more replicas by default)
             "--repl-diskless-sync-delay", "0"]  # fmt: skip
-    return subprocess.Popen(args, preexec_fn=_die_with_parent), port
+    return subprocess.Popen(args, preexec_fn=_die_with_parent), port, args
 
 
 def _wait_up(client: redis.Redis, deadline: float) -> None:
@@ -100,12 +120,13 @@ def start(masters: int = 3, timeout: float = 20.0, *, replicas: int = 0,
     masters first, then the replicas in master order)."""
     binary = find_redis_server()
     directory = Path(tempfile.mkdtemp(prefix="redis-anatomy-cluster-"))
-    processes, ports = [], []
+    processes, ports, commands = [], [], []
     for _ in range(masters):
-        process, port = _node(binary, directory, node_timeout_ms)
+        process, port, command = _node(binary, directory, node_timeout_ms)
         processes.append(process)
         ports.append(port)
-    cluster = Cluster(processes, ports, directory)
+        commands.append(command)
+    cluster = Cluster(processes, ports, directory, commands)
     try:
         clients = [redis.Redis(host="127.0.0.1", port=port, socket_timeout=2) for port in ports]
         deadline = time.monotonic() + timeout
@@ -157,9 +178,10 @@ def _add_replicas(cluster: Cluster, binary: str, per_master: int, node_timeout_m
     for master in masters:
         master_id = node_id(master)
         for _ in range(per_master):
-            process, port = _node(binary, cluster.directory, node_timeout_ms)
+            process, port, command = _node(binary, cluster.directory, node_timeout_ms)
             cluster.processes.append(process)
             cluster.ports.append(port)
+            cluster.commands.append(command)
             replica = redis.Redis(host="127.0.0.1", port=port, socket_timeout=2)
             _wait_up(replica, deadline)
             seed.execute_command("CLUSTER MEET", "127.0.0.1", port)
@@ -178,3 +200,28 @@ def _add_replicas(cluster: Cluster, binary: str, per_master: int, node_timeout_m
                 time.sleep(0.05)
             replica.close()
     seed.close()
+    _wait_known(cluster, len(masters), deadline)
+
+
+def _wait_known(cluster: Cluster, masters: int, deadline: float) -> None:
+    """Until every node knows every other, each replica as the replica of its master.
+
+    A master that still takes a replica for a master (what gossip has not yet told it)
+    denies that replica its vote: a failover right after start would wait for the
+    election to be tried again, or fail.
+    """
+    replicas = {node_id(port) for port in cluster.ports[masters:]}
+    for port in cluster.ports:
+        client = redis.Redis(host="127.0.0.1", port=port, socket_timeout=2)
+        try:
+            while True:
+                seen = client.execute_command("CLUSTER NODES")
+                known = {node["node_id"] for node in seen.values()
+                         if "slave" in node["flags"] and node["master_id"] != "-"}  # fmt: skip
+                if len(seen) == len(cluster.ports) and replicas <= known:
+                    break
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the test cluster's nodes did not learn its replicas")
+                time.sleep(0.05)
+        finally:
+            client.close()

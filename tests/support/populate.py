@@ -1,7 +1,7 @@
 """Write sessions straight in the app's key layout, fast (tests and bench/).
 
 The layout is the one ``lua/session_save.lua``, ``session_viewed.lua`` and the cart
-write: data with a TTL, ``recent:``, ``expires:``, ``viewed:{KEY}``, ``cart:{KEY}`` and
+write: data with a TTL, ``recent:``, ``viewed:{KEY}``, ``cart:{KEY}`` and
 its ``carts:`` entry, and for logged-in sessions ``login:`` and ``user-sessions:{UID}``.
 """
 
@@ -36,7 +36,7 @@ def populate(
     ttl: int = 3600,
 ) -> list[str]:
     """Create sessions ``start .. start+n-1``; session *i* was last seen (and saved) at
-    ``now - (n - i) ms``, so ``recent:`` and ``expires:`` are both in the order of *i*. Every
+    ``now - (n - i) ms``, so ``recent:`` is in the order of *i*. Every
     ``logged_in_every``-th session is logged in as user ``user_id(i)``. Returns the keys."""
     now = time.time() if now is None else now
     client, made = get_redis(), []
@@ -44,7 +44,6 @@ def populate(
         idx = range(first, min(first + CHUNK, start + n))
         commands: list[tuple[Any, ...]] = []
         recent: list[Any] = []
-        expires: list[Any] = []
         login: list[Any] = []
         carts: list[Any] = []
         for i in idx:
@@ -56,7 +55,6 @@ def populate(
             data = {"_auth_user_id": uid} if uid else {"n": i}
             commands.append(("SET", data_key, json.dumps(data), "EX", ttl))
             recent += [seen, key]
-            expires += [seen + ttl, key]  # saved when last seen
             if viewed:
                 pairs: list[Any] = []
                 for v in range(viewed):
@@ -70,9 +68,8 @@ def populate(
                 carts += [seen, cart_key]
             if uid:
                 login += [key, uid]
-                commands.append(("SADD", keys.user_sessions(uid), key))
+                commands.append(("ZADD", keys.user_sessions(uid), int(seen), key))
         commands.append(("ZADD", keys.recent(), *recent))
-        commands.append(("ZADD", keys.expires(), *expires))
         if carts:
             commands.append(("ZADD", keys.carts(), *carts))
         if login:

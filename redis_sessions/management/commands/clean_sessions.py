@@ -81,7 +81,7 @@ class Command(LoopCommand):
             s = summaries[-1]
             self.stdout.write(
                 f"dry run: {s['sessions']:,} sessions, {s['over_limit']:,} beyond the "
-                f"limit, {s['expired_due']:,} due in expires:"
+                f"limit, {s['expired_due']:,} idle past SESSION_COOKIE_AGE"
             )
             return
         removed = sum(s["removed"] for s in summaries)

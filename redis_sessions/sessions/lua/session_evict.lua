@@ -2,13 +2,13 @@
 -- A picked session goes only if it is still what the cleaner saw when it picked it:
 --   mode 'limit':   its recent: score is unchanged (a request after the pick saves it);
 --   mode 'expired': its data key is gone (Redis expired it by TTL; a live session
---                   stays, whatever its expires: score says).
+--                   stays, however long ago it was last seen).
 -- For each evicted session: data, viewed:{KEY}, anonymous cart:{KEY} and its carts:
--- entry, recent:, expires:, login: and user-sessions:{UID} entries (the set that
+-- entry, recent:, login: and user-sessions:{UID} entries (the set that
 -- session_delete.lua removes for one session). The user's own cart is not touched.
 -- Keys are built here from heads passed in ARGV, as in session_forget: a batch spans
 -- many hash tags, so this script is for a single server, not a cluster.
--- KEYS: 1 recent:, 2 expires:, 3 login:, 4 carts:
+-- KEYS: 1 recent:, 2 login:, 3 carts:
 -- ARGV: 1 mode, 2 '1' to report the evicted sessions' user ids and carts (a receiver
 --       is connected), 3 data head, 4 viewed head, 5 cart head, 6/7 head and tail of
 --       a user-sessions key, 8 n, then n session keys, then (mode 'limit') their n
@@ -27,6 +27,15 @@ local SLICE = 1000
 -- the Lua around the commands (arguments and replies converted, tables, strings)
 -- is a third of it, so the loops below stay lean (a local call, no closures).
 local call = redis.call
+
+-- user-sessions:{UID}: a zset, or a set written by earlier code.
+local function user_sessions_remove(key, member)
+  if call('TYPE', key).ok == 'set' then
+    call('SREM', key, member)
+  else
+    call('ZREM', key, member)
+  end
+end
 
 local n, first = tonumber(ARGV[8]), 9
 local last = first + n - 1
@@ -65,7 +74,7 @@ end
 -- user ids before the login: entries go (one HMGET per slice, not one call a session)
 local uids = {}
 for i = 1, d, SLICE do
-  local part = call('HMGET', KEYS[3], unpack(doomed, i, math.min(i + SLICE - 1, d)))
+  local part = call('HMGET', KEYS[2], unpack(doomed, i, math.min(i + SLICE - 1, d)))
   for j = 1, #part do uids[i + j - 1] = part[j] or '' end
 end
 
@@ -90,14 +99,13 @@ end
 for i = 1, d, SLICE do
   local upto = math.min(i + SLICE - 1, d)
   call('ZREM', KEYS[1], unpack(doomed, i, upto))
-  call('ZREM', KEYS[2], unpack(doomed, i, upto))
-  call('ZREM', KEYS[4], unpack(cart_keys, i, upto))
-  call('HDEL', KEYS[3], unpack(doomed, i, upto))
+  call('ZREM', KEYS[3], unpack(cart_keys, i, upto))
+  call('HDEL', KEYS[2], unpack(doomed, i, upto))
 end
 for i = 1, d do
   local uid = uids[i]
   if uid ~= '' then
-    call('SREM', us_head .. uid .. us_tail, doomed[i])
+    user_sessions_remove(us_head .. uid .. us_tail, doomed[i])
   end
 end
 if report then
