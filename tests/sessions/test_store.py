@@ -424,7 +424,8 @@ def test_a_set_of_user_sessions_written_by_earlier_code_keeps_working(redis: Any
     assert user_session_keys(5) == sorted([a.session_key, b.session_key, c.session_key])
     c.flush()  # the delete script removes it from the set
     assert redis.type(key) == b"set" and redis.scard(key) == 2
-    b.cycle_key()  # moves the session: the new key goes in, as a zset
+    b.cycle_key()
+    b.save()  # moves the session: the new key goes in, as a zset
     assert redis.type(key) == b"zset"
     assert user_session_keys(5) == sorted([a.session_key, b.session_key])
     as_old_set(redis, "5")
