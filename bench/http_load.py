@@ -516,8 +516,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="rounds over every peer")
     parser.add_argument("--server", choices=[*SERVERS, "both"], default="gunicorn")
     parser.add_argument("--json", metavar="FILE", help="also write every run's figures here")
-    parser.add_argument("--peers", nargs="+", choices=PEER_KEYS, metavar="PEER",
-                        help=f"only these peers ({', '.join(PEER_KEYS)}); default: all")
+    parser.add_argument(
+        "--peers",
+        nargs="+",
+        choices=PEER_KEYS,
+        metavar="PEER",
+        help=f"only these peers ({', '.join(PEER_KEYS)}); default: all",
+    )
     args = parser.parse_args()
     servers = SERVERS if args.server == "both" else (args.server,)
     wrk = ensure_wrk()

@@ -10,10 +10,11 @@ Peers (by default the first four): ``early`` (ours, served by PageHitMiddleware)
 ``cache_page`` hit), ``floor`` (one plain GET), ``early-cookie`` and ``django-cookie``
 (the two hits to a returning visitor, who sends a CSRF cookie), and any other peer of
 bench/http_load.py's ``--peers`` (``write-ours``, ``read-django``, ...); the same
-servers and checks as bench/http_load.py, one peer at a time. py-spy records with ``--nonblocking`` (the worker is never paused) and, by
-default, ``--idle``: time blocked in a system call counts (the Redis round trip is
-mostly that), and the table gives each category's share of the samples and that
-share of the wall time per request at the rate wrk measured meanwhile. With
+servers and checks as bench/http_load.py, one peer at a time. py-spy records with
+``--nonblocking`` (the worker is never paused) and, by default, ``--idle``: time
+blocked in a system call counts (the Redis round trip is mostly that), and the table
+gives each category's share of the samples and that share of the wall time per
+request at the rate wrk measured meanwhile. With
 ``--cpu``, only samples of the worker running or waiting for a core count, and the
 shares are of its CPU time per request (from /proc). Each sample goes to the category
 of its innermost frame that matches one (so a settings read inside the CSRF code
@@ -59,7 +60,8 @@ CATEGORIES = [
                                         "(django/core/cache/"]),
     ("URL resolve", ["_resolve (redis_sessions/pagecache/middleware.py)", "(django/urls/"]),
     ("page key, visitor id, view-count arguments",
-     ["target (redis_sessions/pagecache/lookup.py)", "request_digest", "visitor_id", "today (", "digest (redis_sessions",
+     ["target (redis_sessions/pagecache/lookup.py)", "request_digest", "visitor_id", "today (",
+      "digest (redis_sessions",
       "page_language", "analytics_ttl", "clean_item_id", "(redis_sessions/keys.py)",
       "product_id", "(redis_sessions/analytics/counting.py)"]),
     ("decode the copy, build the response",
@@ -106,8 +108,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=20, help="wrk and py-spy per peer")
     parser.add_argument("--rate", type=int, default=250, help="py-spy samples per second")
-    parser.add_argument("--peer", choices=PEERS, action="append",
-                        help="repeatable; default: early, stack, django, floor")
+    parser.add_argument(
+        "--peer",
+        choices=PEERS,
+        action="append",
+        help="repeatable; default: early, stack, django, floor",
+    )
     parser.add_argument("--cpu", action="store_true", help="on-CPU samples, CPU time per request")
     args = parser.parse_args()
     spy = Path(sys.executable).parent / "py-spy"
@@ -116,8 +122,9 @@ def main() -> None:
     wrk = http.ensure_wrk()
 
     columns: list[tuple[str, float, float, Counter[str]]] = []
-    with http.running(("gunicorn",), args.peer or ["early", "stack", "django", "floor"]) as site, tempfile.TemporaryDirectory() as tmp:
-        for key in args.peer or ["early", "stack", "django", "floor"]:
+    chosen = args.peer or ["early", "stack", "django", "floor"]
+    with http.running(("gunicorn",), chosen) as site, tempfile.TemporaryDirectory() as tmp:
+        for key in chosen:
             peer = next(p for p in site.peers if p.name == PEERS[key])
             out = Path(tmp) / f"{key}.txt"
             pid = http.worker_pid(site, peer)
