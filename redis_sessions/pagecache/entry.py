@@ -201,4 +201,8 @@ def decode(request: HttpRequest, meta_raw: bytes, body: bytes) -> HttpResponse |
     if PLACEHOLDER in body:
         body = body.replace(PLACEHOLDER, masked_token(request).encode())
     # The stored headers at construction: no default Content-Type to build and replace.
-    return HttpResponse(body, status=status, headers=headers)
+    # Content-Length as CommonMiddleware sets it (an early hit never reaches it): a
+    # server then frames the body by its length, not in chunks (gunicorn: one write
+    # fewer per response).
+    length = ("Content-Length", str(len(body)))
+    return HttpResponse(body, status=status, headers=(*headers, length))

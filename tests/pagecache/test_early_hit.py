@@ -68,6 +68,14 @@ def test_a_cookieless_hit_costs_one_round_trip_and_skips_the_session_and_auth_mi
     assert not hasattr(request, "session") and not hasattr(request, "user")
 
 
+@override_settings(MIDDLEWARE=WITH_EARLY)
+def test_an_early_hit_says_its_length_as_common_middleware_would(redis: Any) -> None:
+    popular(redis, "f")
+    Client().get("/pc/form/f/")
+    hit = Client().get("/pc/form/f/")  # a first visit: the token is put in the copy
+    assert hit["X-Cache"] == "hit" and hit["Content-Length"] == str(len(hit.content))
+
+
 @pytest.mark.parametrize("middleware", [WITH_EARLY, STACK], ids=["early", "in the view"])
 @pytest.mark.single_server("single-server round-trip budget")
 def test_hit_and_miss_budgets_are_the_same_with_or_without_the_early_middleware(
