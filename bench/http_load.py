@@ -2,7 +2,7 @@
 driven by wrk, against their peers.
 
     .venv/bin/python bench/http_load.py [--seconds 6] [--runs 3] [--server gunicorn|uvicorn|both]
-                                   [--json FILE]
+                                   [--peers PEER ...] [--json FILE]
 
 Set-up: a private Redis (the embedded one on a unix socket, or $REDIS_URL; keys under
 a prefix of this run's own, deleted at the end), a SQLite file in a temporary
@@ -38,6 +38,10 @@ first visit; the page gets a CSRF token, ours a fresh one per visitor):
 * floor: a middleware where ``PageHitMiddleware`` sits that answers with the bytes of
   one plain redis-py ``GET`` of a stored copy of the page.
 
+The same two hits to a returning visitor, who sends the CSRF cookie a first visit got
+(``-H 'Cookie: csrftoken=...'``): ours needs only a fresh mask for its token,
+``cache_page``'s sets no cookie either way.
+
 Before measuring, each hit peer must show a hit (``X-Cache: hit``; ``Age`` for
 ``cache_page``) and every peer a 200; after each run, again. A non-2xx/3xx answer
 under load stops the bench.
@@ -46,6 +50,10 @@ Session peers, with a session cookie made beforehand (sent by ``-H``): a view th
 writes the session (a counter) and one that reads it, behind only the session and
 common middleware; ours (``redis_sessions.backends.redis``) against Django's cache
 engine on django-redis (the same Redis).
+
+``--peers`` measures only the named peers (``uncached early django stack floor
+early-cookie django-cookie write-ours write-django read-ours read-django``), and prints
+the ratios between those.
 
 Output: Markdown tables on stdout (progress on stderr); ``--json FILE`` also writes
 every run's figures.
@@ -87,6 +95,8 @@ UNCACHED, EARLY, DJANGO, STACK, FLOOR = (
     "uncached", "ours, early hit", "Django cache_page hit", "ours, same stack",
     "floor: one GET",
 )  # fmt: skip
+# The same pages to a returning visitor: a CSRF cookie (made by a first visit) is sent.
+EARLY_C, DJANGO_C = "ours, early hit, CSRF cookie", "Django cache_page hit, CSRF cookie"
 OURS_W, DJANGO_W, OURS_R, DJANGO_R = (
     "ours, write", "Django cache engine, write", "ours, read", "Django cache engine, read",
 )  # fmt: skip
@@ -96,7 +106,9 @@ RATIOS = [
     (EARLY, DJANGO, "ours as the demo serves it vs Django's cache_page"),
     (STACK, DJANGO, "same stack: one round trip vs two"),
     (EARLY, STACK, "the early hit's gain (the stack skipped)"),
-    (FLOOR, EARLY, "what one GET answered early would give"),
+    (EARLY, FLOOR, "first visit: ours vs one GET answered early (target >= 0.8x)"),
+    (EARLY_C, DJANGO_C, "returning visitor: ours vs Django's cache_page"),
+    (EARLY_C, FLOOR, "returning visitor: ours vs one GET answered early"),
     (OURS_W, DJANGO_W, "session write: 2 round trips vs 3"),
     (OURS_R, DJANGO_R, "session read: 1 round trip vs 1"),
 ]
@@ -318,7 +330,8 @@ def report(peers: list[Peer], meta: dict[str, Any]) -> list[dict[str, Any]]:
     for p in peers:
         rates = [r["rps"] for r in p.runs]
         errors = sum(r["socket_errors"] + r["non_2xx_3xx"] for r in p.runs)
-        path = p.path + (" (session cookie)" if p.headers else "")
+        cookie = p.headers.get("Cookie", "").split("=", 1)[0]
+        path = p.path + (f" ({cookie} cookie)" if cookie else "")
         print(f"| {p.server} | {p.name} | `{path}` | {median(rates):,.0f} | "
               f"{' / '.join(f'{x:,.0f}' for x in rates)} | "
               f"{median([r['p50_ms'] for r in p.runs]):.2f} ms | "
@@ -335,6 +348,8 @@ def report(peers: list[Peer], meta: dict[str, Any]) -> list[dict[str, Any]]:
     ratios = []
     for server in dict.fromkeys(p.server for p in peers):
         for top, bottom, meaning in RATIOS:
+            if (server, top) not in by_name or (server, bottom) not in by_name:
+                continue  # a peer left out (--peers)
             pairs = list(zip(by_name[(server, top)].runs, by_name[(server, bottom)].runs,
                              strict=True))  # fmt: skip
             each = [x["rps"] / y["rps"] for x, y in pairs if y["rps"]]
@@ -350,7 +365,7 @@ def report(peers: list[Peer], meta: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 @contextlib.contextmanager
-def running(servers: tuple[str, ...]) -> Iterator[Site]:
+def running(servers: tuple[str, ...], only: list[str] | None = None) -> Iterator[Site]:
     """Redis, the database and every server, warmed up. Everything is stopped and our
     keys and files deleted on exit."""
     tmp = Path(tempfile.mkdtemp(prefix="bench-http-"))
@@ -388,6 +403,9 @@ def running(servers: tuple[str, ...]) -> Iterator[Site]:
             raise SystemExit(f"the uncached page answered {status}")
         get_redis().set(floor_key, floor_body)
         peers = [peer for kind in servers for peer in make_peers(kind, ports, product.slug)]
+        if only:
+            names = {PEER_KEYS[key] for key in only}
+            peers = [peer for peer in peers if peer.name in names]
         for peer in peers:
             peer.floor_body = floor_body
             warm(peer, ports[(peer.server, peer.variant)])
@@ -406,15 +424,36 @@ def running(servers: tuple[str, ...]) -> Iterator[Site]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def csrf_cookie(port: int, path: str) -> dict[str, str]:
+    """The CSRF cookie a first visit to ``path`` gets, as a returning visitor sends it."""
+    status, headers, _ = fetch(port, path)
+    cookies = [c.split(";", 1)[0] for c in headers.get_all("Set-Cookie") or []]
+    csrf = [c for c in cookies if c.startswith("csrftoken=")]
+    if status != 200 or not csrf:
+        raise SystemExit(f"no CSRF cookie from {path} on port {port}: {status}, {cookies}")
+    return {"Cookie": csrf[0]}
+
+
+#: --peers names: short name -> peer name.
+PEER_KEYS = {
+    "uncached": UNCACHED, "early": EARLY, "django": DJANGO, "stack": STACK, "floor": FLOOR,
+    "early-cookie": EARLY_C, "django-cookie": DJANGO_C, "write-ours": OURS_W,
+    "write-django": DJANGO_W, "read-ours": OURS_R, "read-django": DJANGO_R,
+}  # fmt: skip
+
+
 def make_peers(kind: str, ports: dict[tuple[str, str], int], slug: str) -> list[Peer]:
     page = f"/p/{slug}/"
     ours, theirs = (session_cookie(ports[(kind, v)]) for v in VARIANTS[3:])
+    returning = csrf_cookie(ports[(kind, "stack")], f"/plain/{slug}/")
     return [
         Peer(kind, UNCACHED, "stack", f"/plain/{slug}/", "ok"),
         Peer(kind, EARLY, "early", page, "hit"),
         Peer(kind, DJANGO, "stack", f"/django/{slug}/", "age"),
         Peer(kind, STACK, "stack", page, "hit"),
         Peer(kind, FLOOR, "floor", page, "floor"),
+        Peer(kind, EARLY_C, "early", page, "hit", returning),
+        Peer(kind, DJANGO_C, "stack", f"/django/{slug}/", "age", returning),
         Peer(kind, OURS_W, "sessions-ours", "/w/", "session", ours),
         Peer(kind, DJANGO_W, "sessions-django", "/w/", "session", theirs),
         Peer(kind, OURS_R, "sessions-ours", "/r/", "session", ours),
@@ -477,11 +516,18 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="rounds over every peer")
     parser.add_argument("--server", choices=[*SERVERS, "both"], default="gunicorn")
     parser.add_argument("--json", metavar="FILE", help="also write every run's figures here")
+    parser.add_argument(
+        "--peers",
+        nargs="+",
+        choices=PEER_KEYS,
+        metavar="PEER",
+        help=f"only these peers ({', '.join(PEER_KEYS)}); default: all",
+    )
     args = parser.parse_args()
     servers = SERVERS if args.server == "both" else (args.server,)
     wrk = ensure_wrk()
 
-    with running(servers) as site:
+    with running(servers, args.peers) as site:
         load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
         measure(site, wrk, args.seconds, args.runs)
         meta = {

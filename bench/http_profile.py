@@ -5,13 +5,16 @@ sync worker of bench/http_load.py's servers while wrk loads it.
     .venv/bin/python bench/http_profile.py [--seconds 20] [--rate 250] [--peer early ...]
                                            [--cpu]
 
-Peers: ``early`` (ours, served by PageHitMiddleware), ``stack`` (ours through
-``cache_request`` on the full stack), ``django`` (Django's ``cache_page`` hit),
-``floor`` (one plain GET); the same servers and checks as bench/http_load.py, one peer at
-a time. py-spy records with ``--nonblocking`` (the worker is never paused) and, by
-default, ``--idle``: time blocked in a system call counts (the Redis round trip is
-mostly that), and the table gives each category's share of the samples and that
-share of the wall time per request at the rate wrk measured meanwhile. With
+Peers (by default the first four): ``early`` (ours, served by PageHitMiddleware),
+``stack`` (ours through ``cache_request`` on the full stack), ``django`` (Django's
+``cache_page`` hit), ``floor`` (one plain GET), ``early-cookie`` and ``django-cookie``
+(the two hits to a returning visitor, who sends a CSRF cookie), and any other peer of
+bench/http_load.py's ``--peers`` (``write-ours``, ``read-django``, ...); the same
+servers and checks as bench/http_load.py, one peer at a time. py-spy records with
+``--nonblocking`` (the worker is never paused) and, by default, ``--idle``: time
+blocked in a system call counts (the Redis round trip is mostly that), and the table
+gives each category's share of the samples and that share of the wall time per
+request at the rate wrk measured meanwhile. With
 ``--cpu``, only samples of the worker running or waiting for a core count, and the
 shares are of its CPU time per request (from /proc). Each sample goes to the category
 of its innermost frame that matches one (so a settings read inside the CSRF code
@@ -38,14 +41,15 @@ from collections import Counter  # noqa: E402
 
 from bench import http_load as http  # noqa: E402
 
-PEERS = {"early": http.EARLY, "stack": http.STACK, "django": http.DJANGO, "floor": http.FLOOR}
+PEERS = http.PEER_KEYS
 # (category, substrings of a py-spy frame "function (file)"), matched from the innermost
 # frame outwards; the first category that matches a frame takes the sample.
 CATEGORIES = [
     ("settings reads (django.conf, redis_sessions.conf)",
      ["LazySettings.__getattr__", "LazyObject.__getattribute__", "(redis_sessions/conf.py)"]),
     ("CSRF: new secret, masked token, cookie",
-     ["(django/middleware/csrf.py)", "masked_token (redis_sessions/pageentry.py)",
+     ["(django/middleware/csrf.py)", "masked_token (redis_sessions/pagecache/entry.py)",
+      "(redis_sessions/pagecache/csrf.py)",
       "HttpResponseBase.set_cookie", "Morsel.", "get_random_string", "(http/cookies.py)"]),
     ("Redis: packing the command", ["pack_commands", "RespSerializer.pack", "Encoder.encode"]),
     ("Redis: the round trip, waiting for and reading the reply",
@@ -54,20 +58,21 @@ CATEGORIES = [
      ["send_packed_command"]),
     ("Redis: client Python around it", ["(redis_sessions/connection/", "(redis/", "(django_redis/",
                                         "(django/core/cache/"]),
-    ("URL resolve", ["_resolve (redis_sessions/pagehit.py)", "(django/urls/"]),
+    ("URL resolve", ["_resolve (redis_sessions/pagecache/middleware.py)", "(django/urls/"]),
     ("page key, visitor id, view-count arguments",
-     ["_target (", "request_digest", "visitor_id", "today (", "digest (redis_sessions",
+     ["target (redis_sessions/pagecache/lookup.py)", "request_digest", "visitor_id", "today (",
+      "digest (redis_sessions",
       "page_language", "analytics_ttl", "clean_item_id", "(redis_sessions/keys.py)",
-      "product_id"]),
+      "product_id", "(redis_sessions/analytics/counting.py)"]),
     ("decode the copy, build the response",
-     ["serve (redis_sessions/pagelookup.py)", "(redis_sessions/pageentry.py)",
+     ["serve (redis_sessions/pagecache/lookup.py)", "(redis_sessions/pagecache/entry.py)",
       "HttpResponse.__init__", "(pickle)"]),
     ("lookup and early-hit middleware, other",
-     ["(redis_sessions/pagelookup.py)", "(redis_sessions/caching.py)", "PageHitMiddleware",
-      "FloorMiddleware", "(redis_sessions/pagecache.py)"]),
+     ["(redis_sessions/pagecache/", "PageHitMiddleware", "FloorMiddleware"]),
     ("Django cache_page middleware", ["(django/middleware/cache.py)", "(django/utils/cache.py)"]),
     ("session, auth, messages, cart middleware",
-     ["(django/contrib/", "(redis_sessions/middleware.py)", "(redis_sessions/backends/"]),
+     ["(django/contrib/", "(redis_sessions/middleware.py)", "(redis_sessions/backends/",
+      "(redis_sessions/sessions/"]),
     ("other middleware and the middleware chain",
      ["(django/middleware/", "(django/utils/deprecation.py)", "(django/core/handlers/exception",
       "BaseHandler._get_response"]),
@@ -103,7 +108,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=20, help="wrk and py-spy per peer")
     parser.add_argument("--rate", type=int, default=250, help="py-spy samples per second")
-    parser.add_argument("--peer", choices=PEERS, action="append", help="repeatable; all four")
+    parser.add_argument(
+        "--peer",
+        choices=PEERS,
+        action="append",
+        help="repeatable; default: early, stack, django, floor",
+    )
     parser.add_argument("--cpu", action="store_true", help="on-CPU samples, CPU time per request")
     args = parser.parse_args()
     spy = Path(sys.executable).parent / "py-spy"
@@ -112,8 +122,9 @@ def main() -> None:
     wrk = http.ensure_wrk()
 
     columns: list[tuple[str, float, float, Counter[str]]] = []
-    with http.running(("gunicorn",)) as site, tempfile.TemporaryDirectory() as tmp:
-        for key in args.peer or list(PEERS):
+    chosen = args.peer or ["early", "stack", "django", "floor"]
+    with http.running(("gunicorn",), chosen) as site, tempfile.TemporaryDirectory() as tmp:
+        for key in chosen:
             peer = next(p for p in site.peers if p.name == PEERS[key])
             out = Path(tmp) / f"{key}.txt"
             pid = http.worker_pid(site, peer)

@@ -24,14 +24,16 @@ async views (the asyncio client, no thread).
 from __future__ import annotations
 
 import functools
+import hashlib
+import hmac
 import logging
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
-from django.utils.crypto import salted_hmac
 from django.utils.module_loading import import_string
 
 from redis_sessions import keys
@@ -111,7 +113,7 @@ def visitor_id(request: HttpRequest, day: str | None = None) -> str:
     agent = request.META.get("HTTP_USER_AGENT", "")
     text = f"{day or today()}\n{client_identity(request)}\n{agent}"
     # The salt keeps its first name: changing it would change every visitor id.
-    return salted_hmac("redis_sessions.tracking.visitor", text).hexdigest()[:32]
+    return keyed_hash("redis_sessions.tracking.visitor", text)
 
 
 def client_id(request: HttpRequest, day: str | None = None) -> str:
@@ -119,7 +121,22 @@ def client_id(request: HttpRequest, day: str | None = None) -> str:
     client alone (keyed and salted as ``visitor_id``). No user agent: a client that
     varies it is still one visitor."""
     text = f"{day or today()}\n{client_identity(request)}"
-    return salted_hmac("redis_sessions.analytics.client", text).hexdigest()[:32]
+    return keyed_hash("redis_sessions.analytics.client", text)
+
+
+def keyed_hash(salt: str, text: str) -> str:
+    """``salted_hmac(salt, text).hexdigest()[:32]`` (Django's, with ``SECRET_KEY``),
+    with the key it derives from the salt and the secret kept (every view computes one
+    or two of these) and the HMAC in one C call."""
+    key = _hmac_key(salt, settings.SECRET_KEY)
+    return hmac.digest(key, text.encode(), "sha1").hex()[:32]
+
+
+@functools.lru_cache(maxsize=8)
+def _hmac_key(salt: str, secret: str) -> bytes:
+    # salted_hmac's key; keyed by the secret's value, so a changed SECRET_KEY is simply
+    # another entry.
+    return hashlib.sha1(salt.encode() + secret.encode()).digest()
 
 
 def clean_item_id(item_id: object) -> str:

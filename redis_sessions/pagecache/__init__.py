@@ -3,8 +3,9 @@ stampede protection.
 
 ``decorator`` is ``cache_request`` and the late middleware; ``middleware`` the early
 hit (``PageHitMiddleware``), served before the session; ``lookup`` and ``entry`` find
-and build a cached page; ``engine`` is the lookup/store/lock machinery shared with
-``fragments``. ``lua/`` holds the scripts and ``splits.py`` their Redis Cluster splits.
+and build a cached page, ``csrf`` puts the visitor's token in it; ``engine`` is the
+lookup/store/lock machinery shared with ``fragments``. ``lua/`` holds the scripts and
+``splits.py`` their Redis Cluster splits.
 """
 
 from __future__ import annotations

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from collections.abc import Collection
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, unquote_to_bytes, urlencode
 
@@ -25,22 +25,16 @@ from django.middleware import csrf
 from django.utils import translation
 from django.utils.encoding import repercent_broken_unicode
 
+from redis_sessions.pagecache.csrf import masked_token
+
 #: 64 characters like a masked token, but with "_", which no real token contains.
 PLACEHOLDER = b"__redis_sessions_csrf_token__".ljust(64, b"_")
 _TOKEN_RE = re.compile(rb"(?<![A-Za-z0-9])[A-Za-z0-9]{64}(?![A-Za-z0-9])")
 _NOT_STORED_HEADERS = frozenset({"x-cache", "set-cookie"})
 _NO_STORE = frozenset({"private", "no-store"})
-# Django's masking alphabet (62 characters) and, per secret character, the alphabet
-# shifted by its index: the cipher character for mask index m is _SHIFTED[c][m].
-_CHARS = csrf.CSRF_ALLOWED_CHARS
-_SHIFTED = {c: _CHARS[i:] + _CHARS[:i] for i, c in enumerate(_CHARS)}
-# Random bytes to mask indexes: bytes below 248 (4 x 62) map uniformly, the rest are
-# dropped (rejection sampling, so no character is likelier than another).
-_TO_INDEX = bytes(b % len(_CHARS) if b < 248 else 0 for b in range(256))
-_DROP = bytes(range(248, 256))
-_TO_CHAR = _CHARS.encode().ljust(256, b"_")
 
 
+@lru_cache(maxsize=4096)
 def digest(method: str, scheme: str, host: str, path: str, query: str, language: str = "") -> str:
     """The cache key's digest for one URL; identical in every process.
 
@@ -50,6 +44,9 @@ def digest(method: str, scheme: str, host: str, path: str, query: str, language:
     only, so ``?a=1&b=2`` and ``?b=2&a=1`` share a key while ``?a=1&a=2`` and
     ``?a=2&a=1`` (whose ``getlist("a")`` differ) do not. Which parameters a request
     may carry at all is ``allowed_query``'s rule.
+
+    Remembered for the 4,096 most recent URLs of the process (a pure function of its
+    arguments: a hit then hashes nothing).
     """
     ordered = ""
     if query:
@@ -165,6 +162,8 @@ def encode(request: HttpRequest, response: HttpResponse, item: str) -> tuple[byt
     if body is None:
         return None
     headers = [[k, v] for k, v in response.items() if k.lower() not in _NOT_STORED_HEADERS]
+    if PLACEHOLDER in body:  # each visitor's copy holds their token: it varies with cookies
+        headers = _varying_on_cookie(headers)
     meta = {
         "s": response.status_code,
         "h": headers,
@@ -174,33 +173,36 @@ def encode(request: HttpRequest, response: HttpResponse, item: str) -> tuple[byt
     return json.dumps(meta, separators=(",", ":")).encode(), body
 
 
+def _varying_on_cookie(headers: list[list[str]]) -> list[list[str]]:
+    """``headers`` with ``Cookie`` in their ``Vary`` (as Django's CSRF middleware adds
+    it when it sets the cookie; a hit to a visitor whose cookie is not sent again must
+    say it too). Only the header: the copy itself is served whatever the cookie."""
+    for pair in headers:
+        if pair[0].lower() == "vary":
+            if "cookie" not in (name.strip().lower() for name in pair[1].split(",")):
+                pair[1] = f"{pair[1]}, Cookie"
+            return headers
+    return [*headers, ["Vary", "Cookie"]]
+
+
+@lru_cache(maxsize=1024)
+def _meta(meta_raw: bytes) -> tuple[int, tuple[tuple[str, str], ...], list[list[str]]]:
+    """A stored copy's status, headers and ``Vary`` digests, parsed once per process
+    for the 1,024 most recent copies (every hit of a page reads the same bytes)."""
+    meta: dict[str, Any] = json.loads(meta_raw)
+    return meta["s"], tuple((k, v) for k, v in meta["h"]), meta["v"]
+
+
 def decode(request: HttpRequest, meta_raw: bytes, body: bytes) -> HttpResponse | None:
     """The response for this visitor, or ``None`` when its ``Vary`` headers differ."""
-    meta: dict[str, Any] = json.loads(meta_raw)
-    vary = meta["v"]
+    status, headers, vary = _meta(meta_raw)
     if vary and _vary_values(request, [n for n, _ in vary]) != vary:
         return None
     if PLACEHOLDER in body:
         body = body.replace(PLACEHOLDER, masked_token(request).encode())
     # The stored headers at construction: no default Content-Type to build and replace.
-    return HttpResponse(body, status=meta["s"], headers=meta["h"])
-
-
-def masked_token(request: HttpRequest) -> str:
-    """What ``csrf.get_token`` returns (the visitor's secret, freshly masked; the CSRF
-    middleware then sets or renews the cookie), with the 32 mask characters drawn from
-    one ``os.urandom`` call instead of 32 ``secrets.choice`` calls (a hit's largest
-    cost after the round trip). A new visitor's secret is made by Django itself."""
-    secret = request.META.get("CSRF_COOKIE")
-    if not isinstance(secret, str) or len(secret) != csrf.CSRF_SECRET_LENGTH:
-        return csrf.get_token(request)
-    mask = b""
-    while len(mask) < csrf.CSRF_SECRET_LENGTH:
-        mask += os.urandom(48).translate(_TO_INDEX, _DROP)
-    mask = mask[: csrf.CSRF_SECRET_LENGTH]
-    try:
-        cipher = "".join([_SHIFTED[s][m] for s, m in zip(secret, mask, strict=True)])
-    except KeyError:  # not a secret CsrfViewMiddleware would have accepted
-        return csrf.get_token(request)
-    request.META["CSRF_COOKIE_NEEDS_UPDATE"] = True  # as get_token: renew the cookie
-    return mask.translate(_TO_CHAR).decode() + cipher
+    # Content-Length as CommonMiddleware sets it (an early hit never reaches it): a
+    # server then frames the body by its length, not in chunks (gunicorn: one write
+    # fewer per response).
+    length = ("Content-Length", str(len(body)))
+    return HttpResponse(body, status=status, headers=(*headers, length))

@@ -7,7 +7,8 @@ session data) this middleware, placed early, looks the page up before that stack
 and answers a hit at once: one round trip, the view counted in it. CSRF is done as
 CsrfViewMiddleware does it (Django's own middleware methods on the hit's response):
 the visitor's secret is read from their cookie or made, the page gets their masked
-token, and the cookie is set or renewed.
+token (``pagecache.csrf``), and a new secret's cookie is set; a visitor whose cookie
+holds their secret is not sent it again.
 
 Everything else goes down the stack as before: a visitor with a session cookie, a
 page that is not cacheable, and a miss, whose lookup (and render lock) it hands to
@@ -108,7 +109,9 @@ class PageHitMiddleware(MiddlewareMixin):
         if isinstance(result, Pending):  # no hit: the view's turn, with this lookup
             setattr(request, EARLY_ATTR, result)
             return None
-        return result if self.csrf is None else self.csrf.process_response(request, result)
+        if self.csrf is None or not request.META.get("CSRF_COOKIE_NEEDS_UPDATE"):
+            return result  # no cookie to set (a returning visitor's is theirs already)
+        return self.csrf.process_response(request, result)
 
     def process_response(
         self, request: HttpRequest, response: HttpResponseBase

@@ -121,3 +121,25 @@ def test_rescale_viewed_command_runs_one_pass_with_a_heartbeat(redis: Any, setti
 def test_analytics_reject_malformed_item_ids(bad: str) -> None:
     with pytest.raises(ValueError):
         unique_visitors(bad)
+
+
+def test_visitor_and_client_ids_are_djangos_salted_hmac_and_follow_the_secret_key(
+    settings: Any,
+) -> None:
+    from django.utils.crypto import salted_hmac
+
+    from redis_sessions.analytics.counting import client_id
+
+    request = RequestFactory().get("/", REMOTE_ADDR="10.1.2.3", HTTP_USER_AGENT="ua")
+    text = "20260101\n10.1.2.3"
+    assert (
+        client_id(request, "20260101")
+        == (salted_hmac("redis_sessions.analytics.client", text).hexdigest()[:32])
+    )
+    assert (
+        visitor_id(request, "20260101")
+        == (salted_hmac("redis_sessions.tracking.visitor", text + "\nua").hexdigest()[:32])
+    )
+    before = visitor_id(request, "20260101")
+    settings.SECRET_KEY = "another secret key, for this test only"
+    assert visitor_id(request, "20260101") != before

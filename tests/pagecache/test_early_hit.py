@@ -3,6 +3,7 @@ CSRF done as Django does it; everything else handed down the stack unchanged."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,6 +13,7 @@ from django.middleware import csrf
 from django.test import Client, RequestFactory, override_settings
 
 from redis_sessions import connection, keys
+from redis_sessions.pagecache import csrf as pagecsrf
 from redis_sessions.pagecache import engine as caching
 from redis_sessions.pagecache import entry as pageentry
 from tests.support.pagecache import popular, with_empty_session
@@ -66,6 +68,14 @@ def test_a_cookieless_hit_costs_one_round_trip_and_skips_the_session_and_auth_mi
     assert not hasattr(request, "session") and not hasattr(request, "user")
 
 
+@override_settings(MIDDLEWARE=WITH_EARLY)
+def test_an_early_hit_says_its_length_as_common_middleware_would(redis: Any) -> None:
+    popular(redis, "f")
+    Client().get("/pc/form/f/")
+    hit = Client().get("/pc/form/f/")  # a first visit: the token is put in the copy
+    assert hit["X-Cache"] == "hit" and hit["Content-Length"] == str(len(hit.content))
+
+
 @pytest.mark.parametrize("middleware", [WITH_EARLY, STACK], ids=["early", "in the view"])
 @pytest.mark.single_server("single-server round-trip budget")
 def test_hit_and_miss_budgets_are_the_same_with_or_without_the_early_middleware(
@@ -106,10 +116,43 @@ def test_an_early_hit_gives_a_new_visitor_a_cookie_and_a_token_that_posts(redis:
     tokens = [p.content.split(b'value="')[1].split(b'"')[0].decode() for p in pages]
     assert tokens[0] != tokens[1]  # masked afresh for every response (BREACH)
     assert {csrf._unmask_cipher_token(t) for t in tokens} == {secret}  # type: ignore[attr-defined]
-    assert "csrftoken" in pages[1].cookies  # renewed, as Django does when a token is used
-    assert "Cookie" in pages[1]["Vary"]
+    assert "csrftoken" in pages[0].cookies  # a new secret: the cookie is set
+    assert "csrftoken" not in pages[1].cookies  # theirs already: not sent again
+    assert all("Cookie" in p["Vary"] for p in pages)  # the page holds the cookie's token
     assert visitor.post("/pc/post/", {"csrfmiddlewaretoken": tokens[1]}).content == b"posted"
     assert visitor.post("/pc/post/", {}).status_code == 403
+
+
+@override_settings(MIDDLEWARE=WITH_EARLY)
+def test_a_returning_visitor_gets_a_token_of_their_cookie_that_posts_and_no_new_cookie(
+    redis: Any,
+) -> None:
+    popular(redis, "f")
+    Client().get("/pc/form/f/")
+    visitor = Client(enforce_csrf_checks=True)
+    first = visitor.get("/pc/form/g/")  # not popular: rendered, the cookie Django's own
+    secret = first.cookies["csrftoken"].value
+    assert first["X-Cache"] == "bypass; reason=cold"
+    page = visitor.get("/pc/form/f/")
+    token = page.content.split(b'value="')[1].split(b'"')[0].decode()
+    assert page["X-Cache"] == "hit" and not page.cookies and "Cookie" in page["Vary"]
+    assert csrf._unmask_cipher_token(token) == secret  # type: ignore[attr-defined]
+    assert visitor.post("/pc/post/", {"csrfmiddlewaretoken": token}).content == b"posted"
+
+
+@override_settings(MIDDLEWARE=WITH_EARLY)
+def test_a_masked_csrf_cookie_of_old_django_is_replaced_by_its_secret_on_a_hit(
+    redis: Any,
+) -> None:
+    popular(redis, "f")
+    Client().get("/pc/form/f/")
+    visitor = Client(enforce_csrf_checks=True)
+    secret = "s" * csrf.CSRF_SECRET_LENGTH
+    visitor.cookies["csrftoken"] = csrf._mask_cipher_secret(secret)  # type: ignore[attr-defined]
+    page = visitor.get("/pc/form/f/")
+    token = page.content.split(b'value="')[1].split(b'"')[0].decode()
+    assert page["X-Cache"] == "hit" and page.cookies["csrftoken"].value == secret  # as Django
+    assert visitor.post("/pc/post/", {"csrfmiddlewaretoken": token}).content == b"posted"
 
 
 @override_settings(MIDDLEWARE=WITH_EARLY)
@@ -159,9 +202,25 @@ def test_a_masked_token_unmasks_to_the_secret_and_renews_the_cookie() -> None:
     assert len(tokens) == 200 and request.META["CSRF_COOKIE_NEEDS_UPDATE"] is True
     assert {csrf._unmask_cipher_token(t) for t in tokens} == {secret}  # type: ignore[attr-defined]
     assert all(len(t) == csrf.CSRF_TOKEN_LENGTH and t.isalnum() for t in tokens)
-    fresh = RequestFactory().get("/")  # no secret yet: Django makes one
+    fresh = RequestFactory().get("/")  # no secret yet: one is made, and the cookie set
     token = pageentry.masked_token(fresh)
-    assert csrf._unmask_cipher_token(token) == fresh.META["CSRF_COOKIE"]  # type: ignore[attr-defined]
+    made = fresh.META["CSRF_COOKIE"]
+    assert csrf._unmask_cipher_token(token) == made  # type: ignore[attr-defined]
+    assert len(made) == csrf.CSRF_SECRET_LENGTH and made.isalnum()
+    assert fresh.META["CSRF_COOKIE_NEEDS_UPDATE"] is True
+    returning = RequestFactory().get("/", HTTP_COOKIE=f"csrftoken={secret}")
+    returning.META["CSRF_COOKIE"] = secret  # as CsrfViewMiddleware.process_request puts it
+    pageentry.masked_token(returning)
+    assert "CSRF_COOKIE_NEEDS_UPDATE" not in returning.META  # their cookie holds it as it is
+
+
+def test_the_random_characters_of_a_token_are_uniform() -> None:
+    drawn = pagecsrf.random_indexes(62 * 2000)
+    counts = Counter(drawn)
+    assert len(drawn) == 62 * 2000 and set(counts) == set(range(62))
+    # each index 2000 times on average (sd ~44): a bias of 1 in 62, as "b % 62" over
+    # all 256 byte values would give the first 8 indexes (5/4 of the others), fails
+    assert all(1750 < n < 2250 for n in counts.values()), counts
 
 
 def test_a_copy_gone_between_the_script_and_its_read_is_rendered_without_the_lock() -> None:
