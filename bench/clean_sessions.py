@@ -90,9 +90,19 @@ class Probe:
         self.samples: list[float] = self.receive.recv()
         self.process.join()
 
-    def p99_ms(self) -> float:
-        ordered = sorted(self.samples)
-        return ordered[int(len(ordered) * 0.99)] * 1000 if ordered else 0.0
+    def percentile_ms(self, q: float) -> float:
+        return _percentile(self.samples, q) * 1000
+
+
+def _percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q))] if ordered else 0.0
+
+
+def server_cpu(client: redis.Redis) -> float:
+    """Seconds of CPU the Redis server has used (user + system, all its threads)."""
+    info = client.info("cpu")
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
 
 
 # -- the book's loop (Redis in Action, listing 2.3, clean_full_sessions) -----------------
@@ -128,8 +138,13 @@ def keep_carts(sender: Any, *, carts: dict[str, dict[str, int]], **kwargs: Any) 
 RECEIVERS = {"ours+recv": keep_carts, "ours+demo": record_abandoned_carts}
 
 
+#: Each batch of ours: (sessions picked, seconds of its round trip as the cleaner saw it).
+batches: list[tuple[int, float]] = []
+
+
 def ours_clean(limit: int, batch: int) -> int:
-    summary = clean_pass(limit=limit, batch_size=batch)
+    summary = clean_pass(limit=limit, batch_size=batch,
+                         on_batch=lambda e, s: batches.append((e.picked, s)))  # fmt: skip
     return int(summary["removed"])
 
 
@@ -157,11 +172,16 @@ def measure(variant: str, sessions: int, limit: int, batch: int) -> dict[str, An
         if receiver is not None:
             sessions_evicted.connect(receiver, dispatch_uid="bench.receiver")
         admin.slowlog_reset()
+        batches.clear()
         trips = connection.round_trips()
         with Probe() as probe:
+            # The probe's GETs (one a millisecond) are in the CPU figure too: about
+            # 1,000 cheap commands a second, next to tens of thousands of sessions.
+            cpu = server_cpu(admin)
             started = time.perf_counter()
             removed = book_clean(limit) if variant == "book" else ours_clean(limit, batch)
             seconds = time.perf_counter() - started
+            cpu = server_cpu(admin) - cpu
         trips = connection.round_trips() - trips
         if receiver is not None:
             sessions_evicted.disconnect(dispatch_uid="bench.receiver")
@@ -170,10 +190,14 @@ def measure(variant: str, sessions: int, limit: int, batch: int) -> dict[str, An
         longest, command = slowlog_max_ms(admin)
         left = admin.zcard(keys.recent())
         _drop(admin)
+    sizes = [n for n, _ in batches]
     return {"variant": variant, "removed": removed, "seconds": seconds,
-            "rate": removed / seconds, "trips": trips, "p99": probe.p99_ms(),
-            "slowlog": longest, "slow_cmd": command, "left": left,
-            "carts": got}  # fmt: skip
+            "rate": removed / seconds, "trips": trips, "p50": probe.percentile_ms(0.5),
+            "p99": probe.percentile_ms(0.99), "slowlog": longest, "slow_cmd": command,
+            "cpu_us": cpu / max(1, removed) * 1e6, "left": left, "carts": got,
+            "batch_max": max((t for _, t in batches), default=0.0) * 1000,
+            "batch_p99": _percentile([t for _, t in batches], 0.99) * 1000,
+            "batch_mean": statistics.mean(sizes) if sizes else 0.0}  # fmt: skip
 
 
 def _drop(client: redis.Redis) -> None:
@@ -189,8 +213,11 @@ def _drop(client: redis.Redis) -> None:
 
 def show(r: dict[str, Any]) -> None:
     print(f"  {r['variant']:<10} removed {r['removed']:>9,} in {r['seconds']:6.2f} s = "
-          f"{r['rate']:>9,.0f}/s  round trips {r['trips']:>7,}  GET p99 {r['p99']:5.2f} ms  "
-          f"SLOWLOG max {r['slowlog']:5.2f} ms ({r['slow_cmd']})"
+          f"{r['rate']:>9,.0f}/s  round trips {r['trips']:>7,}  GET p50/p99 "
+          f"{r['p50']:4.2f}/{r['p99']:5.2f} ms  SLOWLOG max {r['slowlog']:5.2f} ms "
+          f"({r['slow_cmd']})  server CPU {r['cpu_us']:4.2f} us/session"
+          + (f"  batches: mean {r['batch_mean']:.0f} sessions, round trip p99/max "
+             f"{r['batch_p99']:4.2f}/{r['batch_max']:5.2f} ms" if r["batch_mean"] else "")
           + (f"  carts received {r['carts']:,}" if r["carts"] else ""), flush=True)  # fmt: skip
 
 
@@ -210,6 +237,11 @@ def main() -> None:
         help="ours: sessions per atomic step (default CLEAN_BATCH_SIZE)",
     )
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument(
+        "--variants",
+        default="book,ours,ours+recv,ours+demo",
+        help="comma-separated, run in this order (reversed every other round)",
+    )
     parser.add_argument(
         "--sweep", default="", help="comma-separated batch sizes: run only 'ours' with each"
     )
@@ -231,10 +263,8 @@ def main() -> None:
                 show(measure("ours", args.sessions, args.limit, size))
             return
         batch = args.batch_size or app_settings.CLEAN_BATCH_SIZE
-        results: dict[str, list[dict[str, Any]]] = {
-            "book": [], "ours": [], "ours+recv": [], "ours+demo": []
-        }  # fmt: skip
-        variants = list(results)
+        variants = args.variants.split(",")
+        results: dict[str, list[dict[str, Any]]] = {v: [] for v in variants}
         for n in range(args.rounds):
             print(f"round {n + 1} (ours: --batch-size {batch})")
             # Alternate the order between rounds so drift favours no variant.
@@ -242,16 +272,21 @@ def main() -> None:
                 r = measure(variant, args.sessions, args.limit, batch)
                 results[variant].append(r)
                 show(r)
-        print("medians:")
+        print("medians (SLOWLOG and batch max: the largest over the rounds):")
         med = {v: statistics.median(r["rate"] for r in rs) for v, rs in results.items()}
         for v, rs in results.items():
             print(f"  {v:<10} {med[v]:>9,.0f} sessions/s  round trips "
-                  f"{statistics.median(r['trips'] for r in rs):>7,.0f}  GET p99 "
+                  f"{statistics.median(r['trips'] for r in rs):>7,.0f}  GET p50/p99 "
+                  f"{statistics.median(r['p50'] for r in rs):4.2f}/"
                   f"{statistics.median(r['p99'] for r in rs):5.2f} ms  SLOWLOG max "
-                  f"{max(r['slowlog'] for r in rs):5.2f} ms")  # fmt: skip
-        print(f"ratio ours/book:      {med['ours'] / med['book']:.2f}x")
-        print(f"ratio ours+recv/book: {med['ours+recv'] / med['book']:.2f}x")
-        print(f"ratio ours+demo/book: {med['ours+demo'] / med['book']:.2f}x")
+                  f"{max(r['slowlog'] for r in rs):5.2f} ms  server CPU "
+                  f"{statistics.median(r['cpu_us'] for r in rs):4.2f} us/session"
+                  + (f"  batch max {max(r['batch_max'] for r in rs):5.2f} ms"
+                     if v != "book" else ""))  # fmt: skip
+        if "book" in med:
+            for v in med:
+                if v != "book":
+                    print(f"ratio {v}/book: {med[v] / med['book']:.2f}x")
     finally:
         client.config_set("slowlog-log-slower-than", old["slowlog-log-slower-than"])
         client.config_set("slowlog-max-len", old["slowlog-max-len"])
