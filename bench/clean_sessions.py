@@ -4,7 +4,9 @@ Run from the repository root::
 
     python bench/clean_sessions.py                   # 200,000 sessions, 2 rounds
     python bench/clean_sessions.py --sessions 1000000 --rounds 1   # the issue's size
-    python bench/clean_sessions.py --sweep 250,500,1000,2000       # choose --batch-size
+    python bench/clean_sessions.py --sessions 1000000 --rounds 1 --variants book,ours,fixed
+    python bench/clean_sessions.py --sweep-time 0.25,0.5,1,2      # choose CLEAN_BATCH_TIME
+    python bench/clean_sessions.py --sweep 100,250                 # fixed sizes (sizing off)
 
 Each variant gets an identical population (every session with data, 5 viewed items,
 a 2-line cart; half logged in), written straight in the key layout, and cleans it down
@@ -14,7 +16,10 @@ to ``--limit`` sessions. Variants alternate within each round:
   login:, ZREM recent: (5 round trips per batch; leaves data, carts: and
   user-sessions behind, as the book's layout has none of them); its keys are built
   as the book builds them, a constant head plus the token;
-* ``ours``: ``clean_pass`` with no ``sessions_evicted`` receiver;
+* ``ours``: ``clean_pass`` with no ``sessions_evicted`` receiver, batches sized by
+  time (``--batch-time``, ``--batch-size``: the settings' values by default);
+* ``fixed``: the same with every batch 100 sessions (the sizing off: how ours ran
+  before batches were sized by time);
 * ``ours+recv``: ``clean_pass`` with a receiver that gets the carts (read inside the
   atomic step) and keeps them in a list in memory: the cleaner's own cost of
   delivering the carts, which is what the issue's "no slower than the book with a
@@ -24,7 +29,10 @@ to ``--limit`` sessions. Variants alternate within each round:
   project that stores the carts pays on top.
 
 Beside each run a separate process sends ``GET`` every millisecond and records its
-latency (p99 printed); SLOWLOG gives the longest single command (a batch, for ours).
+latency (p50 and p99 printed); SLOWLOG gives the longest single command (a batch, for
+ours); ``INFO cpu`` before and after gives the server's CPU time (user + system) per
+evicted session; for ours, each batch's round trip as the cleaner timed it (what the
+sizing sees) and the mean batch size.
 Uses the embedded Redis unless ``REDIS_URL`` is set (never flushes: own key prefix).
 """
 
@@ -142,8 +150,14 @@ RECEIVERS = {"ours+recv": keep_carts, "ours+demo": record_abandoned_carts}
 batches: list[tuple[int, float]] = []
 
 
-def ours_clean(limit: int, batch: int) -> int:
-    summary = clean_pass(limit=limit, batch_size=batch,
+#: ``fixed``: ours as it was before batches were sized by time (100 sessions each).
+FIXED = 100
+
+
+def ours_clean(variant: str, limit: int, batch: int, seconds: float) -> int:
+    if variant == "fixed":
+        batch, seconds = FIXED, 0.0
+    summary = clean_pass(limit=limit, batch_size=batch, batch_time=seconds,
                          on_batch=lambda e, s: batches.append((e.picked, s)))  # fmt: skip
     return int(summary["removed"])
 
@@ -162,7 +176,7 @@ def slowlog_max_ms(client: redis.Redis) -> tuple[float, str]:
     return top["duration"] / 1000, name
 
 
-def measure(variant: str, sessions: int, limit: int, batch: int) -> dict[str, Any]:
+def measure(variant: str, sessions: int, limit: int, batch: int, seconds: float) -> dict[str, Any]:
     prefix = f"bench-{uuid.uuid4().hex[:8]}"
     config = {**getattr(settings, "REDIS_SESSIONS", {}), "KEY_PREFIX": prefix}
     with override_settings(REDIS_SESSIONS=config):
@@ -179,7 +193,10 @@ def measure(variant: str, sessions: int, limit: int, batch: int) -> dict[str, An
             # 1,000 cheap commands a second, next to tens of thousands of sessions.
             cpu = server_cpu(admin)
             started = time.perf_counter()
-            removed = book_clean(limit) if variant == "book" else ours_clean(limit, batch)
+            if variant == "book":
+                removed = book_clean(limit)
+            else:
+                removed = ours_clean(variant, limit, batch, seconds)
             seconds = time.perf_counter() - started
             cpu = server_cpu(admin) - cpu
         trips = connection.round_trips() - trips
@@ -239,11 +256,20 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument(
         "--variants",
-        default="book,ours,ours+recv,ours+demo",
+        default="book,ours,fixed,ours+recv,ours+demo",
         help="comma-separated, run in this order (reversed every other round)",
     )
     parser.add_argument(
         "--sweep", default="", help="comma-separated batch sizes: run only 'ours' with each"
+    )
+    parser.add_argument(
+        "--batch-time",
+        type=float,
+        default=None,
+        help="ours: milliseconds a batch aims at (default CLEAN_BATCH_TIME; 0: fixed size)",
+    )
+    parser.add_argument(
+        "--sweep-time", default="", help="comma-separated --batch-time values: only 'ours'"
     )
     args = parser.parse_args()  # fmt: skip
 
@@ -257,19 +283,27 @@ def main() -> None:
     client.config_set("slowlog-log-slower-than", 100)  # µs: every batch-sized command
     client.config_set("slowlog-max-len", 100_000)
     try:
-        if args.sweep:
-            for size in [int(s) for s in args.sweep.split(",")]:
-                print(f"batch size {size}:")
-                show(measure("ours", args.sessions, args.limit, size))
-            return
         batch = args.batch_size or app_settings.CLEAN_BATCH_SIZE
+        if args.batch_time is None:
+            seconds = app_settings.CLEAN_BATCH_TIME
+        else:
+            seconds = args.batch_time / 1000
+        if args.sweep or args.sweep_time:
+            for size in [int(s) for s in args.sweep.split(",") if s]:
+                print(f"batch size {size} (fixed):")
+                show(measure("ours", args.sessions, args.limit, size, 0.0))
+            for ms in [float(s) for s in args.sweep_time.split(",") if s]:
+                print(f"batch time {ms} ms (at most {batch} sessions):")
+                show(measure("ours", args.sessions, args.limit, batch, ms / 1000))
+            return
         variants = args.variants.split(",")
         results: dict[str, list[dict[str, Any]]] = {v: [] for v in variants}
         for n in range(args.rounds):
-            print(f"round {n + 1} (ours: --batch-size {batch})")
+            print(f"round {n + 1} (ours: at most {batch} sessions a batch, aiming at "
+                  f"{seconds * 1000:g} ms; fixed: {FIXED} sessions a batch)")  # fmt: skip
             # Alternate the order between rounds so drift favours no variant.
             for variant in variants if n % 2 == 0 else variants[::-1]:
-                r = measure(variant, args.sessions, args.limit, batch)
+                r = measure(variant, args.sessions, args.limit, batch, seconds)
                 results[variant].append(r)
                 show(r)
         print("medians (SLOWLOG and batch max: the largest over the rounds):")
