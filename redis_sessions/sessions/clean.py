@@ -32,6 +32,7 @@ import redis
 from redis_sessions import keys
 from redis_sessions.conf import app_settings
 from redis_sessions.connection import InFlight, get_redis, run
+from redis_sessions.connection.nodes import is_cluster
 from redis_sessions.connection.replies import pairs
 from redis_sessions.loops import LoopRunner
 from redis_sessions.sessions.eviction import (
@@ -51,7 +52,7 @@ from redis_sessions.sessions.eviction import (
     wants_carts,
 )
 from redis_sessions.sessions.scripts import SESSION_EVICT
-from redis_sessions.sessions.sizing import BatchSizer
+from redis_sessions.sessions.sizing import BatchSizer, timed, untimed
 
 LOOP_NAME = "clean_sessions"
 #: Pipelines on the wire at once beyond the limit (each one batch and the next pick).
@@ -69,6 +70,9 @@ class _Pass:
         self.keep_going = keep_going
         self.on_batch = on_batch
         self.client = get_redis()
+        # Batches are sized by the server's clock (TIME around each script), but on a
+        # cluster a batch's steps may run on several nodes: there by the cleaner's.
+        self.clocked = not is_cluster(self.client)
         self.last_read = 0.0
         self.stats: dict[str, Any] = {
             "removed": 0, "expired": 0, "over_limit": 0, "survivors": 0,
@@ -78,12 +82,14 @@ class _Pass:
     def _step(self, reason: str, picked: list[Candidate], then: list[Any]) -> list[Any]:
         """Evict ``picked`` and send ``then`` (the next pick) in the same round trip."""
         started = time.perf_counter()
-        replies = run(self.client, [evict_command(reason, picked, wants_carts()), *then])
+        command = evict_command(reason, picked, wants_carts())
+        replies = run(self.client, [*timed(command, self.clocked), *then])
         elapsed = time.perf_counter() - started
-        self._record(parse_evicted(reason, picked, replies[0]), elapsed)
-        return replies[1:]
+        reply, script, rest = untimed(replies, self.clocked)
+        self._record(parse_evicted(reason, picked, reply), elapsed, script)
+        return rest
 
-    def _record(self, evicted: Evicted, elapsed: float) -> None:
+    def _record(self, evicted: Evicted, elapsed: float, script: float | None) -> None:
         notify(evicted)
         reason, s = evicted.reason, self.stats
         removed = len(evicted.session_keys)
@@ -93,7 +99,7 @@ class _Pass:
         s["keys_deleted"] += evicted.keys_deleted
         s["batches"] += 1
         s["longest_batch"] = max(s["longest_batch"], round(elapsed, 4))
-        self.sizer.measured(evicted.picked, elapsed)
+        self.sizer.measured(evicted.picked, elapsed if script is None else script)
         if self.on_batch is not None:
             self.on_batch(evicted, elapsed)
 
@@ -171,8 +177,8 @@ class _Pass:
                 # Sized by the batches read so far (the last one or two are in flight).
                 report, takes = wants_carts(), self.sizer.size
                 pick = ("ZRANGE", recent, offset, offset + takes - 1, "WITHSCORES")
-                flight.send([evict_command(LIMIT, picked, report, frames[report]),
-                             ("ZCARD", recent), pick])  # fmt: skip
+                evict = evict_command(LIMIT, picked, report, frames[report])
+                flight.send([*timed(evict, self.clocked), ("ZCARD", recent), pick])
                 sent.append(_Sent(picked, offset, takes, time.perf_counter()))
             if not sent:
                 break
@@ -198,11 +204,11 @@ class _Pass:
 
     def _finish(self, flight: InFlight, step: _Sent) -> tuple[int, Any]:
         """Read one pipeline: record its step; the ZCARD and pick that followed it."""
-        reply, size, flat = _raised(flight.read())
+        reply, script, (size, flat) = untimed(_raised(flight.read()), self.clocked)
         now = time.perf_counter()
         # Its own time: from its send, or from the previous reply if that came later.
         elapsed, self.last_read = now - max(step.started, self.last_read), now
-        self._record(parse_evicted(LIMIT, step.picked, reply), elapsed)
+        self._record(parse_evicted(LIMIT, step.picked, reply), elapsed, script)
         return int(size), flat
 
     def _drain(self, flight: InFlight, sent: deque[_Sent]) -> None:

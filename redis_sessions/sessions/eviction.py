@@ -26,13 +26,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
+
 from redis_sessions import keys
 from redis_sessions.conf import app_settings
 from redis_sessions.connection import arun, get_async_redis, get_redis, run
+from redis_sessions.connection.nodes import is_cluster
 from redis_sessions.connection.replies import pairs, text
 from redis_sessions.connection.scripts import Command
 from redis_sessions.sessions.scripts import SESSION_EVICT
-from redis_sessions.sessions.sizing import BatchSizer
+from redis_sessions.sessions.sizing import BatchSizer, timed, untimed
 from redis_sessions.signals import sessions_evicted
 
 logger = logging.getLogger(__name__)
@@ -221,6 +224,7 @@ def clear_expired(batch: int | None = None) -> int:
     """
     sizer = _sizer(batch)
     client, total, offset = get_redis(), 0, 0
+    clocked = not is_cluster(client)  # a batch's steps on one server: its clock
     run(client, [legacy_cleanup_command()])
     while True:
         due = expired_candidates(run(client, [expired_pick_command(sizer.size, offset)])[0])
@@ -228,8 +232,9 @@ def clear_expired(batch: int | None = None) -> int:
             return total
         command = evict_command(EXPIRED, due, wants_carts())
         started = time.perf_counter()
-        evicted = parse_evicted(EXPIRED, due, run(client, [command])[0])
-        sizer.measured(len(due), time.perf_counter() - started)
+        reply, seconds, _ = untimed(run(client, timed(command, clocked)), clocked)
+        evicted = parse_evicted(EXPIRED, due, reply)
+        sizer.measured(len(due), time.perf_counter() - started if seconds is None else seconds)
         notify(evicted)
         total += len(evicted.session_keys)
         # Sessions still alive (a longer set_expiry) stay in the range: step over
@@ -241,6 +246,7 @@ async def aclear_expired(batch: int | None = None) -> int:
     """``clear_expired`` for redis.asyncio (receivers run synchronously)."""
     sizer = _sizer(batch)
     client, total, offset = get_async_redis(), 0, 0
+    clocked = not isinstance(client, AsyncRedisCluster)
     await arun(client, [legacy_cleanup_command()])
     while True:
         reply = (await arun(client, [expired_pick_command(sizer.size, offset)]))[0]
@@ -249,8 +255,9 @@ async def aclear_expired(batch: int | None = None) -> int:
             return total
         command = evict_command(EXPIRED, due, wants_carts())
         started = time.perf_counter()
-        evicted = parse_evicted(EXPIRED, due, (await arun(client, [command]))[0])
-        sizer.measured(len(due), time.perf_counter() - started)
+        reply, seconds, _ = untimed(await arun(client, timed(command, clocked)), clocked)
+        evicted = parse_evicted(EXPIRED, due, reply)
+        sizer.measured(len(due), time.perf_counter() - started if seconds is None else seconds)
         notify(evicted)
         total += len(evicted.session_keys)
         offset += evicted.survivors

@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 
 from redis_sessions import keys
+from redis_sessions.connection import run
 from redis_sessions.sessions.clean import clean_pass
 from redis_sessions.sessions.eviction import Evicted, clear_expired
-from redis_sessions.sessions.sizing import FIRST, LEAST, BatchSizer
+from redis_sessions.sessions.sizing import FIRST, LEAST, BatchSizer, timed, untimed
 from tests.support.populate import populate, session_key
 
 
@@ -55,6 +56,23 @@ def test_no_budget_means_every_batch_takes_the_bound() -> None:
     sizer = BatchSizer(300, 0)
     assert sizer.size == 300
     assert sizer.measured(300, 1.0) == 300
+
+
+def test_the_script_time_is_read_from_the_servers_two_time_replies() -> None:
+    # raw replies (bytes, as a pipeline in flight reads them) or redis-py's (ints)
+    replies = [[b"100", b"999500"], "evicted", (101, 700), 7, [b"a"]]
+    reply, seconds, rest = untimed(replies, clocked=True)
+    assert reply == "evicted" and rest == [7, [b"a"]]
+    assert seconds == pytest.approx(0.0012)
+    assert untimed(["evicted", 7], clocked=False) == ("evicted", None, [7])
+
+
+@pytest.mark.single_server("TIME around a script: one server's clock")
+def test_a_timed_command_runs_between_two_times_on_the_server(redis: Any) -> None:
+    spin = ("EVAL", "local x = 0 for i = 1, 2000000 do x = x + i end return 1", 0)
+    reply, seconds, rest = untimed(run(redis, [*timed(spin, True), ("PING",)]), True)
+    assert reply == 1 and rest == [True]
+    assert seconds is not None and 0 < seconds < 5
 
 
 # -- real passes -------------------------------------------------------------------------
