@@ -20,6 +20,8 @@ to ``--limit`` sessions. Variants alternate within each round:
   time (``--batch-time``, ``--batch-size``: the settings' values by default);
 * ``fixed``: the same with every batch 100 sessions (the sizing off: how ours ran
   before batches were sized by time);
+* ``serial``: ``ours`` with one batch in flight instead of two (not in the default
+  list: ``--variants ours,serial``);
 * ``ours+recv``: ``clean_pass`` with a receiver that gets the carts (read inside the
   atomic step) and keeps them in a list in memory: the cleaner's own cost of
   delivering the carts, which is what the issue's "no slower than the book with a
@@ -62,6 +64,7 @@ from django.test import override_settings  # noqa: E402
 from demo_project.shop.abandoned import record_abandoned_carts  # noqa: E402
 from redis_sessions import connection, keys  # noqa: E402
 from redis_sessions.conf import app_settings  # noqa: E402
+from redis_sessions.sessions import clean  # noqa: E402
 from redis_sessions.sessions.clean import clean_pass  # noqa: E402
 from redis_sessions.signals import sessions_evicted  # noqa: E402
 from tests.support.populate import populate  # noqa: E402
@@ -157,8 +160,11 @@ FIXED = 100
 def ours_clean(variant: str, limit: int, batch: int, seconds: float) -> int:
     if variant == "fixed":
         batch, seconds = FIXED, 0.0
+    # ``serial``: one batch in flight, not two (does the overlap still pay?)
+    clean.IN_FLIGHT = 1 if variant == "serial" else 2
     summary = clean_pass(limit=limit, batch_size=batch, batch_time=seconds,
                          on_batch=lambda e, s: batches.append((e.picked, s)))  # fmt: skip
+    clean.IN_FLIGHT = 2
     return int(summary["removed"])
 
 

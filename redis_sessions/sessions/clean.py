@@ -4,8 +4,9 @@ A pass first unlinks the ``expires:`` zset of earlier releases (if any), forgets
 sessions whose data Redis expired (picked from ``recent:``: those last seen more than
 ``SESSION_COOKIE_AGE`` ago; the step keeps any still alive, and the pass steps over
 them, so each is checked once a pass), so they do not count against the limit, then
-evicts the oldest sessions beyond ``limit``, in batches of
-``batch_size``. Each batch is one atomic step (``eviction.evict_command``); the pick
+evicts the oldest sessions beyond ``limit``, in batches sized by the time the last
+one took (``sizing.BatchSizer``: ``batch_time`` of server time, at most
+``batch_size``). Each batch is one atomic step (``eviction.evict_command``); the pick
 of a later batch travels in the same round trip as the eviction of the current one
 (a pipeline, not MULTI: the pick only reads, and the script re-checks whatever it
 picked), so a batch costs one round trip.
