@@ -169,17 +169,19 @@ def ours_clean(variant: str, limit: int, batch: int, seconds: float) -> int:
 
 
 # -- one measured run ----------------------------------------------------------------
-def slowlog_max_ms(client: redis.Redis) -> tuple[float, str]:
-    # The bench's own SLOWLOG/CONFIG calls are not part of what is measured.
+def slowlog_max_ms(client: redis.Redis) -> tuple[float, str, int, int]:
+    """The longest command (ms, name), and how many commands took over 1 and 2 ms."""
+    # The bench's own SLOWLOG/CONFIG/INFO calls are not part of what is measured.
     entries = [
         e for e in client.slowlog_get(100_000)
-        if not e["command"].upper().startswith((b"SLOWLOG", b"CONFIG"))
+        if not e["command"].upper().startswith((b"SLOWLOG", b"CONFIG", b"INFO"))
     ]  # fmt: skip
     if not entries:
-        return 0.0, "-"
+        return 0.0, "-", 0, 0
     top = max(entries, key=lambda e: e["duration"])
     name = top["command"].split(b" ")[0].decode() if top.get("command") else "?"
-    return top["duration"] / 1000, name
+    over = [sum(e["duration"] > ms * 1000 for e in entries) for ms in (1, 2)]
+    return top["duration"] / 1000, name, over[0], over[1]
 
 
 def measure(variant: str, sessions: int, limit: int, batch: int, seconds: float) -> dict[str, Any]:
@@ -210,13 +212,14 @@ def measure(variant: str, sessions: int, limit: int, batch: int, seconds: float)
             sessions_evicted.disconnect(dispatch_uid="bench.receiver")
         got = len(received)
         received.clear()
-        longest, command = slowlog_max_ms(admin)
+        longest, command, over1, over2 = slowlog_max_ms(admin)
         left = admin.zcard(keys.recent())
         _drop(admin)
     sizes = [n for n, _ in batches]
     return {"variant": variant, "removed": removed, "seconds": seconds,
             "rate": removed / seconds, "trips": trips, "p50": probe.percentile_ms(0.5),
             "p99": probe.percentile_ms(0.99), "slowlog": longest, "slow_cmd": command,
+            "over1": over1, "over2": over2,
             "cpu_us": cpu / max(1, removed) * 1e6, "left": left, "carts": got,
             "batch_max": max((t for _, t in batches), default=0.0) * 1000,
             "batch_p99": _percentile([t for _, t in batches], 0.99) * 1000,
@@ -238,7 +241,8 @@ def show(r: dict[str, Any]) -> None:
     print(f"  {r['variant']:<10} removed {r['removed']:>9,} in {r['seconds']:6.2f} s = "
           f"{r['rate']:>9,.0f}/s  round trips {r['trips']:>7,}  GET p50/p99 "
           f"{r['p50']:4.2f}/{r['p99']:5.2f} ms  SLOWLOG max {r['slowlog']:5.2f} ms "
-          f"({r['slow_cmd']})  server CPU {r['cpu_us']:4.2f} us/session"
+          f"({r['slow_cmd']}), {r['over1']} over 1 ms, {r['over2']} over 2 ms  "
+          f"server CPU {r['cpu_us']:4.2f} us/session"
           + (f"  batches: mean {r['batch_mean']:.0f} sessions, round trip p99/max "
              f"{r['batch_p99']:4.2f}/{r['batch_max']:5.2f} ms" if r["batch_mean"] else "")
           + (f"  carts received {r['carts']:,}" if r["carts"] else ""), flush=True)  # fmt: skip
