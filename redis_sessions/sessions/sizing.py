@@ -40,8 +40,8 @@ class BatchSizer:
         self.size = min(most, FIRST) if seconds > 0 else most
 
     def measured(self, picked: int, elapsed: float) -> int:
-        """Take ``picked`` sessions' batch took ``elapsed`` seconds into account;
-        returns the next size."""
+        """Account for a batch of ``picked`` sessions that took ``elapsed`` seconds;
+        returns the size of the next one."""
         if self.seconds <= 0 or picked <= 0:
             return self.size
         # (an elapsed time below the clock's resolution: as quick as can be)
