@@ -32,7 +32,8 @@ DEFAULTS: dict[str, Any] = {
     "ITEM_ID_MAX_LENGTH": 200,
     # clean_sessions
     "SESSION_LIMIT": 10_000_000,
-    "CLEAN_BATCH_SIZE": 100,  # bench/clean_sessions.py: GET p99 < 5 ms, batches < 10 ms
+    "CLEAN_BATCH_SIZE": 1000,  # the largest batch (sessions/sizing.py)
+    "CLEAN_BATCH_TIME": 0.0005,  # seconds a batch aims at (bench/clean_sessions.py)
     # Cart
     "CART_MODEL": None,
     "CART_PRICE_FIELD": "price",
@@ -138,6 +139,7 @@ class Settings:
     ITEM_ID_MAX_LENGTH = _Setting(int)
     SESSION_LIMIT = _Setting(int)
     CLEAN_BATCH_SIZE = _Setting(int)
+    CLEAN_BATCH_TIME = _Setting(float)
     # Cart
     CART_MODEL = _Setting(_optional_str)
     CART_PRICE_FIELD = _Setting(_optional_str)

@@ -51,6 +51,7 @@ RULES: dict[str, Rule] = {
     "ITEM_ID_MAX_LENGTH": _COUNT,
     "SESSION_LIMIT": _COUNT,
     "CLEAN_BATCH_SIZE": _COUNT,
+    "CLEAN_BATCH_TIME": Rule(_NUMBER, low=0),
     "CART_MODEL": Rule(str, optional=True, example="'shop.Product'"),
     "CART_PRICE_FIELD": Rule(str, optional=True),
     "CART_MAX_QUANTITY": _COUNT,

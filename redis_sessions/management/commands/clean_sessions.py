@@ -33,16 +33,23 @@ class Command(LoopCommand):
             "--batch-size",
             type=int,
             default=None,
-            help="Sessions per atomic step (default CLEAN_BATCH_SIZE).",
+            help="Most sessions per atomic step (default CLEAN_BATCH_SIZE).",
+        )
+        parser.add_argument(
+            "--batch-time",
+            type=float,
+            default=None,
+            help="Seconds each step aims at; batches are sized by the time the last one "
+            "took (default CLEAN_BATCH_TIME; 0: every batch has --batch-size).",
         )
         parser.add_argument(
             "--dry-run", action="store_true", help="Only count what a pass would remove."
         )
 
     def loop(self, *, once: bool, interval: float, **options: Any) -> None:
-        for name in ("limit", "batch_size"):
+        for name, least in (("limit", 0), ("batch_size", 1), ("batch_time", 0)):
             value = options[name]
-            if value is not None and value < (0 if name == "limit" else 1):
+            if value is not None and not value >= least:  # NaN too
                 raise CommandError(f"--{name.replace('_', '-')} must be positive.")
         self.verbosity = int(options["verbosity"])
         self.progress = once and not options["dry_run"] and sys.stderr.isatty()
@@ -52,6 +59,7 @@ class Command(LoopCommand):
             interval=interval,
             limit=options["limit"],
             batch_size=options["batch_size"],
+            batch_time=options["batch_time"],
             dry_run=options["dry_run"],
             on_batch=self.on_batch,
             log=self.stdout.write,
