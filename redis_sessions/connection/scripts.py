@@ -32,15 +32,25 @@ class Script:
     ``split``: dotted path of its Cluster split, or None when its keys always share a
     slot. ``builds_keys``: the script builds key names inside Redis (from a head and a
     tail), so its declared keys may share a slot while the keys it touches do not: it
-    is always split on a cluster.
+    is always split on a cluster. ``uses``: names of ``lua/`` files of local functions
+    shared by several scripts, put before the script's own text (Redis runs one body;
+    a Lua error's line number counts from the first of them).
     """
 
     def __init__(
-        self, anchor: str, name: str, *, split: str | None = None, builds_keys: bool = False
+        self,
+        anchor: str,
+        name: str,
+        *,
+        split: str | None = None,
+        builds_keys: bool = False,
+        uses: Sequence[str] = (),
     ) -> None:
         self.name = name
-        self.path = Path(anchor).with_name("lua") / f"{name}.lua"
-        self.source = self.path.read_text()
+        folder = Path(anchor).with_name("lua")
+        self.path = folder / f"{name}.lua"
+        parts = [folder / f"{shared}.lua" for shared in uses] + [self.path]
+        self.source = "".join(part.read_text() for part in parts)
         self.sha = hashlib.sha1(self.source.encode()).hexdigest()
         self.split_path = split
         self.builds_keys = builds_keys

@@ -10,7 +10,9 @@ from redis_sessions.connection.scripts import Script
 
 def _script(name: str) -> Script:
     split = f"redis_sessions.sessions.splits.{name}"
-    return Script(__file__, name, split=split, builds_keys=True)
+    # user_sessions.lua: adding to and removing from user-sessions:{UID}, a zset (or a
+    # set written by earlier code), the same in every script
+    return Script(__file__, name, split=split, builds_keys=True, uses=["user_sessions"])
 
 
 SESSION_SAVE = _script("session_save")

@@ -2,14 +2,7 @@
 -- KEYS: 1 session data, 2 viewed:{KEY}, 3 cart:{KEY}, 4 recent:, 5 login:, 6 carts:
 -- ARGV: 1 session key, 2/3 head and tail of a user-sessions key
 -- Returns the number of data keys deleted (0 or 1).
--- user-sessions:{UID}: a zset, or a set written by earlier code.
-local function user_sessions_remove(key, member)
-  if redis.call('TYPE', key).ok == 'set' then
-    redis.call('SREM', key, member)
-  else
-    redis.call('ZREM', key, member)
-  end
-end
+-- user_sessions_add / user_sessions_remove: user_sessions.lua, put before this file.
 local existed = redis.call('DEL', KEYS[1])
 redis.call('DEL', KEYS[2], KEYS[3])
 redis.call('ZREM', KEYS[4], ARGV[1])

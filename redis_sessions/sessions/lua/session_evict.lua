@@ -27,15 +27,7 @@ local SLICE = 1000
 -- the Lua around the commands (arguments and replies converted, tables, strings)
 -- is a third of it, so the loops below stay lean (a local call, no closures).
 local call = redis.call
-
--- user-sessions:{UID}: a zset, or a set written by earlier code.
-local function user_sessions_remove(key, member)
-  if call('TYPE', key).ok == 'set' then
-    call('SREM', key, member)
-  else
-    call('ZREM', key, member)
-  end
-end
+-- user_sessions_add / user_sessions_remove: user_sessions.lua, put before this file.
 
 local n, first = tonumber(ARGV[8]), 9
 local last = first + n - 1

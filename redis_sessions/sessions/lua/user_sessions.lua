@@ -1,0 +1,20 @@
+-- Shared by the session scripts (Script(..., uses=["user_sessions"]) puts it first).
+-- user-sessions:{UID} is a zset (score: the second a session was added; a small zset
+-- is a listpack, where Redis 7.0 keeps a small set of strings as a hashtable). A set
+-- written by earlier code is removed from as it is, and becomes a zset when a session
+-- is added to it.
+local function user_sessions_add(key, member, now)
+  if redis.call('TYPE', key).ok == 'set' then
+    local members = redis.call('SMEMBERS', key)
+    redis.call('DEL', key)
+    for i = 1, #members do redis.call('ZADD', key, now, members[i]) end
+  end
+  redis.call('ZADD', key, now, member)
+end
+local function user_sessions_remove(key, member)
+  if redis.call('TYPE', key).ok == 'set' then
+    redis.call('SREM', key, member)
+  else
+    redis.call('ZREM', key, member)
+  end
+end
