@@ -27,6 +27,7 @@ from typing import Any
 from redis_sessions import keys
 from redis_sessions.conf import app_settings
 from redis_sessions.connection import get_redis, run
+from redis_sessions.connection.outages import Outage
 from redis_sessions.connection.scripts import LOCK_RELEASE, LOCK_RENEW
 from redis_sessions.exceptions import RedisUnavailable
 
@@ -59,6 +60,9 @@ class LoopRunner:
         self.passes = 0
         self._renewed_at = 0.0
         self._holding = False
+        # One warning per outage (the retries' back-off lines are DEBUG), one INFO line
+        # when a pass succeeds again.
+        self._outage = Outage(logger)
 
     # -- stop requests -----------------------------------------------------------------
     def request_stop(self, *args: Any) -> None:
@@ -174,6 +178,9 @@ class LoopRunner:
                         self._heartbeat(summary, time.monotonic() - started)
                         summaries.append(summary)
                         backoff = 1.0
+                        if self._outage.down:
+                            logger.info("%s: Redis answers again; passes resumed", self.name)
+                            self._outage.ok()
                     except LockLost as exc:
                         # Ours expired (a long stall) and another instance took it: stop
                         # this pass where it is and wait for the lock like a newcomer.
@@ -183,7 +190,13 @@ class LoopRunner:
                         self._holding = False
                         if self.once:
                             raise
-                        logger.warning("%s: %s; retrying in %.0f s", self.name, exc, backoff)
+                        if not self._outage.failed(
+                            logging.WARNING,
+                            "%s: %s; retrying with a growing back-off (1 s to %.0f s) until "
+                            "Redis answers",
+                            self.name, exc, MAX_BACKOFF,
+                        ):  # fmt: skip
+                            logger.debug("%s: %s; retrying in %.0f s", self.name, exc, backoff)
                         self.sleep(backoff)
                         backoff = min(backoff * 2, MAX_BACKOFF)
                         continue

@@ -77,3 +77,59 @@ def test_a_redis_outage_while_the_loop_sleeps_does_not_end_it(settings: Any) -> 
                                    if k not in ("URL", "CIRCUIT_BREAKER_SECONDS")}  # fmt: skip
         server.stop()
     assert len(summaries) == 2  # the loop went on after the outage
+
+
+def test_a_full_redis_is_logged_once_per_outage_and_its_end_once(
+    settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Redis full (maxmemory, noeviction): each failed pass is retried with a back-off,
+    but the log says it once, and once more when a pass succeeds again."""
+    import logging
+
+    import redis as redis_py
+
+    from redis_sessions import embedded
+    from redis_sessions.connection import get_redis, run
+
+    server = embedded.start("--maxmemory-policy", "noeviction")
+    admin = redis_py.Redis(unix_socket_path=str(server.socket))
+    settings.REDIS_SESSIONS = {**settings.REDIS_SESSIONS, "URL": server.url}
+    runner = LoopRunner("filler", interval=0, lock_timeout=5)
+    backoffs: list[float] = []
+
+    def sleep(seconds: float) -> None:  # the back-off's waits, counted, not slept
+        if seconds >= 1:
+            backoffs.append(seconds)
+            if len(backoffs) == 3:  # room again after the third retry
+                admin.config_set("maxmemory", 0)
+
+    runner.sleep = sleep  # type: ignore[method-assign]
+    passes: list[int] = []
+
+    def one_pass(r: LoopRunner) -> dict[str, Any]:
+        passes.append(1)
+        if len(passes) == 1:  # full from the first pass's write on
+            admin.config_set("maxmemory", 1)
+        else:
+            r.request_stop()
+        run(get_redis(), [("SET", keys.prefix() + "filler", "x" * 1000)])
+        return {}
+
+    try:
+        with caplog.at_level(logging.DEBUG, logger="redis_sessions.loops"):
+            summaries = runner.run(one_pass)
+    finally:
+        admin.config_set("maxmemory", 0)
+        settings.REDIS_SESSIONS = {k: v for k, v in settings.REDIS_SESSIONS.items()
+                                   if k != "URL"}  # fmt: skip
+        server.stop()
+    assert backoffs == [1.0, 2.0, 4.0] and len(summaries) == 1
+    mine = [r for r in caplog.records if r.name == "redis_sessions.loops"]
+    warnings = [r.getMessage() for r in mine if r.levelno == logging.WARNING]
+    assert len(warnings) == 1, warnings
+    assert "refused a write" in warnings[0]
+    retries = [r for r in mine if r.levelno == logging.DEBUG and "retrying in" in r.getMessage()]
+    assert len(retries) == 2  # the second and third failures
+    assert "filler: Redis answers again; passes resumed" in [
+        r.getMessage() for r in mine if r.levelno == logging.INFO
+    ]
