@@ -79,6 +79,7 @@ def test_a_redis_outage_while_the_loop_sleeps_does_not_end_it(settings: Any) -> 
     assert len(summaries) == 2  # the loop went on after the outage
 
 
+@pytest.mark.single_server("fills a single Redis of its own")
 def test_a_full_redis_is_logged_once_per_outage_and_its_end_once(
     settings: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
