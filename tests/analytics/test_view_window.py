@@ -17,18 +17,10 @@ from redis_sessions import connection, keys
 from redis_sessions.analytics import counting
 from redis_sessions.analytics.counting import client_id, record_view, today
 from redis_sessions.backends.redis import SessionStore
-from tests.support.pagecache import popular, with_empty_session
+from tests.support.pagecache import EARLY_STACK, popular, with_empty_session
 from tests.support.pagecache_urls import calls
 
 N = 300
-EARLY_STACK = [  # PageHitMiddleware looks a cookieless visitor's page up before the view
-    "django.middleware.security.SecurityMiddleware",
-    "redis_sessions.pagecache.PageHitMiddleware",
-    "redis_sessions.middleware.RedisSessionsMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-]
 single_server = pytest.mark.single_server("single-server round-trip budget")
 
 

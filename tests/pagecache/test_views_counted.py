@@ -14,17 +14,14 @@ from django.test import Client, override_settings
 from redis_sessions import connection, keys
 from redis_sessions.analytics.counting import today
 from redis_sessions.pagecache import bypass
-from tests.support.pagecache import count_every_view, logged_in, popular, with_empty_session
+from tests.support.pagecache import (
+    EARLY_STACK,
+    count_every_view,
+    logged_in,
+    popular,
+    with_empty_session,
+)
 from tests.support.pagecache_urls import calls
-
-EARLY_STACK = [
-    "django.middleware.security.SecurityMiddleware",
-    "redis_sessions.pagecache.PageHitMiddleware",
-    "redis_sessions.middleware.RedisSessionsMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-]
 
 
 @pytest.fixture(autouse=True)

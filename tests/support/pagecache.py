@@ -35,3 +35,15 @@ def logged_in(user_model: Any) -> Client:
     client = Client()
     client.login(username="u", password="p")
     return client
+
+
+#: A middleware stack where PageHitMiddleware looks a cookieless visitor's page up
+#: before the session, CSRF and auth middleware and the view.
+EARLY_STACK = [
+    "django.middleware.security.SecurityMiddleware",
+    "redis_sessions.pagecache.PageHitMiddleware",
+    "redis_sessions.middleware.RedisSessionsMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+]
