@@ -14,7 +14,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.http import HttpRequest
-from django.middleware import csrf
 
 from redis_sessions import keys
 from redis_sessions.analytics.counting import clean_item_id
@@ -22,6 +21,7 @@ from redis_sessions.connection import get_redis, run
 from redis_sessions.exceptions import RedisUnavailable
 from redis_sessions.pagecache import engine as caching
 from redis_sessions.pagecache import entry as pageentry
+from redis_sessions.pagecache.csrf import masked_token
 
 __all__ = ["cached_fragment", "fragment_digest", "invalidate_fragment"]
 
@@ -51,9 +51,10 @@ def cached_fragment(
     """The fragment from Redis, or ``render()`` (stored unless the item is unpopular).
 
     A ``{% csrf_token %}`` inside the fragment is stored as a placeholder and each
-    hit gets the visitor's own token, as in the page cache; without the ``request``
-    a fragment holding a token is rendered every time and never stored. ``depends``:
-    labels of the models whose writes drop it (``follow.fragment_labels``).
+    hit gets the visitor's own token, as in the page cache (``csrf.masked_token``);
+    without the ``request`` a fragment holding a token is rendered every time and
+    never stored. ``depends``: labels of the models whose writes drop it
+    (``follow.fragment_labels``).
     """
     item_id = "" if item is None or item == "" else clean_item_id(item)
     digest = fragment_digest(name, vary_on)
@@ -71,7 +72,7 @@ def cached_fragment(
         if pageentry.PLACEHOLDER in body:
             if request is None:
                 return render()
-            body = body.replace(pageentry.PLACEHOLDER, csrf.get_token(request).encode())
+            body = body.replace(pageentry.PLACEHOLDER, masked_token(request).encode())
         return body.decode()
     if found.state == caching.COLD:
         return render()

@@ -4,20 +4,18 @@ A pass first unlinks the ``expires:`` zset of earlier releases (if any), forgets
 sessions whose data Redis expired (picked from ``recent:``: those last seen more than
 ``SESSION_COOKIE_AGE`` ago; the step keeps any still alive, and the pass steps over
 them, so each is checked once a pass), so they do not count against the limit, then
-evicts the oldest sessions beyond ``limit``, in batches sized by the time the last
+evicts the oldest sessions beyond ``limit``. Batches are sized by the time the last
 one took (``sizing.BatchSizer``: ``batch_time`` of server time, at most
-``batch_size``). Each batch is one atomic step (``eviction.evict_command``); the pick
-of a later batch travels in the same round trip as the eviction of the current one
-(a pipeline, not MULTI: the pick only reads, and the script re-checks whatever it
-picked), so a batch costs one round trip.
+``batch_size``), and each is one atomic step, one round trip:
 
-Beyond the limit, two batches are in flight on one connection (``InFlight``): the
-next batch's pipeline is sent before the current one's reply is read, so the
-cleaner's own work (parsing a pick, building the next command, the receivers)
-overlaps Redis running the previous script. Each pick therefore skips the batches
-still ahead of it (known, or being picked by a pipeline on the wire); a pick that
-lands on a batch already claimed drops those sessions, and a pass that ran out of
-picks while ``recent:`` may still be over the limit picks again from the oldest.
+* expired sessions: ``eviction.evict_command``, whose script re-checks each picked
+  session; the pick of the next batch travels in the same pipeline (not MULTI: the
+  pick only reads);
+* beyond the limit: ``eviction.evict_oldest_command``, whose script picks the oldest
+  itself, so nothing it takes can have been used since. Two batches are in flight on
+  one connection (``InFlight``): the next is sent before the current one's reply is
+  read, so the cleaner's own work (the reply, the receivers) overlaps Redis running
+  the previous script, and each takes the oldest left when it runs.
 """
 
 from __future__ import annotations
@@ -26,7 +24,7 @@ import contextlib
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any
 
 import redis
 
@@ -34,25 +32,24 @@ from redis_sessions import keys
 from redis_sessions.conf import app_settings
 from redis_sessions.connection import InFlight, get_redis, run
 from redis_sessions.connection.nodes import is_cluster
-from redis_sessions.connection.replies import pairs
 from redis_sessions.loops import LoopRunner
 from redis_sessions.sessions.eviction import (
     EXPIRED,
-    LIMIT,
     Candidate,
     Evicted,
     evict_command,
-    evict_frame,
+    evict_oldest_command,
+    evict_oldest_frame,
     expired_candidates,
     expired_cutoff,
     expired_pick_command,
     legacy_cleanup_command,
     notify,
-    over_limit_pick_commands,
     parse_evicted,
+    parse_evicted_oldest,
     wants_carts,
 )
-from redis_sessions.sessions.scripts import SESSION_EVICT
+from redis_sessions.sessions.scripts import SESSION_EVICT, SESSION_EVICT_OLDEST
 from redis_sessions.sessions.sizing import BatchSizer, timed, untimed
 
 LOOP_NAME = "clean_sessions"
@@ -129,103 +126,56 @@ class _Pass:
         return True
 
     def over_limit(self) -> bool:
+        """Evict the oldest sessions beyond the limit. Each batch picks inside its own
+        atomic step (``session_evict_oldest``), so the next one can go before the
+        previous one's reply is read: up to ``IN_FLIGHT`` on the wire, the cleaner's own
+        work overlapping Redis's. The first goes alone (usually nothing is over)."""
+        frames = {want: evict_oldest_frame(want) for want in (False, True)}
+        sent: deque[float] = deque()  # when each batch on the wire was sent
+        ahead, more, stopped = 1, True, False
         with InFlight(self.client) as flight:
-            while True:
-                # The IN_FLIGHT oldest batches beyond the limit: the later ones'
-                # pipelines go out before the first one's reply is back.
-                batch = self.sizer.size
-                flight.send(over_limit_pick_commands(IN_FLIGHT * batch))
-                size, flat = _raised(flight.read())
-                picked = pairs(flat)[: max(0, int(size) - self.limit)]
-                queue = [b for b in (picked[i : i + batch]
-                                     for i in range(0, len(picked), batch)) if b]  # fmt: skip
-                if not queue:
-                    return True
-                ended = self._overlapped(flight, deque(queue))
-                if ended is None:
-                    return False
-                # The last pick skipped batches that turned out not to come (shorter
-                # picks, or a change meanwhile): look again from the oldest.
-                offset, size = ended
-                if offset == 0 or size <= self.limit:
-                    return True
-
-    def _overlapped(
-        self, flight: InFlight, queue: deque[list[Candidate]]
-    ) -> tuple[int, int] | None:
-        """Evict ``queue`` and what later picks find, two pipelines in flight; the
-        offset and ZCARD of the last pick, or None when told to stop (the batches
-        already sent are finished and reported first)."""
-        frames = {want: evict_frame(LIMIT, want) for want in (False, True)}
-        recent = keys.recent()
-        sent: deque[_Sent] = deque()
-        claimed = {key for picked in queue for key, _ in picked}
-        last, stopped = (0, 0), False
-        while sent or (queue and not stopped):
-            while queue and len(sent) < IN_FLIGHT and not stopped:
-                if not self.keep_going():
-                    stopped = True
+            while sent or (more and not stopped):
+                while more and not stopped and len(sent) < ahead:
+                    if not self.keep_going():
+                        stopped = True
+                        break
+                    report = wants_carts()
+                    command = evict_oldest_command(self.limit, self.sizer.size, report,
+                                                   frames[report])  # fmt: skip
+                    flight.send(timed(command, self.clocked))
+                    sent.append(time.perf_counter())
+                if not sent:
                     break
-                picked = queue.popleft()
-                if len(picked) > self.sizer.size:
-                    # Picked before the last measure: no more than fits now (a slow
-                    # batch makes the very next one smaller); the rest goes next.
-                    queue.appendleft(picked[self.sizer.size :])
-                    picked = picked[: self.sizer.size]
-                # What the pick must skip is still ahead of it then: the batches known
-                # but not sent yet, and what each pick still on the wire takes.
-                offset = sum(map(len, queue)) + sum(s.takes for s in sent)
-                # Sized by the batches read so far (the last one or two are in flight).
-                report, takes = wants_carts(), self.sizer.size
-                pick = ("ZRANGE", recent, offset, offset + takes - 1, "WITHSCORES")
-                evict = evict_command(LIMIT, picked, report, frames[report])
-                flight.send([*timed(evict, self.clocked), ("ZCARD", recent), pick])
-                sent.append(_Sent(picked, offset, takes, time.perf_counter()))
-            if not sent:
-                break
-            step = sent.popleft()
-            try:
-                size, flat = self._finish(flight, step)
-            except redis.exceptions.NoScriptError:
-                # Flushed mid-pass: finish what is on the wire, load it, pick afresh.
-                self._drain(flight, sent)
-                run(self.client, [("SCRIPT", "LOAD", SESSION_EVICT.source)])
-                return 1, self.limit + 1
-            except BaseException:
-                self._drain(flight, sent)
-                raise
-            claimed.difference_update(key for key, _ in step.picked)
-            more = pairs(flat)[: max(0, min(step.takes, size - self.limit - step.offset))]
-            more = [pair for pair in more if pair[0] not in claimed]
-            if more:
-                queue.append(more)
-                claimed.update(key for key, _ in more)
-            last = (step.offset, size)
-        return None if stopped else last
+                try:
+                    left = self._finish(flight, sent.popleft())
+                except redis.exceptions.NoScriptError:
+                    # Not loaded yet, or flushed mid-pass: read what is on the wire
+                    # (it ran nothing either), load it, go on.
+                    self._drain(flight, sent)
+                    run(self.client, [("SCRIPT", "LOAD", SESSION_EVICT_OLDEST.source)])
+                    continue
+                except BaseException:
+                    self._drain(flight, sent)
+                    raise
+                more, ahead = left > self.limit, IN_FLIGHT
+        return not stopped
 
-    def _finish(self, flight: InFlight, step: _Sent) -> tuple[int, Any]:
-        """Read one pipeline: record its step; the ZCARD and pick that followed it."""
-        reply, script, (size, flat) = untimed(_raised(flight.read()), self.clocked)
+    def _finish(self, flight: InFlight, started: float) -> int:
+        """Read one batch's reply and record it; the sessions ``recent:`` holds after it."""
+        reply, script, _ = untimed(_raised(flight.read()), self.clocked)
         now = time.perf_counter()
         # Its own time: from its send, or from the previous reply if that came later.
-        elapsed, self.last_read = now - max(step.started, self.last_read), now
-        self._record(parse_evicted(LIMIT, step.picked, reply), elapsed, script)
-        return int(size), flat
+        elapsed, self.last_read = now - max(started, self.last_read), now
+        evicted, left = parse_evicted_oldest(reply)
+        if evicted.picked:  # a batch sent behind the last one may find nothing left
+            self._record(evicted, elapsed, script)
+        return left
 
-    def _drain(self, flight: InFlight, sent: deque[_Sent]) -> None:
+    def _drain(self, flight: InFlight, sent: deque[float]) -> None:
         while sent:
-            step = sent.popleft()
-            with contextlib.suppress(redis.ResponseError):  # that step ran nothing
-                self._finish(flight, step)
-
-
-class _Sent(NamedTuple):
-    """A pipeline on the wire: its batch, and the pick behind it (offset, size)."""
-
-    picked: list[Candidate]
-    offset: int
-    takes: int
-    started: float
+            started = sent.popleft()
+            with contextlib.suppress(redis.ResponseError):  # that batch ran nothing
+                self._finish(flight, started)
 
 
 def _raised(replies: list[Any]) -> list[Any]:

@@ -1,18 +1,21 @@
 """The atomic cleaning step of ``clean_sessions``: pick sessions, then evict them.
 
-Picking reads ``recent:``: its oldest entries beyond ``SESSION_LIMIT``, or the entries
-last seen more than ``SESSION_COOKIE_AGE`` ago, whose data Redis has expired unless
-``set_expiry`` gave them a longer life (see ``expired_pick_command``). Evicting is ONE Lua
-script per batch (``lua/session_evict.lua``) that re-checks every picked session
-inside the atomic step and removes every trace of those that still qualify: a session
-used between the pick and the eviction (its ``recent:`` score moved) survives with its
-login and cart, and a process killed between two batches leaves no half-deleted
-session behind.
+Beyond ``SESSION_LIMIT`` the pick is part of the step: ``lua/session_evict_oldest.lua``
+takes the oldest entries of ``recent:`` and removes every trace of them in one script
+(``evict_oldest_command``), so what goes is what is oldest when it runs.
+
+Expired sessions are picked first, then evicted: the entries of ``recent:`` last seen
+more than ``SESSION_COOKIE_AGE`` ago, whose data Redis has expired unless
+``set_expiry`` gave them a longer life (``expired_pick_command``). Evicting them is ONE
+Lua script per batch (``lua/session_evict.lua``) that re-checks every picked session
+inside the atomic step and removes every trace of those that still qualify; ``evict``
+does the same for sessions picked beyond the limit (a session used between the pick
+and the eviction, whose ``recent:`` score moved, survives with its login and cart).
+Either way a process killed between two batches leaves no half-deleted session.
 
 After each step ``signals.sessions_evicted`` is sent with what the script actually
 removed; the user ids and anonymous carts are read inside the script, and returned
-only when a receiver is connected (otherwise the script answers one flag per picked
-session, and the keys come from the pick).
+only when a receiver is connected.
 
 ``clear_expired()`` / ``aclear_expired()`` are one pass over expired sessions (what
 Django's ``clearsessions`` calls through ``SessionStore.clear_expired``).
@@ -34,7 +37,7 @@ from redis_sessions.connection import arun, get_async_redis, get_redis, run
 from redis_sessions.connection.nodes import is_cluster
 from redis_sessions.connection.replies import pairs, text
 from redis_sessions.connection.scripts import Command
-from redis_sessions.sessions.scripts import SESSION_EVICT
+from redis_sessions.sessions.scripts import SESSION_EVICT, SESSION_EVICT_OLDEST
 from redis_sessions.sessions.sizing import BatchSizer, timed, untimed
 from redis_sessions.signals import sessions_evicted
 
@@ -68,14 +71,12 @@ class Evicted:
 
 
 # -- picking --------------------------------------------------------------------------
-def over_limit_pick_commands(batch: int) -> list[Command]:
-    """ZCARD and the oldest ``batch`` of ``recent:``, for ``over_limit_candidates``."""
+def pick_over_limit(limit: int, batch: int) -> list[Candidate]:
+    """The oldest sessions beyond ``limit`` (at most ``batch``), for ``evict``; one
+    round trip. (``clean_sessions`` picks inside the step: ``evict_oldest_command``.)"""
     recent = keys.recent()
-    return [("ZCARD", recent), ("ZRANGE", recent, 0, batch - 1, "WITHSCORES")]
-
-
-def over_limit_candidates(replies: Sequence[Any], limit: int, batch: int) -> list[Candidate]:
-    size, flat = replies[0], replies[1]
+    pick = ("ZRANGE", recent, 0, batch - 1, "WITHSCORES")
+    size, flat = run(get_redis(), [("ZCARD", recent), pick])
     picked = [(text(m), s) for m, s in pairs(flat)]
     return picked[: max(0, min(batch, int(size) - limit))]
 
@@ -108,11 +109,6 @@ def expired_candidates(reply: Sequence[Any]) -> list[Candidate]:
     return [(text(k), "") for k in reply]
 
 
-def pick_over_limit(limit: int, batch: int) -> list[Candidate]:
-    """The oldest sessions beyond ``limit`` (at most ``batch``); one round trip."""
-    return over_limit_candidates(run(get_redis(), over_limit_pick_commands(batch)), limit, batch)
-
-
 def pick_expired(batch: int, offset: int = 0) -> list[Candidate]:
     """Sessions idle past ``SESSION_COOKIE_AGE`` (at most ``batch``); one round trip."""
     return expired_candidates(run(get_redis(), [expired_pick_command(batch, offset)])[0])
@@ -125,17 +121,31 @@ def wants_carts() -> bool:
     return sessions_evicted.has_listeners(Evicted)
 
 
+def _heads() -> tuple[str, ...]:
+    """The key heads the scripts build a session's keys from ("P:session:" and so on:
+    the script adds "{KEY}"), and the head and tail of a user-sessions key."""
+    head, tail = keys.user_sessions_template()
+    return keys.session("")[:-2], keys.viewed("")[:-2], keys.cart("")[:-2], head, tail
+
+
 def evict_frame(reason: str, report: bool) -> tuple[Any, ...]:
     """The part of the eviction command that does not depend on the batch (built
     once per pass by the cleaner: key names read the settings each time)."""
-    head, tail = keys.user_sessions_template()
-    script = SESSION_EVICT
-    return (
-        "EVALSHA", script.sha, 3, *keys.index_keys(), keys.carts(),
-        reason, "1" if report else "0",
-        keys.session("")[:-2],  # "P:session:" (the script adds "{KEY}")
-        keys.viewed("")[:-2], keys.cart("")[:-2], head, tail,
-    )  # fmt: skip
+    return ("EVALSHA", SESSION_EVICT.sha, 3, *keys.index_keys(), keys.carts(),
+            reason, "1" if report else "0", *_heads())  # fmt: skip
+
+
+def evict_oldest_frame(report: bool) -> tuple[Any, ...]:
+    """``evict_frame`` for ``evict_oldest_command``."""
+    return ("EVALSHA", SESSION_EVICT_OLDEST.sha, 3, *keys.index_keys(), keys.carts(),
+            "1" if report else "0", *_heads())  # fmt: skip
+
+
+def evict_oldest_command(limit: int, most: int, report: bool,
+                         frame: tuple[Any, ...] | None = None) -> Command:  # fmt: skip
+    """EVALSHA session_evict_oldest: the oldest sessions beyond ``limit``, at most
+    ``most``, picked and evicted in one atomic step (``parse_evicted_oldest``)."""
+    return (*(frame or evict_oldest_frame(report)), limit, most)
 
 
 def evict_command(
@@ -174,11 +184,25 @@ def parse_evicted(reason: str, candidates: Sequence[Candidate], reply: Sequence[
     if isinstance(flags, str):
         flags = flags.encode()
     removed = [text(c[0]) for c, flag in zip(candidates, flags, strict=True) if flag == 49]
-    result = Evicted(reason, len(candidates), removed, keys_deleted=int(deleted))
+    return _reported(Evicted(reason, len(candidates), removed, keys_deleted=int(deleted)),
+                     uids, carts)  # fmt: skip
+
+
+def parse_evicted_oldest(reply: Sequence[Any]) -> tuple[Evicted, int]:
+    """What ``evict_oldest_command`` removed, and how many sessions ``recent:`` holds
+    after it."""
+    doomed, uids, carts, deleted, left = reply
+    removed = [text(key) for key in doomed]
+    evicted = Evicted(LIMIT, len(removed), removed, keys_deleted=int(deleted))
+    return _reported(evicted, uids, carts), int(left)
+
+
+def _reported(evicted: Evicted, uids: Sequence[Any], carts: Sequence[Any]) -> Evicted:
     if uids:  # reported: a receiver is connected
-        result.user_ids = {k: text(u) for k, u in zip(removed, uids, strict=True) if u}
-        result.carts = {k: _cart(c) for k, c in zip(removed, carts, strict=False) if c}
-    return result
+        removed = evicted.session_keys
+        evicted.user_ids = {k: text(u) for k, u in zip(removed, uids, strict=True) if u}
+        evicted.carts = {k: _cart(c) for k, c in zip(removed, carts, strict=False) if c}
+    return evicted
 
 
 def notify(evicted: Evicted) -> None:

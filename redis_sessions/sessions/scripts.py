@@ -8,14 +8,17 @@ from __future__ import annotations
 from redis_sessions.connection.scripts import Script
 
 
-def _script(name: str) -> Script:
+def _script(name: str, *shared: str) -> Script:
     split = f"redis_sessions.sessions.splits.{name}"
     # user_sessions.lua: adding to and removing from user-sessions:{UID}, a zset (or a
     # set written by earlier code), the same in every script
-    return Script(__file__, name, split=split, builds_keys=True, uses=["user_sessions"])
+    uses = ["user_sessions", *shared]
+    return Script(__file__, name, split=split, builds_keys=True, uses=uses)
 
 
 SESSION_SAVE = _script("session_save")
 SESSION_DELETE = _script("session_delete")
 SESSION_CYCLE = _script("session_cycle")
-SESSION_EVICT = _script("session_evict")
+# evict_sessions.lua: every trace of a batch of sessions but their recent: entries
+SESSION_EVICT = _script("session_evict", "evict_sessions")
+SESSION_EVICT_OLDEST = _script("session_evict_oldest", "evict_sessions")

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from redis_sessions.connection.integrity import is_wrong_type
-from redis_sessions.connection.replies import first_error, flat, text
+from redis_sessions.connection.replies import first_error, flat, pairs, text
 from redis_sessions.connection.scripts import Command, Step
 
 
@@ -161,3 +161,22 @@ def session_evict(k: list[Any], a: list[Any]) -> Step:
     yield from _on_old_sets(indexes, (yield indexes), us_head)
     total = sum(d for d in deleted if isinstance(d, int))
     return [flags, uids if report else [], cart_lists, total]
+
+
+def session_evict_oldest(k: list[Any], a: list[Any]) -> Step:
+    # 1. the oldest beyond the limit, as the script picks them; on a cluster the pick
+    # and the eviction are separate steps, so session_evict's re-check of each score
+    # keeps a session used in between.
+    recent = k[0]
+    limit, most = int(a[6]), int(a[7])
+    size, flat_pick = yield [("ZCARD", recent), ("ZRANGE", recent, 0, most - 1, "WITHSCORES")]
+    pick = pairs(flat_pick)[: max(0, min(most, int(size) - limit))]
+    if not pick:
+        return [[], [], [], 0, size]
+    picked, scores = [key for key, _ in pick], [score for _, score in pick]
+    # 2. the rest as session_evict in mode 'limit'
+    flags, uids, carts, deleted = yield from session_evict(
+        k, ["limit", *a[:6], len(picked), *picked, *scores]
+    )
+    doomed = [key for key, flag in zip(picked, flags, strict=True) if flag == 49]
+    return [doomed, uids, carts, deleted, int(size) - len(doomed)]

@@ -13,6 +13,7 @@ single-server pass only; tests/core/test_cluster.py covers the splits there.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -51,7 +52,14 @@ from redis_sessions.rowcache import (
 from redis_sessions.rowcache.scripts import ROWCACHE_DUE, ROWCACHE_FILL, ROWCACHE_STORE
 from redis_sessions.sessions import eviction
 from tests.support import pagecache_urls
-from tests.support.splits import Space, intercepted, script_of, ttl_differences, twin_run
+from tests.support.splits import (
+    Space,
+    intercepted,
+    script_of,
+    session_keys,
+    ttl_differences,
+    twin_run,
+)
 
 AUTH = "_auth_user_id"
 TOKEN = "t" * 32  # a render-lock token (the app draws one per lookup)
@@ -267,6 +275,42 @@ def _(s: Space) -> Command:
 @scenario("session_evict", "limit, with no receiver to report to", [b"101", [], [], 5])
 def _(s: Space) -> Command:
     return eviction.evict_command(eviction.LIMIT, limit_state(s), report=False)
+
+
+def oldest_state(s: Space) -> None:
+    """Four sessions a second apart (keys ``session_keys()`` in turn): a logged-in one
+    with a view and a cart line, an anonymous one with a cart line, two more."""
+    for i, data in enumerate([{AUTH: "7"}, {"a": 1}, {"a": 2}, {"a": 3}]):
+        store = saved(**data)
+        if i == 0:
+            viewed(store, "p1")
+            cart_of(store, p1=1)
+        elif i == 1:
+            cart_of(store, p2=2)
+        s.clock.advance(1)
+
+
+THREE = [key.encode() for key in itertools.islice(session_keys(), 3)]
+
+
+@scenario("session_evict_oldest", "the oldest beyond the limit go, reported",
+          [THREE, [b"7", b"", b""], [[b"p1", b"1"], [b"p2", b"2"], []], 6, 1])  # fmt: skip
+def _(s: Space) -> Command:
+    oldest_state(s)
+    return eviction.evict_oldest_command(limit=1, most=10, report=True)
+
+
+@scenario("session_evict_oldest", "at most a batch, with no receiver to report to",
+          [THREE[:2], [], [], 5, 2])  # fmt: skip
+def _(s: Space) -> Command:
+    oldest_state(s)
+    return eviction.evict_oldest_command(limit=1, most=2, report=False)
+
+
+@scenario("session_evict_oldest", "none beyond the limit", [[], [], [], 0, 4])
+def _(s: Space) -> Command:
+    oldest_state(s)
+    return eviction.evict_oldest_command(limit=4, most=10, report=True)
 
 
 @scenario("session_evict", "expired: sessions whose data Redis expired go, a live one stays",

@@ -84,6 +84,11 @@ def test_a_fragment_with_a_csrf_token_gives_each_visitor_their_own(redis: Any) -
     html_two = form.render(RequestContext(second, {}))  # a hit for the second visitor
     assert _unmask_cipher_token(token_in(html_two)) == second.META["CSRF_COOKIE"]
     assert _unmask_cipher_token(token_in(html_one)) == first.META["CSRF_COOKIE"]
+    third = RequestFactory().get("/")  # a first visit: no secret yet
+    html_three = form.render(RequestContext(third, {}))  # a hit makes one, and its cookie
+    assert third.META["CSRF_COOKIE_NEEDS_UPDATE"] is True
+    assert _unmask_cipher_token(token_in(html_three)) == third.META["CSRF_COOKIE"]
+    assert third.META["CSRF_COOKIE"] not in (first.META["CSRF_COOKIE"], second.META["CSRF_COOKIE"])
 
 
 def test_a_fragment_with_a_csrf_token_and_no_request_is_never_stored(redis: Any) -> None:

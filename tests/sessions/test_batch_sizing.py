@@ -90,10 +90,10 @@ def sizes_of_a_pass(batch_time: float, **kwargs: Any) -> list[int]:
 def test_a_pass_with_room_in_its_budget_grows_its_batches_to_the_bound(redis: Any) -> None:
     populate(3000)
     sizes = sizes_of_a_pass(10.0, limit=0)  # a budget no batch here comes near
-    # The first pick takes two batches of FIRST, and the two picks sent with them
-    # FIRST each (nothing measured yet); each later pick is twice the last.
-    assert sizes[:4] == [FIRST] * 4
-    assert sizes[4:9] == [100, 200, 400, 800, 1000]
+    # The first batch goes alone (FIRST: nothing measured yet); then two are in
+    # flight, each sent at the size the last reply allows: twice the larger of the
+    # size asked and the size taken, up to the bound.
+    assert sizes[:7] == [FIRST, 100, 100, 200, 400, 800, 1000]
     assert sum(sizes) == 3000 and redis.zcard(keys.recent()) == 0
 
 
@@ -103,10 +103,9 @@ def test_a_pass_whose_batches_overrun_the_budget_shrinks_them_to_the_least(
 ) -> None:
     populate(300)
     sizes = sizes_of_a_pass(1e-9, limit=0)  # every batch overruns a nanosecond
-    # The two first batches went out together; every batch after them is cut to LEAST
-    # at once, the ones picked before the measure too.
-    assert sizes[:2] == [FIRST, FIRST]
-    assert set(sizes[2:]) == {LEAST}
+    # The first batch went out alone; every batch after it is cut to LEAST at once.
+    assert sizes[0] == FIRST
+    assert set(sizes[1:]) == {LEAST}
     assert sum(sizes) == 300 and redis.zcard(keys.recent()) == 0
 
 
