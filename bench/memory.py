@@ -75,7 +75,7 @@ from redis_sessions.cart.owner import session_target  # noqa: E402
 from redis_sessions.conf import app_settings  # noqa: E402
 from redis_sessions.connection import get_redis, run_raw  # noqa: E402
 from redis_sessions.connection.scripts import Command  # noqa: E402
-from redis_sessions.sessions import store as our_engine  # noqa: E402
+from redis_sessions.sessions import commands as session_commands  # noqa: E402
 
 PROJECTED = 10_000_000
 SAMPLE = 1000
@@ -377,7 +377,7 @@ def main() -> None:
     args = parser.parse_args()
     if not args.with_counters:
         check_views_only()
-        our_engine.view_commands = session_views_only  # type: ignore[attr-defined]
+        session_commands.view_commands = session_views_only  # type: ignore[attr-defined]
     client = admin()
     header(client, args)
     pop = Population(args.sessions, args.items)

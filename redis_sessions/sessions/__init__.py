@@ -1,11 +1,11 @@
 """The session engine and the book's token model.
 
 ``store`` is the engine (``SESSION_ENGINE = "redis_sessions.backends.redis"`` points
-at it); ``middleware`` the ``SessionMiddleware`` that awaits it under ASGI; ``users``
-the per-user index; ``eviction`` the atomic removal of sessions and ``clean`` the
-``clean_sessions`` loop around it; ``migrate`` copies sessions in from Django's cache
-engine. ``lua/`` holds the scripts and ``splits.py`` their Redis
-Cluster splits.
+at it) and ``commands`` what it sends and how it reads the replies; ``middleware`` the
+``SessionMiddleware`` that awaits it under ASGI; ``users`` the per-user index;
+``eviction`` the atomic removal of sessions and ``clean`` the ``clean_sessions`` loop
+around it; ``migrate`` copies sessions in from Django's cache engine. ``lua/`` holds the
+scripts and ``splits.py`` their Redis Cluster splits.
 """
 
 from __future__ import annotations
