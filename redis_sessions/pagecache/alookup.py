@@ -15,8 +15,6 @@ from asgiref.sync import iscoroutinefunction, sync_to_async
 from django.http import HttpRequest, HttpResponseBase
 
 from redis_sessions.analytics.counting import arecord_view, mark_counted
-from redis_sessions.connection import arun, get_async_redis
-from redis_sessions.connection.integrity import settle
 from redis_sessions.exceptions import RedisUnavailable
 from redis_sessions.pagecache import engine as caching
 from redis_sessions.pagecache import entry as pageentry
@@ -48,22 +46,6 @@ async def _apersonal(request: HttpRequest) -> bool:
     if akeys is None:  # Django 4.2's SessionBase has no async API: its load, in a thread
         return bool(list(await sync_to_async(session.keys)()))
     return bool(list(await akeys()))
-
-
-async def _aload_with(session: Any, commands: list[Any]) -> list[Any]:
-    """The session's load and ``commands`` in one round trip on the asyncio client:
-    the store's ``aload_with`` when it has one, else the same as its ``load_with``
-    does, with the store's own load commands."""
-    own = getattr(session, "aload_with", None)
-    if own is not None:
-        return await own(commands)  # type: ignore[no-any-return]
-    load = session._load_commands(session.session_key)
-    replies = await arun(get_async_redis(), [*load, *commands], raise_errors=False)
-    session._session_cache = session._loaded(replies[: len(load)])
-    session.accessed = True  # as SessionBase._aget_session does on a load
-    rest = replies[len(load) :]
-    settle(rest)
-    return rest
 
 
 async def abefore(
@@ -113,12 +95,8 @@ async def alook_up(
         digest = pageentry.request_digest(request)
         looked = target(request, digest, item, options.public)
         if planned.together:
-            session = request.session
-
-            async def send(commands: list[Any]) -> list[Any]:
-                return await _aload_with(session, commands)
-
-            found = await caching.apeek(looked, send)
+            # _loads_with: this app's store, whose aload_with sends both at once
+            found = await caching.apeek(looked, request.session.aload_with)  # type: ignore[attr-defined]
             counted(request, looked)
             if await _apersonal(request):
                 return bypass("session")

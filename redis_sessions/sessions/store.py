@@ -184,6 +184,20 @@ class SessionStore(StoreCommands):
         await self._aforget_stale()
         return data
 
+    async def aload_with(self, commands: list[Command]) -> list[Any]:
+        """``load_with`` on the asyncio client."""
+        session_key = self.session_key
+        if session_key is None or self.is_loaded:
+            return await arun_raw(get_async_redis(), commands)
+        load = self._load_commands(session_key)
+        replies = await arun_raw(get_async_redis(), [*load, *commands], raise_errors=False)
+        self._session_cache = self._loaded(replies[: len(load)])
+        self.accessed = True  # as SessionBase._aget_session does on a load
+        rest = replies[len(load) :]
+        settle(rest)
+        await self._aforget_stale()
+        return rest
+
     async def aexists(self, session_key: str | None) -> bool:
         if session_key is not None and session_key == self._cycled_from:
             return False  # as exists()
