@@ -90,10 +90,9 @@ def sizes_of_a_pass(batch_time: float, **kwargs: Any) -> list[int]:
 def test_a_pass_with_room_in_its_budget_grows_its_batches_to_the_bound(redis: Any) -> None:
     populate(3000)
     sizes = sizes_of_a_pass(10.0, limit=0)  # a budget no batch here comes near
-    # The first batch goes alone (FIRST: nothing measured yet); then two are in
-    # flight, each sent at the size the last reply allows: twice the larger of the
-    # size asked and the size taken, up to the bound.
-    assert sizes[:7] == [FIRST, 100, 100, 200, 400, 800, 1000]
+    # The first batch takes FIRST (nothing measured yet); each later one twice the
+    # last, up to the bound.
+    assert sizes[:6] == [FIRST, 100, 200, 400, 800, 1000]
     assert sum(sizes) == 3000 and redis.zcard(keys.recent()) == 0
 
 

@@ -1,4 +1,6 @@
-"""clean_sessions with two batches in flight: picks that skip what is ahead of them."""
+"""clean_sessions beyond the limit, one batch on the wire at a time (the default) and
+two (``IN_FLIGHT``): sessions that arrive, go or are used mid-pass, a flushed script,
+a stop."""
 
 from __future__ import annotations
 
@@ -9,10 +11,17 @@ import pytest
 
 from redis_sessions import keys
 from redis_sessions.backends.redis import SessionStore
+from redis_sessions.sessions import clean
 from redis_sessions.sessions.clean import clean_pass
 from redis_sessions.sessions.eviction import Evicted
 from tests.support.populate import populate, session_key
 from tests.support.sessions import assert_consistent, key_space
+
+
+@pytest.fixture(autouse=True, params=[1, 2], ids=["one in flight", "two in flight"])
+def in_flight(request: Any, monkeypatch: Any) -> int:
+    monkeypatch.setattr(clean, "IN_FLIGHT", request.param)
+    return int(request.param)
 
 
 def newest(redis: Any, count: int) -> list[str]:
@@ -94,7 +103,7 @@ def test_a_script_flushed_mid_pass_is_loaded_again_and_the_pass_completes(
 
 
 @pytest.mark.usefixtures("no_receivers")
-def test_a_stopped_pass_finishes_and_reports_both_batches_in_flight(
+def test_a_stopped_pass_finishes_and_reports_the_batches_in_flight(
     redis: Any,
 ) -> None:
     populate(60)
