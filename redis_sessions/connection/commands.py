@@ -92,7 +92,7 @@ class InFlight:
 
     Each ``send`` is ONE round trip (counted as one); the next list may go before the
     previous one's replies are read, so that the caller's work overlaps Redis's
-    (``clean_sessions`` keeps two batches in flight). Redis runs the lists in the
+    (``clean_sessions`` can keep two batches in flight). Redis runs the lists in the
     order sent. ``read`` returns the oldest list's raw replies (no callbacks), error
     replies in place, NOSCRIPT included: a later list may depend on an earlier one,
     so only the caller knows what to send again. On a cluster client each list runs
