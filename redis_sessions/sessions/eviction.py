@@ -17,8 +17,7 @@ After each step ``signals.sessions_evicted`` is sent with what the script actual
 removed; the user ids and anonymous carts are read inside the script, and returned
 only when a receiver is connected.
 
-``clear_expired()`` / ``aclear_expired()`` are one pass over expired sessions (what
-Django's ``clearsessions`` calls through ``SessionStore.clear_expired``).
+``clearsessions.clear_expired()`` runs these steps over expired sessions.
 """
 
 from __future__ import annotations
@@ -29,16 +28,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
-
 from redis_sessions import keys
 from redis_sessions.conf import app_settings
-from redis_sessions.connection import arun, get_async_redis, get_redis, run
-from redis_sessions.connection.nodes import is_cluster
+from redis_sessions.connection import get_redis, run
 from redis_sessions.connection.replies import pairs, text
 from redis_sessions.connection.scripts import Command
 from redis_sessions.sessions.scripts import SESSION_EVICT, SESSION_EVICT_OLDEST
-from redis_sessions.sessions.sizing import BatchSizer, timed, untimed
 from redis_sessions.signals import sessions_evicted
 
 logger = logging.getLogger(__name__)
@@ -231,57 +226,3 @@ def evict(candidates: Sequence[Candidate], reason: str = LIMIT) -> Evicted:
     evicted = parse_evicted(reason, candidates, run(get_redis(), [command])[0])
     notify(evicted)
     return evicted
-
-
-# -- clearsessions --------------------------------------------------------------------
-def _sizer(batch: int | None) -> BatchSizer:
-    """Batches sized by time (``CLEAN_BATCH_TIME``), at most ``batch`` sessions
-    (``CLEAN_BATCH_SIZE``), as ``clean_sessions`` sizes them."""
-    return BatchSizer(batch or app_settings.CLEAN_BATCH_SIZE, app_settings.CLEAN_BATCH_TIME)
-
-
-def clear_expired(batch: int | None = None) -> int:
-    """Remove every trace of sessions whose data Redis expired; returns how many.
-
-    One ``--once`` pass of the expired part of ``clean_sessions`` (without the lock:
-    each step is atomic and re-checks, so running beside the loop is safe).
-    """
-    sizer = _sizer(batch)
-    client, total, offset = get_redis(), 0, 0
-    clocked = not is_cluster(client)  # a batch's steps on one server: its clock
-    run(client, [legacy_cleanup_command()])
-    while True:
-        due = expired_candidates(run(client, [expired_pick_command(sizer.size, offset)])[0])
-        if not due:
-            return total
-        command = evict_command(EXPIRED, due, wants_carts())
-        started = time.perf_counter()
-        reply, seconds, _ = untimed(run(client, timed(command, clocked)), clocked)
-        evicted = parse_evicted(EXPIRED, due, reply)
-        sizer.measured(len(due), time.perf_counter() - started if seconds is None else seconds)
-        notify(evicted)
-        total += len(evicted.session_keys)
-        # Sessions still alive (a longer set_expiry) stay in the range: step over
-        # them, so each is checked once a pass and the pass ends.
-        offset += evicted.survivors
-
-
-async def aclear_expired(batch: int | None = None) -> int:
-    """``clear_expired`` for redis.asyncio (receivers run synchronously)."""
-    sizer = _sizer(batch)
-    client, total, offset = get_async_redis(), 0, 0
-    clocked = not isinstance(client, AsyncRedisCluster)
-    await arun(client, [legacy_cleanup_command()])
-    while True:
-        reply = (await arun(client, [expired_pick_command(sizer.size, offset)]))[0]
-        due = expired_candidates(reply)
-        if not due:
-            return total
-        command = evict_command(EXPIRED, due, wants_carts())
-        started = time.perf_counter()
-        reply, seconds, _ = untimed(await arun(client, timed(command, clocked)), clocked)
-        evicted = parse_evicted(EXPIRED, due, reply)
-        sizer.measured(len(due), time.perf_counter() - started if seconds is None else seconds)
-        notify(evicted)
-        total += len(evicted.session_keys)
-        offset += evicted.survivors

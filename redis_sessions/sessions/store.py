@@ -47,7 +47,7 @@ from redis_sessions.connection import (
 from redis_sessions.connection.integrity import settle
 from redis_sessions.connection.scripts import Command
 from redis_sessions.exceptions import RedisUnavailable
-from redis_sessions.sessions import eviction
+from redis_sessions.sessions import clearsessions, eviction
 from redis_sessions.sessions.commands import KEY_LENGTH, StoreCommands
 from redis_sessions.sessions.eviction import Candidate
 
@@ -172,7 +172,7 @@ class SessionStore(StoreCommands):
 
     @classmethod
     def clear_expired(cls) -> None:
-        eviction.clear_expired()
+        clearsessions.clear_expired()
 
     # -- the SessionBase contract (async, redis.asyncio) -------------------------------
     async def aload(self) -> dict[str, Any]:
@@ -259,4 +259,4 @@ class SessionStore(StoreCommands):
 
     @classmethod
     async def aclear_expired(cls) -> None:
-        await eviction.aclear_expired()
+        await clearsessions.aclear_expired()

@@ -22,7 +22,7 @@ from redis_sessions.cart import merge
 from redis_sessions.cart.scripts import CART_LINE
 from redis_sessions.connection import cluster
 from redis_sessions.exceptions import ConfigurationError
-from redis_sessions.sessions.eviction import clear_expired
+from redis_sessions.sessions.clearsessions import clear_expired
 
 
 def crash_after(command: tuple[Any, ...], steps: int) -> None:

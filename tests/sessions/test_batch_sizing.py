@@ -10,7 +10,8 @@ import pytest
 from redis_sessions import keys
 from redis_sessions.connection import run
 from redis_sessions.sessions.clean import clean_pass
-from redis_sessions.sessions.eviction import Evicted, clear_expired
+from redis_sessions.sessions.clearsessions import clear_expired
+from redis_sessions.sessions.eviction import Evicted
 from redis_sessions.sessions.sizing import FIRST, LEAST, BatchSizer, timed, untimed
 from tests.support.populate import populate, session_key
 

@@ -13,13 +13,8 @@ from django.core.management import call_command
 from redis_sessions import connection, keys
 from redis_sessions.backends.redis import SessionStore
 from redis_sessions.sessions.clean import clean_pass
-from redis_sessions.sessions.eviction import (
-    aclear_expired,
-    clear_expired,
-    evict,
-    pick_expired,
-    pick_over_limit,
-)
+from redis_sessions.sessions.clearsessions import aclear_expired, clear_expired
+from redis_sessions.sessions.eviction import evict, pick_expired, pick_over_limit
 from redis_sessions.signals import sessions_evicted
 from tests.support.populate import populate, session_key, user_id
 from tests.support.sessions import assert_consistent, key_space
