@@ -1,9 +1,9 @@
 """The cart: a model proxy over a Redis hash, atomic under concurrency.
 
-``proxy`` is ``Cart`` (``request.cart``); ``lines`` the line operations and limits;
-``owner`` which hash a cart is (a session's or a user's); ``merge`` the merge on login
-and the ``carts:`` index. ``lua/`` holds the scripts and ``splits.py`` their Redis
-Cluster splits.
+``proxy`` is ``Cart`` (``request.cart``) and its writes, ``reads`` its base with the
+reads; ``lines`` the line operations and limits; ``owner`` which hash a cart is (a
+session's or a user's); ``merge`` the merge on login and the ``carts:`` index. ``lua/``
+holds the scripts and ``splits.py`` their Redis Cluster splits.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Cart building blocks shared by the sync and async API (``cart.py``).
+"""Cart building blocks shared by the sync and async API (``proxy.py``, ``reads.py``).
 
 Input checks, the one command each operation sends, and the reading of replies live
 here so that ``Cart.add`` and ``Cart.aadd`` differ only in how they send. Every check
