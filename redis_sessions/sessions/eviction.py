@@ -66,14 +66,24 @@ class Evicted:
 
 
 # -- picking --------------------------------------------------------------------------
+def oldest_pick_commands(recent: str, batch: int) -> list[Command]:
+    """``ZCARD`` and the oldest ``batch`` entries of ``recent`` with their scores: the
+    pick of ``pick_over_limit``, and of session_evict_oldest's Cluster split."""
+    return [("ZCARD", recent), ("ZRANGE", recent, 0, batch - 1, "WITHSCORES")]
+
+
+def beyond_limit(replies: Sequence[Any], limit: int, batch: int) -> list[tuple[Any, Any]]:
+    """The (member, score) pairs of an ``oldest_pick_commands`` reply beyond ``limit``
+    (at most ``batch``), as Redis sent them."""
+    size, flat = replies
+    return pairs(flat)[: max(0, min(batch, int(size) - limit))]
+
+
 def pick_over_limit(limit: int, batch: int) -> list[Candidate]:
     """The oldest sessions beyond ``limit`` (at most ``batch``), for ``evict``; one
     round trip. (``clean_sessions`` picks inside the step: ``evict_oldest_command``.)"""
-    recent = keys.recent()
-    pick = ("ZRANGE", recent, 0, batch - 1, "WITHSCORES")
-    size, flat = run(get_redis(), [("ZCARD", recent), pick])
-    picked = [(text(m), s) for m, s in pairs(flat)]
-    return picked[: max(0, min(batch, int(size) - limit))]
+    replies = run(get_redis(), oldest_pick_commands(keys.recent(), batch))
+    return [(text(m), score) for m, score in beyond_limit(replies, limit, batch)]
 
 
 def expired_cutoff() -> float:

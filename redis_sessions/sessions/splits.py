@@ -13,8 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 from redis_sessions.connection.integrity import is_wrong_type
-from redis_sessions.connection.replies import first_error, flat, pairs, text
+from redis_sessions.connection.replies import first_error, flat, text
 from redis_sessions.connection.scripts import Command, Step
+from redis_sessions.sessions.eviction import beyond_limit, oldest_pick_commands
 
 
 def _second(now: Any) -> int:
@@ -167,10 +168,9 @@ def session_evict_oldest(k: list[Any], a: list[Any]) -> Step:
     # 1. the oldest beyond the limit, as the script picks them; on a cluster the pick
     # and the eviction are separate steps, so session_evict's re-check of each score
     # keeps a session used in between.
-    recent = k[0]
     limit, most = int(a[6]), int(a[7])
-    size, flat_pick = yield [("ZCARD", recent), ("ZRANGE", recent, 0, most - 1, "WITHSCORES")]
-    pick = pairs(flat_pick)[: max(0, min(most, int(size) - limit))]
+    replies = yield oldest_pick_commands(k[0], most)
+    pick, size = beyond_limit(replies, limit, most), int(replies[0])
     if not pick:
         return [[], [], [], 0, size]
     picked, scores = [key for key, _ in pick], [score for _, score in pick]
@@ -179,4 +179,4 @@ def session_evict_oldest(k: list[Any], a: list[Any]) -> Step:
         k, ["limit", *a[:6], len(picked), *picked, *scores]
     )
     doomed = [key for key, flag in zip(picked, flags, strict=True) if flag == 49]
-    return [doomed, uids, carts, deleted, int(size) - len(doomed)]
+    return [doomed, uids, carts, deleted, size - len(doomed)]
